@@ -1,0 +1,16 @@
+"""Reads the Google Benchmark JSON written by ./bench and turns it into tables, plots and reports.
+
+One module per concern, each usable on its own:
+
+  gbjson      load and validate a run (InputError on bad input), parse names, labels, counter order
+  summary     per-configuration medians and spreads over repetitions, retention, Pareto set, plot plan
+  atomic      write an output file so that readers see the old file or the complete new one
+  csvout      the flat CSV behind scripts/results_csv.py
+  plots       the matplotlib figures behind scripts/plot.py (the only module that needs matplotlib)
+  markdown    the report behind scripts/report.py
+  comparison  the A/B table behind scripts/compare.py
+  cli         the error handling shared by the scripts (bad input: one line on stderr, exit status 2)
+
+Units follow the benchmark's convention: byte counters in bytes, rates in items/s, times in seconds
+unless the name says otherwise. Derived values use MB = 10^6 bytes.
+"""

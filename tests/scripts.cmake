@@ -1,0 +1,59 @@
+# Tests of scripts/ (results_csv.py, plot.py, report.py, compare.py) against the JSON in
+# tests/scripts/fixtures. include() this file after enable_testing().
+#
+# The scripts need matplotlib and numpy. Debian's /usr/bin/python3 has them (python3-matplotlib,
+# python3-numpy from scripts/setup.sh); a python3 earlier on PATH (pyenv, a venv) may not, so the
+# first interpreter that can import both is used: BENCH_PYTHON if set, then /usr/bin/python3, then
+# python3 on PATH. Without one, the tests are skipped with a warning.
+
+function(bench_python_has_plotting python result_var)
+  execute_process(COMMAND "${python}" -c "import matplotlib, numpy"
+                  RESULT_VARIABLE status OUTPUT_QUIET ERROR_QUIET)
+  if(status EQUAL 0)
+    set(${result_var} TRUE PARENT_SCOPE)
+  else()
+    set(${result_var} FALSE PARENT_SCOPE)
+  endif()
+endfunction()
+
+set(_bench_python_candidates)
+if(BENCH_PYTHON)
+  list(APPEND _bench_python_candidates "${BENCH_PYTHON}")
+endif()
+list(APPEND _bench_python_candidates /usr/bin/python3)
+find_program(_bench_python3_on_path NAMES python3 NO_CACHE)
+if(_bench_python3_on_path)
+  list(APPEND _bench_python_candidates "${_bench_python3_on_path}")
+endif()
+
+set(_bench_python_found "")
+foreach(candidate IN LISTS _bench_python_candidates)
+  if(EXISTS "${candidate}")
+    bench_python_has_plotting("${candidate}" _bench_python_ok)
+    if(_bench_python_ok)
+      set(_bench_python_found "${candidate}")
+      break()
+    endif()
+  endif()
+endforeach()
+
+if(BENCH_PYTHON AND NOT _bench_python_found STREQUAL BENCH_PYTHON)
+  message(WARNING "BENCH_PYTHON=${BENCH_PYTHON} cannot import matplotlib and numpy; trying others")
+endif()
+
+if(_bench_python_found)
+  set(BENCH_PYTHON "${_bench_python_found}" CACHE FILEPATH
+      "Python interpreter with matplotlib and numpy, for scripts/ and their tests" FORCE)
+  message(STATUS "Scripts tests: ${BENCH_PYTHON}")
+  add_test(NAME scripts
+           COMMAND ${BENCH_PYTHON} -m unittest discover -s ${CMAKE_CURRENT_LIST_DIR}/scripts -v
+           WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  set_tests_properties(scripts PROPERTIES
+                       LABELS scripts
+                       # Tests write only to temporary directories; keep __pycache__ out of the source tree.
+                       ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1;MPLBACKEND=Agg")
+else()
+  message(WARNING "No Python interpreter with matplotlib and numpy (tried: ${_bench_python_candidates}); "
+                  "the scripts tests are skipped. Install python3-matplotlib python3-numpy (scripts/setup.sh) "
+                  "or set -DBENCH_PYTHON=/path/to/python3.")
+endif()
