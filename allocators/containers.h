@@ -1,0 +1,155 @@
+// The maps the map workloads build, one adapter per `Container`, all with the same interface:
+//
+//   load(keys)            insert keys[i] -> i for i = 0 .. size-1 (the timed insert phase)
+//   find(key) -> value*   nullptr when absent
+//   clear()               the container's clear()
+//   release()             the container-level release step after clear (no-op for most)
+//   report_stats(sink)    in-container allocator statistics (stat_<name>), if it has any
+//
+// with_container(kind, f) calls f.template operator()<Adapter>() for the adapter of `kind`: the one
+// place where a Container value becomes a type.
+#pragma once
+
+#include <boost/container/adaptive_pool.hpp>
+#include <boost/container/flat_map.hpp>
+#include <boost/container/map.hpp>
+#include <boost/container/node_allocator.hpp>
+#include <cstdint>
+#include <iterator>
+#include <map>
+#include <memory_resource>
+#include <span>
+#include <utility>
+
+#include "allocators/configuration.h"
+#include "allocators/pool.h"
+#include "benchmarks/keys.h"
+
+namespace bench {
+
+template <class Value>
+using Entry = std::pair<const Md5Key, Value>;
+
+// A node-based map (std::map or boost::container::map) with allocator A.
+template <class Map>
+struct NodeMapAdapter {
+  using mapped_type = typename Map::mapped_type;
+  Map map;
+
+  void load(std::span<const Md5Key> keys) {
+    for (std::size_t i = 0; i < keys.size(); ++i) map.try_emplace(keys[i], mapped_type(i));
+  }
+  const mapped_type* find(const Md5Key& key) const {
+    const auto it = map.find(key);
+    return it == map.end() ? nullptr : &it->second;
+  }
+  void clear() { map.clear(); }
+  void release() {}
+  void report_stats(CounterSink&) const {}
+};
+
+template <class Value>
+using StdMapAdapter = NodeMapAdapter<std::map<Md5Key, Value, KeyLess>>;
+
+template <class Value>
+struct PoolMapAdapter : NodeMapAdapter<std::map<Md5Key, Value, KeyLess, pool::PoolAllocator<Entry<Value>>>> {
+  // Nothing to release: the pool unmaps each chunk as its last node is freed.
+  void report_stats(CounterSink& out) const {
+    const pool::ResourceStats s = pool::stats(this->map.get_allocator());
+    out.counter("stat_pool_chunks_mapped", static_cast<double>(s.chunks_mapped));
+    out.counter("stat_pool_bytes_mapped", static_cast<double>(s.bytes_mapped));
+    out.counter("stat_pool_live_slots", static_cast<double>(s.live_slots));
+    out.counter("stat_pool_chunks_released_total", static_cast<double>(s.chunks_released_total));
+    out.counter("stat_pool_fallback_bytes", static_cast<double>(s.fallback_bytes_outstanding));
+  }
+};
+
+// Boost's pools keep their blocks in Boost's own dlmalloc (mmap-backed), invisible to mallinfo2:
+// its footprint is the only place they show (ALLOCATORS.md "Boost.Container").
+inline void report_boost_footprint(CounterSink& out) {
+  out.counter("stat_boost_dlmalloc_footprint", static_cast<double>(boost::container::dlmalloc_footprint()));
+}
+
+template <class Value>
+struct BoostAdaptivePoolAdapter
+    : NodeMapAdapter<boost::container::map<Md5Key, Value, KeyLess, boost::container::adaptive_pool<Entry<Value>>>> {
+  // adaptive_pool returns wholly free blocks beyond MaxFreeBlocks by itself.
+  void report_stats(CounterSink& out) const { report_boost_footprint(out); }
+};
+
+template <class Value>
+struct BoostNodeAllocatorAdapter
+    : NodeMapAdapter<boost::container::map<Md5Key, Value, KeyLess, boost::container::node_allocator<Entry<Value>>>> {
+  // node_allocator never returns blocks by itself; its pool is a singleton per node size, reached
+  // through the allocator rebound to the node type, which is the map's stored_allocator_type.
+  void release() {
+    using NodeAllocator = typename decltype(this->map)::stored_allocator_type;
+    NodeAllocator::deallocate_free_blocks();
+  }
+  void report_stats(CounterSink& out) const { report_boost_footprint(out); }
+};
+
+// boost::container::flat_map is one sorted vector: loaded with a single range insert of every pair
+// (which appends and sorts), cleared, and shrunk so that its buffer is freed.
+template <class Value>
+struct FlatMapAdapter {
+  using mapped_type = Value;
+  boost::container::flat_map<Md5Key, Value, KeyLess> map;
+
+  // Yields (keys[i], i) by value, so the input pairs never sit on the heap.
+  struct PairIterator {
+    using iterator_category = std::random_access_iterator_tag;
+    using value_type = std::pair<Md5Key, Value>;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = value_type;
+    const Md5Key* keys;
+    std::size_t index;
+    value_type operator*() const { return {keys[index], Value(index)}; }
+    value_type operator[](difference_type n) const { return *(*this + n); }
+    PairIterator& operator++() { ++index; return *this; }
+    PairIterator operator++(int) { PairIterator old = *this; ++index; return old; }
+    PairIterator& operator--() { --index; return *this; }
+    PairIterator& operator+=(difference_type n) { index = static_cast<std::size_t>(static_cast<difference_type>(index) + n); return *this; }
+    PairIterator operator+(difference_type n) const { PairIterator r = *this; return r += n; }
+    difference_type operator-(const PairIterator& other) const { return static_cast<difference_type>(index) - static_cast<difference_type>(other.index); }
+    bool operator==(const PairIterator& other) const { return index == other.index; }
+    bool operator!=(const PairIterator& other) const { return index != other.index; }
+    bool operator<(const PairIterator& other) const { return index < other.index; }
+  };
+
+  void load(std::span<const Md5Key> keys) { map.insert(PairIterator{keys.data(), 0}, PairIterator{keys.data(), keys.size()}); }
+  const Value* find(const Md5Key& key) const {
+    const auto it = map.find(key);
+    return it == map.end() ? nullptr : &it->second;
+  }
+  void clear() { map.clear(); }
+  void release() { map.shrink_to_fit(); }
+  void report_stats(CounterSink&) const {}
+};
+
+// std::pmr map over an unsynchronized_pool_resource, which keeps its chunks until release().
+struct PmrPoolResource {
+  std::pmr::unsynchronized_pool_resource resource;  // a base listed first: outlives the map
+};
+
+template <class Value>
+struct PmrPoolAdapter : PmrPoolResource, NodeMapAdapter<std::pmr::map<Md5Key, Value, KeyLess>> {
+  PmrPoolAdapter() : NodeMapAdapter<std::pmr::map<Md5Key, Value, KeyLess>>{std::pmr::map<Md5Key, Value, KeyLess>(&resource)} {}
+  void release() { resource.release(); }
+};
+
+template <class Value, class Function>
+decltype(auto) with_container(Container kind, Function&& function) {
+  switch (kind) {
+    case Container::std_map: return function.template operator()<StdMapAdapter<Value>>();
+    case Container::pool_map: return function.template operator()<PoolMapAdapter<Value>>();
+    case Container::boost_adaptive_pool: return function.template operator()<BoostAdaptivePoolAdapter<Value>>();
+    case Container::boost_node_allocator: return function.template operator()<BoostNodeAllocatorAdapter<Value>>();
+    case Container::boost_flat_map: return function.template operator()<FlatMapAdapter<Value>>();
+    case Container::pmr_pool: return function.template operator()<PmrPoolAdapter<Value>>();
+  }
+  throw std::logic_error("unknown container kind");
+}
+
+}  // namespace bench

@@ -1,0 +1,64 @@
+#include "allocators/jemalloc.h"
+
+#include <sys/types.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace bench::jemalloc {
+namespace {
+
+constexpr std::string_view kPath = BENCH_JEMALLOC_PATH;
+
+// int mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp, size_t newlen) — jemalloc(3).
+using Mallctl = int (*)(const char*, void*, std::size_t*, void*, std::size_t);
+
+Mallctl mallctl() { return reinterpret_cast<Mallctl>(loaded_library_symbol(kPath, "mallctl")); }
+
+template <class T>
+T read(const char* name) {
+  T value{};
+  std::size_t length = sizeof value;
+  if (mallctl()(name, &value, &length, nullptr, 0) != 0) throw std::runtime_error(std::string("mallctl(\"") + name + "\") failed");
+  return value;
+}
+
+void command(const char* name) {
+  if (mallctl()(name, nullptr, nullptr, nullptr, 0) != 0) throw std::runtime_error(std::string("mallctl(\"") + name + "\") failed");
+}
+
+std::string version() { return std::string("jemalloc ") + read<const char*>("version"); }
+
+void report_stats(CounterSink& out) {
+  std::uint64_t epoch = 1;  // stats are snapshots refreshed by writing "epoch"
+  std::size_t length = sizeof epoch;
+  mallctl()("epoch", &epoch, &length, &epoch, length);
+  for (const char* name : {"allocated", "active", "resident", "mapped", "retained", "metadata"})
+    out.counter(std::string("stat_") + name, static_cast<double>(read<std::size_t>((std::string("stats.") + name).c_str())));
+}
+
+void report_options(CounterSink& out) {
+  out.counter("opt_background_thread", read<bool>("opt.background_thread") ? 1 : 0);
+  out.counter("opt_dirty_decay_ms", static_cast<double>(read<ssize_t>("opt.dirty_decay_ms")));
+  out.counter("opt_muzzy_decay_ms", static_cast<double>(read<ssize_t>("opt.muzzy_decay_ms")));
+  out.counter("opt_narenas", read<unsigned>("opt.narenas"));
+}
+
+}  // namespace
+
+const MallocLibrary kLibrary{
+    .name = "jemalloc",
+    .preload_path = kPath,
+    .preloaded = true,
+    .missing_reason = kPath.empty() ? "libjemalloc.so.2 was not found when cmake configured the build (install libjemalloc-dev: scripts/setup.sh)" : "",
+    .version = version,
+    .report_stats = report_stats,
+    .report_options = report_options,
+};
+
+void flush_and_purge() {
+  command("thread.tcache.flush");
+  command("arena.4096.purge");  // 4096 = MALLCTL_ARENAS_ALL
+}
+
+}  // namespace bench::jemalloc

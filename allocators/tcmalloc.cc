@@ -1,0 +1,61 @@
+#include "allocators/tcmalloc.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace bench::tcmalloc {
+namespace {
+
+constexpr std::string_view kPath = BENCH_TCMALLOC_PATH;
+
+template <class Function>
+Function symbol(const char* name) { return reinterpret_cast<Function>(loaded_library_symbol(kPath, name)); }
+
+double property(const char* name) {
+  std::size_t value = 0;
+  if (!symbol<int (*)(const char*, std::size_t*)>("MallocExtension_GetNumericProperty")(name, &value))
+    throw std::runtime_error(std::string("tcmalloc has no property ") + name);
+  return static_cast<double>(value);
+}
+
+std::string version() {
+  int major = 0, minor = 0;
+  const char* patch = nullptr;
+  return symbol<const char* (*)(int*, int*, const char**)>("tc_version")(&major, &minor, &patch);
+}
+
+void report_stats(CounterSink& out) {
+  static constexpr const char* kProperties[][2] = {
+      {"generic.current_allocated_bytes", "stat_current_allocated_bytes"},
+      {"generic.heap_size", "stat_heap_size"},
+      {"tcmalloc.pageheap_free_bytes", "stat_pageheap_free_bytes"},
+      {"tcmalloc.pageheap_unmapped_bytes", "stat_pageheap_unmapped_bytes"},
+      {"tcmalloc.central_cache_free_bytes", "stat_central_cache_free_bytes"},
+      {"tcmalloc.transfer_cache_free_bytes", "stat_transfer_cache_free_bytes"},
+      {"tcmalloc.thread_cache_free_bytes", "stat_thread_cache_free_bytes"},
+  };
+  for (const auto& [property_name, counter_name] : kProperties) out.counter(counter_name, property(property_name));
+}
+
+void report_options(CounterSink& out) {
+  out.counter("opt_aggressive_memory_decommit", property("tcmalloc.aggressive_memory_decommit"));
+}
+
+}  // namespace
+
+const MallocLibrary kLibrary{
+    .name = "tcmalloc",
+    .preload_path = kPath,
+    .preloaded = true,
+    .missing_reason = kPath.empty() ? "libtcmalloc_minimal.so.4 was not found when cmake configured the build (install libgoogle-perftools-dev: scripts/setup.sh)" : "",
+    .version = version,
+    .report_stats = report_stats,
+    .report_options = report_options,
+};
+
+void flush_and_release() {
+  symbol<void (*)()>("MallocExtension_MarkThreadIdle")();
+  symbol<void (*)()>("MallocExtension_ReleaseFreeMemory")();
+}
+
+}  // namespace bench::tcmalloc

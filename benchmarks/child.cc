@@ -1,0 +1,53 @@
+#include "benchmarks/child.h"
+
+#include <cstdlib>
+#include <exception>
+#include <string>
+
+#include "benchmarks/child_report.h"
+#include "benchmarks/served_by.h"
+#include "benchmarks/units.h"
+#include "benchmarks/workload.h"
+
+namespace bench {
+
+int child_main(int argc, char** argv) {
+  ChildReport report(kChildResultFd);
+  report.ready(monotonic_ns());
+  try {
+    if (argc != 6) throw std::runtime_error("child expects: --child <workload> <configuration> <size> <settle-ns>");
+    const bool probe = std::string_view(argv[2]) == "probe";  // verify and describe, measure nothing
+    const Workload* workload = find_workload(argv[2]);
+    const Configuration* configuration = find_configuration(argv[3]);
+    if (workload == nullptr && !probe) throw std::runtime_error(std::string("unknown workload ") + argv[2]);
+    if (configuration == nullptr) throw std::runtime_error(std::string("unknown configuration ") + argv[3]);
+    const std::uint64_t size = parse_size(argv[4]);
+    const Nanoseconds settle{std::stoll(argv[5])};
+
+    // Verify before measuring: a row must never be labelled with an allocator that did not serve it.
+    const ServedBy served = find_served_by();
+    if (const std::string problem = check_served_by(*configuration->library, served); !problem.empty()) {
+      report.error(problem);
+      return 3;
+    }
+    report.label("malloc=" + served.malloc_library + " new=" + served.new_library +
+                 " version=" + configuration->library->version());
+    configuration->library->report_options(report);
+    if (probe) {
+      report.done();
+      return 0;
+    }
+    if (configuration->setup != nullptr) configuration->setup();
+
+    const auto keys = map_key_file(kChildKeyFd, size);
+    WorkloadContext context{*configuration, size, keys, settle, report};
+    workload->run(context);
+    report.done();
+    return 0;
+  } catch (const std::exception& e) {
+    report.error(e.what());
+    return 1;
+  }
+}
+
+}  // namespace bench

@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""Writes the environment of a run as JSON: machine, kernel, glibc and allocator versions, THP, command.
+
+Usage: environment.py --bench build/bench --command "..." -o RUN/environment.json
+
+Allocator versions come from `bench --list-configs`, i.e. from each library itself, loaded and verified
+in a probe child exactly as in a measurement.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def cpu_model():
+    for line in (read("/proc/cpuinfo") or "").splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def mem_total_bytes():
+    for line in (read("/proc/meminfo") or "").splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def command_output(args):
+    try:
+        return subprocess.run(args, capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def allocator_versions(bench):
+    """{library name: "path version"} from the served-by lines of --list-configs."""
+    versions = {}
+    for block in re.split(r"\n(?=\S)", command_output([bench, "--list-configs"]).strip()):
+        served = re.search(r"served by: +malloc=(\S+) new=\S+ version=(.+)", block)
+        allocator = re.search(r"allocator: +(\S+)", block)
+        if served and allocator:
+            versions[allocator.group(1)] = f"{served.group(2)} ({served.group(1)})"
+    return versions
+
+
+def compiler(build_dir):
+    cache = read(os.path.join(build_dir, "CMakeCache.txt")) or ""
+    match = re.search(r"^CMAKE_CXX_COMPILER:\w+=(.+)$", cache, re.M)
+    return command_output([match.group(1), "--version"]).splitlines()[0] if match else None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bench", required=True, help="path of the bench binary")
+    parser.add_argument("--command", required=True, help="the exact command of the run")
+    parser.add_argument("-o", "--output", required=True)
+    args = parser.parse_args()
+    environment = {
+        "command": args.command,
+        "cpu_model": cpu_model(),
+        "cores": os.cpu_count(),
+        "memory_bytes": mem_total_bytes(),
+        "kernel": " ".join(platform.uname()[0:3:2] + (platform.uname().version, platform.machine())),
+        "glibc": platform.libc_ver()[1],
+        "os": (re.search(r'PRETTY_NAME="([^"]+)"', read("/etc/os-release") or "") or [None, None])[1],
+        "thp_enabled": read("/sys/kernel/mm/transparent_hugepage/enabled"),
+        "thp_defrag": read("/sys/kernel/mm/transparent_hugepage/defrag"),
+        "allocators": allocator_versions(args.bench),
+        "compiler": compiler(os.path.dirname(os.path.abspath(args.bench))),
+        "git_commit": command_output(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "rev-parse", "HEAD"]).strip() or None,
+    }
+    directory = os.path.dirname(os.path.abspath(args.output))
+    with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, suffix=".tmp") as tmp:
+        json.dump(environment, tmp, indent=2)
+        tmp.write("\n")
+    os.replace(tmp.name, args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
