@@ -1,9 +1,13 @@
 // Node pool allocator for node-based containers (std::map and friends).
 //
-// Why it exists: glibc spends 64 B on every 56-byte std::map node of the workload and keeps all of
-// them after clear() (see /work/shared/ALLOCATORS.md). This pool spends 56 B per node and hands a
-// chunk back to the OS the moment its last slot is freed, so clear() or destruction of the map
-// returns everything without any call by the user.
+// Why it exists: glibc spends 64 B on every 56-byte std::map node of the workload (malloc.c:
+// request2size adds the 8-byte size field and rounds to 16) and keeps them all after clear(). This
+// pool spends 56 B per node and hands a chunk back to the OS the moment its last slot is freed, so
+// clear() or destruction of the map returns everything without any call by the user.
+//
+// Alignment: every pointer returned is aligned to the alignment asked for (alignof(T) through the
+// allocator). Pool slots are aligned to max(alignof(T), alignof(void*)), deliberately not to
+// alignof(std::max_align_t); see NodePool::slot_alignment_for().
 //
 // Layers, bottom up:
 //   NodePool         fixed-size slots carved from chunk-aligned chunks mapped with mmap.
@@ -370,6 +374,9 @@ class PoolAllocator;
 // fallback: ::operator new / ::operator delete, aligned when the alignment needs it. Which of the
 // two serves a given (object_bytes, object_align, count) never changes over the resource's life,
 // so deallocate() routes exactly as allocate() did.
+//
+// Destruction unmaps every pool chunk. Fallback blocks are not tracked: any still outstanding
+// leak (a container frees all its memory before its allocator goes away, so none are).
 class PoolResource {
  public:
   explicit PoolResource(PoolOptions options = {}) : options_(options) {

@@ -4,6 +4,7 @@
 #include "allocators/pool.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,10 +12,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <memory>
 #include <random>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -72,6 +75,14 @@ std::size_t resident_bytes() {
   std::fclose(f);
   if (fields != 2) return 0;
   return static_cast<std::size_t>(resident_pages) * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// Whether the page holding p is mapped: mincore(2) fails with ENOMEM for unmapped memory.
+bool is_mapped(const void* p) {
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  void* page_start = reinterpret_cast<void*>(address(p) & ~(std::uintptr_t{page} - 1));
+  unsigned char residency = 0;
+  return ::mincore(page_start, page, &residency) == 0;
 }
 
 template <std::size_t Bytes, std::size_t Align = alignof(std::max_align_t)>
@@ -183,7 +194,10 @@ TEST(NodePool, ReleasesAChunkAsSoonAsItIsWhollyFree) {
   EXPECT_EQ(nodes.chunks_mapped(), 2u);
   EXPECT_EQ(nodes.chunks_released_total(), 0u);
 
+  EXPECT_TRUE(is_mapped(first_chunk[0]));
   nodes.deallocate(first_chunk[0]);
+  EXPECT_FALSE(is_mapped(first_chunk[0])) << "the chunk must be unmapped, not just counted";
+  EXPECT_TRUE(is_mapped(in_second_chunk));
   EXPECT_EQ(nodes.chunks_mapped(), 1u);
   EXPECT_EQ(nodes.chunks_released_total(), 1u);
   EXPECT_EQ(nodes.live_slots(), 1u);
@@ -251,12 +265,13 @@ TEST(NodePool, ReturnsMemoryToTheOsAsShownByRss) {
 }
 
 TEST(NodePool, DestructorUnmapsChunksStillHoldingSlots) {
-  // Only observable through counters before destruction; the point is that it does not leak or
-  // crash (the sanitized build checks the former for the pool's own bookkeeping).
-  auto nodes = std::make_unique<pool::NodePool>(kMapNodeBytes, 8, pool::PoolOptions{.chunk_bytes = 64 * kKiB});
-  for (int i = 0; i < 5000; ++i) (void)nodes->allocate();
-  EXPECT_GT(nodes->chunks_mapped(), 1u);
+  auto nodes = std::make_unique<pool::NodePool>(kMapNodeBytes, 8,
+                                                pool::PoolOptions{.chunk_bytes = 64 * kKiB});
+  std::vector<void*> slots;
+  for (int i = 0; i < 5000; ++i) slots.push_back(nodes->allocate());
+  ASSERT_GT(nodes->chunks_mapped(), 1u);
   nodes.reset();
+  for (void* p : slots) ASSERT_FALSE(is_mapped(p));
 }
 
 // ---------------------------------------------------------------------------------------------
