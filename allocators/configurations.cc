@@ -57,6 +57,19 @@ const std::vector<Configuration>& table() {
        .release_summary = "mi_collect(true)", .release = mimalloc::collect},
       {.name = "mimalloc-decommit0", .summary = "mimalloc decommitting freed pages without delay", .library = kMimalloc,
        .environment = {{"MIMALLOC_DECOMMIT_DELAY", "0"}}},
+
+      // Container-level: the process keeps glibc; the map's own allocator decides what is kept.
+      {.name = "pool", .summary = "std::map with our node pool: 56 B slots in mmap'ed chunks, each unmapped when empty",
+       .library = kGlibc, .container = Container::pool_map},
+      {.name = "boost-adaptive-pool", .summary = "boost::container::map with adaptive_pool (frees surplus empty blocks itself)",
+       .library = kGlibc, .container = Container::boost_adaptive_pool},
+      {.name = "boost-node-allocator", .summary = "boost::container::map with node_allocator; its free blocks released after clear",
+       .library = kGlibc, .release_summary = "node_allocator<node>::deallocate_free_blocks()",
+       .container = Container::boost_node_allocator},
+      {.name = "boost-flat-map", .summary = "boost::container::flat_map (one sorted vector) loaded with one range insert",
+       .library = kGlibc, .release_summary = "flat_map::shrink_to_fit()", .container = Container::boost_flat_map},
+      {.name = "pmr-pool", .summary = "std::pmr::map over std::pmr::unsynchronized_pool_resource",
+       .library = kGlibc, .release_summary = "unsynchronized_pool_resource::release()", .container = Container::pmr_pool},
   };
   return rows;
 }
