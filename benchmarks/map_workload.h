@@ -1,8 +1,12 @@
 // The seed's experiment: insert N MD5 keys into a map, look every key up, clear the map, release,
-// settle. Templated on the value type for the value-size sweep.
+// settle. Templated on the container adapter (allocators/containers.h, or any type with the same
+// interface), whose value type varies in the value-size sweep.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "allocators/containers.h"
 #include "benchmarks/phases.h"
@@ -10,8 +14,34 @@
 
 namespace bench {
 
+// The index an entry's value was built from: the map workloads store i under keys[i].
 template <class Value>
 std::uint64_t value_id(const Value& v) { return static_cast<std::uint64_t>(v); }
+
+// A value of `Bytes` bytes for the value-size sweep: its index followed by zeroed payload (written,
+// as a real value would be, so its pages are touched).
+template <std::size_t Bytes>
+struct PaddedValue {
+  static_assert(Bytes > sizeof(std::uint64_t));
+  std::uint64_t id;
+  unsigned char payload[Bytes - sizeof(std::uint64_t)] = {};
+  explicit PaddedValue(std::uint64_t index) : id(index) {}
+};
+static_assert(sizeof(PaddedValue<64>) == 64 && std::is_trivially_copyable_v<PaddedValue<64>>);
+
+template <std::size_t Bytes>
+std::uint64_t value_id(const PaddedValue<Bytes>& v) { return v.id; }
+
+// Looks every key up; returns how many are missing or map to a value other than their index.
+template <class Adapter>
+std::uint64_t wrong_lookups(const Adapter& container, std::span<const Md5Key> keys) {
+  std::uint64_t wrong = 0;
+  for (std::uint64_t i = 0; i < keys.size(); ++i) {
+    const auto* value = container.find(keys[i]);
+    wrong += (value == nullptr || value_id(*value) != i) ? 1 : 0;
+  }
+  return wrong;
+}
 
 template <class Adapter>
 void run_map(WorkloadContext& context) {
@@ -24,12 +54,7 @@ void run_map(WorkloadContext& context) {
   const std::size_t peak = resident_bytes();
 
   std::uint64_t wrong = 0;
-  const double lookup_seconds = timed_seconds([&] {
-    for (std::uint64_t i = 0; i < context.size; ++i) {
-      const auto* value = container.find(context.keys[i]);
-      wrong += (value == nullptr || value_id(*value) != i) ? 1 : 0;
-    }
-  });
+  const double lookup_seconds = timed_seconds([&] { wrong = wrong_lookups(container, context.keys); });
   if (wrong != 0) throw WorkloadFailure(std::to_string(wrong) + " of " + std::to_string(context.size) + " keys were not found after insert");
 
   const double clear_seconds = timed_seconds([&] { container.clear(); });

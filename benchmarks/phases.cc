@@ -29,6 +29,13 @@ void sleep_until(std::int64_t deadline_ns) {
 
 }  // namespace
 
+std::size_t release_step(WorkloadContext& context, std::size_t rss_cleared) {
+  struct NoContainer {
+    void release() {}
+  } none;
+  return release_step(context, none, rss_cleared);
+}
+
 std::size_t settle(WorkloadContext& context) {
   context.report.settling();
   const std::int64_t start = monotonic_ns();

@@ -38,6 +38,10 @@ std::size_t release_step(WorkloadContext& context, Container& container, std::si
   return released;
 }
 
+// The release step of a workload that holds no container adapter (it calls malloc itself, or builds
+// a container type of its own and frees it before this): only the configuration's step runs.
+std::size_t release_step(WorkloadContext& context, std::size_t rss_cleared);
+
 // Tells the parent the measured phases are over, then sleeps through the settle period, sampling
 // RSS at the fixed offsets (0, 10 ms, 100 ms, 1 s, 5 s, 15 s) that fall within it, each reported as
 // rss_at_<offset>. Reports and returns `rss_final`, sampled at the end of the period.

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 
 namespace bench {
 namespace {
@@ -41,7 +42,11 @@ std::vector<std::uint64_t> parse_size_list(std::string_view text) {
   std::size_t start = 0;
   while (true) {
     const std::size_t comma = text.find(',', start);
-    sizes.push_back(parse_size(text.substr(start, comma == std::string_view::npos ? text.npos : comma - start)));
+    const std::string_view item = text.substr(start, comma == std::string_view::npos ? text.npos : comma - start);
+    if (item == "scaling")
+      sizes.insert(sizes.end(), std::begin(kScalingSizes), std::end(kScalingSizes));
+    else
+      sizes.push_back(parse_size(item));
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }

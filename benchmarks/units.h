@@ -23,7 +23,12 @@ using Nanoseconds = std::chrono::nanoseconds;
 std::uint64_t parse_size(std::string_view text);
 
 // "N[,N...]": a list of sizes; duplicates are kept in order given (the user asked for them).
+// An item "scaling" expands to kScalingSizes (e.g. --sizes=scaling, or --sizes=1000,scaling).
 std::vector<std::uint64_t> parse_size_list(std::string_view text);
+
+// --sizes=scaling: roughly three points per decade from 10 thousand to 5 million entries, the
+// seed's N, for plots of growth and retention against N.
+inline constexpr std::uint64_t kScalingSizes[] = {10'000, 30'000, 100'000, 300'000, 1'000'000, 3'000'000, 5'000'000};
 
 // "15s", "500ms", "2.5s", "100us", "1m", "0" (zero needs no unit). Throws UsageError otherwise.
 Nanoseconds parse_duration(std::string_view text);

@@ -49,6 +49,17 @@ TEST(ParseSizeList, SplitsOnCommas) {
   EXPECT_THROW(parse_size_list(",1000"), UsageError);
 }
 
+TEST(ParseSizeList, ScalingExpandsToTheDocumentedList) {
+  const std::vector<std::uint64_t> scaling = {10'000, 30'000, 100'000, 300'000, 1'000'000, 3'000'000, 5'000'000};
+  EXPECT_EQ(parse_size_list("scaling"), scaling);
+  std::vector<std::uint64_t> mixed = {1'000};
+  mixed.insert(mixed.end(), scaling.begin(), scaling.end());
+  mixed.push_back(10'000'000);
+  EXPECT_EQ(parse_size_list("1000,scaling,10M"), mixed);
+  EXPECT_THROW(parse_size_list("Scaling"), UsageError);
+  EXPECT_THROW(parse_size_list("scaling,"), UsageError);
+}
+
 TEST(ParseDuration, AcceptsUnits) {
   EXPECT_EQ(parse_duration("15s"), Nanoseconds(15s));
   EXPECT_EQ(parse_duration("500ms"), Nanoseconds(500ms));
