@@ -21,12 +21,77 @@
 namespace bench {
 namespace {
 
-volatile sig_atomic_t g_interrupt = 0;
+volatile sig_atomic_t g_interrupt_signal = 0;
 
-std::string describe_signal(int signal_number) {
+// The kernel counts its OOM kills in /proc/vmstat (oom_kill, Linux >= 4.13); 0 if unreadable.
+std::uint64_t oom_kill_count() {
+  std::ifstream vmstat("/proc/vmstat");
+  std::string key;
+  std::uint64_t value = 0;
+  while (vmstat >> key >> value)
+    if (key == "oom_kill") return value;
+  return 0;
+}
+
+// How a child died, in words. A SIGKILL comes from outside (kill -9) or from the OOM killer: the
+// system-wide OOM kill counter tells which is likely (it may also count another process's kill).
+std::string describe_signal(int signal_number, std::uint64_t oom_kills_before) {
   std::string text = "signal " + std::to_string(signal_number) + " (" + ::strsignal(signal_number) + ")";
-  if (signal_number == SIGKILL) text += ": killed from outside, or by the kernel's OOM killer";
+  if (signal_number == SIGKILL) {
+    const std::uint64_t oom_kills_now = oom_kill_count();
+    text += oom_kills_now > oom_kills_before
+                ? ", most likely by the kernel's OOM killer (oom_kill in /proc/vmstat rose from " +
+                      std::to_string(oom_kills_before) + " to " + std::to_string(oom_kills_now) + " meanwhile)"
+                : ", sent from outside (the kernel's OOM killer did not run meanwhile)";
+  }
   return text;
+}
+
+// SIGKILL to the child's process group and to the child itself (the group exists as soon as either
+// side's setpgid has run), then reap it.
+int kill_and_reap(pid_t pid) {
+  ::kill(-pid, SIGKILL);
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+std::uint64_t read_number(const std::string& path) {
+  std::ifstream in(path);
+  std::string text;
+  in >> text;
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return UINT64_MAX;  // "max", absent
+  return std::stoull(text);
+}
+
+// The least headroom (limit - usage) of this process's memory cgroup and its ancestors, cgroup v2
+// (memory.max, memory.current) or v1 (memory.limit_in_bytes, memory.usage_in_bytes); UINT64_MAX
+// when no limit applies or none can be read. In a container, MemAvailable shows the host's memory.
+std::uint64_t cgroup_headroom_bytes() {
+  std::ifstream membership("/proc/self/cgroup");
+  std::string v2_path, v1_path;
+  for (std::string line; std::getline(membership, line);) {
+    if (line.rfind("0::", 0) == 0) v2_path = line.substr(3);
+    const std::size_t at = line.find(":memory:");
+    if (at != std::string::npos) v1_path = line.substr(at + 8);
+  }
+  std::uint64_t headroom = UINT64_MAX;
+  auto walk = [&](std::string root, std::string path, const char* limit_file, const char* usage_file) {
+    while (true) {
+      const std::string directory = root + (path == "/" ? "" : path);
+      const std::uint64_t limit = read_number(directory + "/" + limit_file);
+      const std::uint64_t usage = read_number(directory + "/" + usage_file);
+      if (limit < (1ull << 60) && usage != UINT64_MAX) headroom = std::min(headroom, limit > usage ? limit - usage : 0);
+      if (path.empty() || path == "/") break;
+      path = path.substr(0, path.rfind('/'));
+      if (path.empty()) path = "/";
+    }
+  };
+  if (!v1_path.empty()) walk("/sys/fs/cgroup/memory", v1_path, "memory.limit_in_bytes", "memory.usage_in_bytes");
+  if (!v2_path.empty()) walk("/sys/fs/cgroup", v2_path, "memory.max", "memory.current");
+  return headroom;
 }
 
 std::string gib(std::uint64_t bytes) {
@@ -37,30 +102,44 @@ std::string gib(std::uint64_t bytes) {
 
 }  // namespace
 
-void request_interrupt() noexcept { g_interrupt = 1; }
-bool interrupt_requested() noexcept { return g_interrupt != 0; }
+void request_interrupt(int signal_number) noexcept {
+  if (g_interrupt_signal == 0) g_interrupt_signal = signal_number;
+}
+bool interrupt_requested() noexcept { return g_interrupt_signal != 0; }
+int interrupt_signal() noexcept { return g_interrupt_signal; }
 
 std::uint64_t available_memory_bytes() {
+  std::uint64_t available = 0;
   std::ifstream meminfo("/proc/meminfo");
   std::string key;
   std::uint64_t kib = 0;
   std::string unit;
   while (meminfo >> key >> kib >> unit)
-    if (key == "MemAvailable:") return kib * 1024;
-  return 0;
+    if (key == "MemAvailable:") {
+      available = kib * 1024;
+      break;
+    }
+  if (available == 0) return 0;
+  return std::min(available, cgroup_headroom_bytes());
 }
 
-Launcher::Launcher(LauncherOptions options) : options_(std::move(options)) {}
+Launcher::Launcher(LauncherOptions options) : options_(std::move(options)) {
+  // Opened now, so that a rebuild of the binary during a long run cannot put a different program
+  // in the children (the linker replaces the file; this descriptor keeps the original).
+  executable_fd_ = ::open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (executable_fd_ < 0) throw std::runtime_error(std::string("cannot open /proc/self/exe: ") + std::strerror(errno));
+}
 
 Launcher::~Launcher() {
   stop_all();
   if (key_fd_ >= 0) ::close(key_fd_);
+  if (executable_fd_ >= 0) ::close(executable_fd_);
 }
 
 void Launcher::plan(const std::vector<InstanceSpec>& expected) {
   for (const InstanceSpec& spec : expected) {
     slots_.push_back(Slot{.spec = spec});
-    planned_max_size_ = std::max(planned_max_size_, spec.size);
+    if (spec.workload != nullptr && memory_refusal(spec).empty()) planned_max_size_ = std::max(planned_max_size_, spec.size);
   }
 }
 
@@ -98,17 +177,16 @@ InstanceResult Launcher::run(const InstanceSpec& spec) {
   }
 }
 
-bool Launcher::fits_in_memory(const Slot& slot, std::string* refusal) const {
-  if (options_.ignore_memory_limit || slot.spec.workload == nullptr) return true;
-  const std::uint64_t need = slot.spec.workload->peak_bytes_estimate(slot.spec.size, *slot.spec.configuration);
+std::string Launcher::memory_refusal(const InstanceSpec& spec) const {
+  if (options_.ignore_memory_limit || spec.workload == nullptr) return {};
+  const std::uint64_t need = spec.workload->peak_bytes_estimate(spec.size, *spec.configuration);
   const std::uint64_t available = available_memory_bytes();
-  if (available == 0) return true;  // cannot tell: do not block the run
-  if (need > available / 10 * 9) {
-    *refusal = "refused: estimated peak " + gib(need) + " exceeds the " + gib(available) +
-               " of memory available (pass --ignore-memory-limit to run it anyway)";
-    return false;
-  }
-  return true;
+  if (available == 0) return {};  // cannot tell: do not block the run
+  if (need > available / 10 * 9)
+    return "refused by the memory guard: estimated peak " + gib(need) + " exceeds 90% of the " + gib(available) +
+           " of memory available (MemAvailable, or the memory cgroup's headroom if lower); not run "
+           "(--ignore-memory-limit runs it anyway)";
+  return {};
 }
 
 void Launcher::maybe_launch(Slot& target) {
@@ -133,9 +211,9 @@ void Launcher::maybe_launch(Slot& target) {
       }
   }
   if (candidate == nullptr) return;
-  std::string refusal;
-  if (!fits_in_memory(*candidate, &refusal)) {
-    candidate->result.error = refusal;
+  // Checked before launch(), which hashes the keys for this size if none are hashed yet.
+  if (std::string refusal = memory_refusal(candidate->spec); !refusal.empty()) {
+    candidate->result.error = std::move(refusal);
     candidate->state = State::finished;
     return;
   }
@@ -144,7 +222,12 @@ void Launcher::maybe_launch(Slot& target) {
     const std::uint64_t need = candidate->spec.workload->peak_bytes_estimate(candidate->spec.size, *candidate->spec.configuration);
     if (need * 2 > available_memory_bytes()) return;
   }
-  launch(*candidate);
+  try {
+    launch(*candidate);
+  } catch (const std::exception& e) {  // the failure belongs to the candidate's row, not the target's
+    candidate->result.error = std::string("could not start the child: ") + e.what();
+    candidate->state = State::finished;
+  }
 }
 
 void Launcher::launch(Slot& slot) {
@@ -174,6 +257,8 @@ void Launcher::launch(Slot& slot) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
   const pid_t parent = ::getpid();
+  const int executable_fd = executable_fd_;
+  slot.oom_kills_at_fork = oom_kill_count();
   slot.fork_ns = monotonic_ns();
   const pid_t pid = ::fork();
   if (pid < 0) {
@@ -182,10 +267,15 @@ void Launcher::launch(Slot& slot) {
     throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   }
   if (pid == 0) {
-    ::setpgid(0, 0);                       // its own group: the parent stops it (and nothing else)
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);    // never outlives a parent that dies
+    // Its own process group: the parent stops it with its group, and a Ctrl-C meant for the parent's
+    // group (the terminal's foreground group) does not reach it — the parent decides what stops.
+    ::setpgid(0, 0);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);    // never outlives a parent that dies, even by SIGKILL
     if (::getppid() != parent) ::_exit(127);
-    // Move the descriptors out of the way first, then onto their fixed numbers (dup2 clears CLOEXEC).
+    ::signal(SIGPIPE, SIG_DFL);            // execve keeps an ignored signal ignored
+    // Move the descriptors out of the way first (the executable's may sit on a fixed number), then
+    // onto their fixed numbers (dup2 clears CLOEXEC).
+    const int executable_copy = ::fcntl(executable_fd, F_DUPFD_CLOEXEC, 10);
     const int result_copy = ::fcntl(pipe_fds[1], F_DUPFD, 10);
     const int key_copy = key_fd >= 0 ? ::fcntl(key_fd, F_DUPFD, 10) : -1;
     ::dup2(result_copy, kChildResultFd);
@@ -193,11 +283,12 @@ void Launcher::launch(Slot& slot) {
     ::close(result_copy);
     if (key_copy >= 0) ::close(key_copy);
     ::dup2(STDERR_FILENO, STDOUT_FILENO);  // the parent's stdout carries only its reports
-    ::execve(argv[0], argv.data(), envp.data());
-    static const char message[] = "error execve failed\n";
+    ::fexecve(executable_copy, argv.data(), envp.data());
+    static const char message[] = "error fexecve of /proc/self/exe failed\n";
     [[maybe_unused]] ssize_t ignored = ::write(kChildResultFd, message, sizeof message - 1);
     ::_exit(127);
   }
+  ::setpgid(pid, pid);  // also here, so that the group exists before the parent might kill it
   ::close(pipe_fds[1]);
   ::fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK);
   slot.pid = pid;
@@ -236,12 +327,11 @@ void Launcher::wait_for_events() {
   const std::int64_t after = monotonic_ns();
   for (Slot* slot : owners)
     if ((slot->state == State::measuring || slot->state == State::settling) && after > slot->deadline_ns) {
-      ::kill(-slot->pid, SIGKILL);
-      int status = 0;
-      while (::waitpid(slot->pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      finish(*slot, status,
-             "exceeded the per-instance time limit of " + format_duration(options_.timeout) + " beyond the " +
+      const pid_t pid = slot->pid;
+      finish(*slot, kill_and_reap(pid),
+             "child " + std::to_string(pid) + " stopped (SIGKILL) " +
+                 (slot->state == State::settling ? "while settling" : "during the measured phases") +
+                 ": it exceeded the per-instance time limit of " + format_duration(options_.timeout) + " beyond the " +
                  format_duration(options_.settle) + " settle period (--timeout)");
     }
 }
@@ -278,18 +368,19 @@ void Launcher::consume(Slot& slot, std::string_view bytes) {
 void Launcher::finish(Slot& slot, int status, const std::string& forced_error) {
   ::close(slot.fd);
   slot.fd = -1;
+  const std::string child = "child " + std::to_string(slot.pid);
   const char* phase = slot.state == State::settling ? "while settling" : "during the measured phases";
   std::string& error = slot.result.error;
   if (!forced_error.empty()) {
     error = forced_error;
   } else if (WIFSIGNALED(status)) {
-    error = "child killed by " + describe_signal(WTERMSIG(status)) + " " + phase;
+    error = child + " killed " + phase + " by " + describe_signal(WTERMSIG(status), slot.oom_kills_at_fork);
   } else if (!slot.child_error.empty()) {
     error = slot.child_error;
   } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    error = "child exited with status " + std::to_string(WEXITSTATUS(status)) + " " + phase;
+    error = child + " exited with status " + std::to_string(WEXITSTATUS(status)) + " " + phase;
   } else if (!slot.saw_done) {
-    error = "child exited without reporting its results";
+    error = child + " exited without reporting its results";
   }
   slot.result.ok = error.empty();
   slot.pid = -1;
@@ -299,10 +390,7 @@ void Launcher::finish(Slot& slot, int status, const std::string& forced_error) {
 void Launcher::stop_all() noexcept {
   for (Slot& s : slots_) {
     if (s.pid <= 0) continue;
-    ::kill(-s.pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(s.pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    kill_and_reap(s.pid);
     if (s.fd >= 0) ::close(s.fd);
     s.fd = -1;
     s.pid = -1;

@@ -39,7 +39,10 @@ struct InstanceResult {
 };
 
 struct LauncherOptions {
-  std::string executable;  // this binary, resolved from /proc/self/exe at start-up
+  // This binary, resolved from /proc/self/exe at start-up: the children's argv[0]. The children
+  // execute the very file the parent runs (an open descriptor, fexecve), even if the path has been
+  // rebuilt or replaced since the parent started.
+  std::string executable;
   Nanoseconds settle{};
   Nanoseconds timeout{};   // per instance, on top of the settle period
   int max_settling = 4;    // 0: strictly one child at a time
@@ -50,9 +53,11 @@ struct Interrupted : std::runtime_error {
   Interrupted() : std::runtime_error("interrupted") {}
 };
 
-// Set from a SIGINT/SIGTERM handler; the launcher stops its children and throws Interrupted.
-void request_interrupt() noexcept;
+// Called from the parent's signal handler (SIGINT, SIGTERM, SIGHUP, SIGPIPE): async-signal-safe. The
+// launcher then stops its children and throws Interrupted from run().
+void request_interrupt(int signal_number) noexcept;
 bool interrupt_requested() noexcept;
+int interrupt_signal() noexcept;  // the first signal that requested the interrupt; 0 if none
 
 class Launcher {
  public:
@@ -62,13 +67,19 @@ class Launcher {
   Launcher& operator=(const Launcher&) = delete;
 
   // The order in which run() is expected to be called; lets children start ahead. Optional.
+  // The keys are hashed for the largest planned size that passes the memory guard, so a refused
+  // instance never makes the parent hash (and hold) its keys.
   void plan(const std::vector<InstanceSpec>& expected);
 
   // Runs (or collects the already started run of) the next repetition of `spec`. Blocks until it is
   // finished. Throws Interrupted after stopping every child.
   InstanceResult run(const InstanceSpec& spec);
 
+  // Kills (SIGKILL to the child's process group) and reaps every child still running.
   void stop_all() noexcept;
+
+  // Empty when `spec` may run now; otherwise why the memory guard refuses it. Probes always fit.
+  std::string memory_refusal(const InstanceSpec& spec) const;
 
  private:
   enum class State { planned, measuring, settling, finished, claimed };
@@ -80,13 +91,13 @@ class Launcher {
     std::string pending = {};  // bytes read but not yet a whole line
     std::int64_t fork_ns = 0;
     std::int64_t deadline_ns = 0;
+    std::uint64_t oom_kills_at_fork = 0;  // /proc/vmstat oom_kill when the child was started
     bool saw_done = false;
     std::string child_error = {};
     InstanceResult result = {};
   };
 
   void maybe_launch(Slot& target);
-  bool fits_in_memory(const Slot& slot, std::string* refusal) const;
   void launch(Slot& slot);
   void wait_for_events();
   void consume(Slot& slot, std::string_view bytes);
@@ -94,13 +105,15 @@ class Launcher {
   int key_fd_for(std::uint64_t size);
 
   LauncherOptions options_;
+  int executable_fd_ = -1;  // /proc/self/exe, opened once: what every child executes
   std::deque<Slot> slots_;  // deque: references stay valid as slots are added
   int key_fd_ = -1;
   std::uint64_t key_count_ = 0;
   std::uint64_t planned_max_size_ = 0;
 };
 
-// Available memory (MemAvailable of /proc/meminfo) in bytes; 0 if unreadable.
+// Memory available to a new child in bytes: MemAvailable of /proc/meminfo, or less if this process's
+// memory cgroup (v1 or v2, or an ancestor) has less headroom under its limit; 0 if unreadable.
 std::uint64_t available_memory_bytes();
 
 }  // namespace bench

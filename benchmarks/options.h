@@ -23,16 +23,17 @@ struct RunOptions {
   // --list-configs: print the configuration table and exit.
   bool list_configs = false;
   bool help = false;
-  // --benchmark_out as the user gave it; Google Benchmark is pointed at `benchmark_out_partial`
-  // instead, renamed to the final name only when the run has ended (an interrupted write never
-  // leaves a half file under the final name).
+  // --benchmark_out (or BENCHMARK_OUT) as the user gave it; Google Benchmark is pointed at
+  // `benchmark_out_partial` instead, renamed to the final name only when the run has ended (an
+  // interrupted write never leaves a half file under the final name).
   std::string benchmark_out;
   std::string benchmark_out_partial;
   int repetitions = 1;  // --benchmark_repetitions (read, not consumed), for planning only
 };
 
-// Parses and removes the suite's flags from argv (argc is updated); rewrites --benchmark_out.
-// Throws UsageError naming the bad flag or value.
+// Parses and removes the suite's flags from argv (argc is updated); reads --benchmark_out (left in
+// argv: main() points Google Benchmark at the partial file). Throws UsageError naming the bad flag
+// and its value.
 RunOptions parse_run_options(int& argc, char** argv);
 
 extern const char* const kOptionsHelp;

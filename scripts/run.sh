@@ -1,11 +1,27 @@
 #!/usr/bin/env bash
-# The main command: installs what is missing, builds, runs ./bench (default matrix, or the flags
-# given) into a new run folder results/<UTC time>/, and writes there the merged JSON, a flat CSV,
+# The main command: installs what is missing, builds, runs ./bench (the map workload on every
+# configuration by default, or the flags given) into a new run folder results/<UTC time>/, and
+# writes there the merged JSON, a flat CSV,
 # the environment, REPORT.md and the plots (also copied to plots/<run>/).
 # An existing run folder is never reused or overwritten.
+#
+# Interrupted (Ctrl-C, or SIGTERM to this script or to bench): bench stops its children and writes
+# what finished, marked "incomplete"; the folder is still completed from that partial JSON, and the
+# exit status is bench's (130).
+#
+# Environment (for tests and scripted use):
+#   BENCH_RUN_ID       the run folder's name instead of the UTC time (refused if it exists)
+#   BENCH_RESULTS_DIR  where run folders go (default results/)
+#   BENCH_PLOTS_DIR    where the plots are copied (default plots/)
+#   BENCH_BINARY       run this ./bench instead of building build/bench
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-"$root/scripts/build.sh"
+if [ -n "${BENCH_BINARY:-}" ]; then
+  bench="$BENCH_BINARY"
+else
+  "$root/scripts/build.sh"
+  bench="$root/build/bench"
+fi
 
 # The scripts need matplotlib: Debian's interpreter has it (python3 on PATH may be another build).
 python=""
@@ -14,26 +30,65 @@ for candidate in /usr/bin/python3 python3; do
 done
 [ -n "$python" ] || { echo "run.sh: no python3 with matplotlib and numpy (install python3-matplotlib python3-numpy)" >&2; exit 2; }
 
-id="$(date -u +%Y%m%d-%H%M%S)"
-run="$root/results/$id"
-mkdir -p "$root/results"
+id="${BENCH_RUN_ID:-$(date -u +%Y%m%d-%H%M%S)}"
+case "$id" in
+  "" | . | .. | */* | -*) echo "run.sh: BENCH_RUN_ID='$id' is not a usable folder name" >&2; exit 2 ;;
+esac
+results="${BENCH_RESULTS_DIR:-$root/results}"
+plots="${BENCH_PLOTS_DIR:-$root/plots}"
+run="$results/$id"
+mkdir -p "$results"
 if ! mkdir "$run" 2>/dev/null; then
-  echo "run.sh: $run already exists; not overwriting it (try again in a second)" >&2
+  if [ -e "$run" ]; then
+    echo "run.sh: $run already exists; not overwriting it (pick another BENCH_RUN_ID, or try again in a second)" >&2
+  else
+    echo "run.sh: cannot create $run" >&2
+  fi
   exit 2
 fi
 echo "run.sh: writing $run" >&2
 
-bench="$root/build/bench"
+# The default matrix is the seed's experiment: the map workload on every configuration. Any
+# --benchmark_filter given (or BENCHMARK_FILTER) replaces it, e.g. '^fragment/' or '.' for everything.
+default_filter=(--benchmark_filter='^map/')
+for argument in "$@"; do
+  case "$argument" in --benchmark_filter=*) default_filter=() ;; esac
+done
+[ -z "${BENCHMARK_FILTER:-}" ] || default_filter=()
+
+# bench runs in the background so that a SIGINT or SIGTERM to this script reaches it at once (a trap
+# waits for a foreground command to finish). tee ignores both: Ctrl-C signals the whole foreground
+# process group, and bench's last lines must still reach console.txt.
+exec 3> >(trap '' INT TERM; exec tee "$run/console.txt")
+tee_pid=$!
+"$bench" --benchmark_out="$run/bench.json" --benchmark_out_format=json "${default_filter[@]}" "$@" >&3 &
+bench_pid=$!
+exec 3>&-
+trap 'kill -INT "$bench_pid" 2>/dev/null || true' INT
+trap 'kill -TERM "$bench_pid" 2>/dev/null || true' TERM
+# `wait` returns early (status > 128) when a trapped signal arrives; wait again until bench is gone.
 status=0
-"$bench" --benchmark_out="$run/bench.json" --benchmark_out_format=json "$@" | tee "$run/console.txt" || status=${PIPESTATUS[0]}
+while :; do
+  wait "$bench_pid" && status=0 || status=$?
+  kill -0 "$bench_pid" 2>/dev/null || break
+done
+if [ "$status" -gt 128 ]; then  # the last wait may have been cut short: bench's own status may be pending
+  wait "$bench_pid" 2>/dev/null && status=0 || { rc=$?; [ "$rc" -eq 127 ] || status=$rc; }
+fi
+trap - INT TERM
+wait "$tee_pid" 2>/dev/null || true
+
 if [ ! -s "$run/bench.json" ]; then
-  echo "run.sh: bench wrote no results (exit status $status)" >&2
+  echo "run.sh: bench wrote no results (exit status $status); $run holds only what bench printed" >&2
   exit $(( status == 0 ? 1 : status ))
+fi
+if [ "$status" -ne 0 ]; then
+  echo "run.sh: bench exited with status $status; completing $run from the rows it wrote" >&2
 fi
 
 "$python" "$root/scripts/environment.py" --bench "$bench" --command "scripts/run.sh $*" -o "$run/environment.json"
 "$python" "$root/scripts/results_csv.py" "$run/bench.json" -o "$run/bench.csv"
-"$python" "$root/scripts/plot.py" "$run/bench.json" --out "$run/plots" --out "$root/plots/$id"
+"$python" "$root/scripts/plot.py" "$run/bench.json" --out "$run/plots" --out "$plots/$id"
 "$python" "$root/scripts/report.py" "$run/bench.json" --plots-dir plots -o "$run/REPORT.md"
 echo "run.sh: results in $run (REPORT.md, bench.json, bench.csv, environment.json, plots/)" >&2
 exit "$status"
