@@ -65,13 +65,7 @@ void run_map(WorkloadContext& context) {
   report.counter("clear_rate", n / clear_seconds);
   report.time(insert_seconds + lookup_seconds + clear_seconds);
 
-  // Where the bytes sit right after clear, in the allocator's own words.
-  context.configuration.library->report_stats(report);
-  container.report_stats(report);
-
-  release_step(context, container, cleared);
-  const std::size_t final_rss = settle(context);
-  report_retention(context, base, peak, cleared, final_rss);
+  finish_after_free(context, container, base, peak, cleared);
 }
 
 }  // namespace bench

@@ -29,11 +29,12 @@ void sleep_until(std::int64_t deadline_ns) {
 
 }  // namespace
 
-std::size_t release_step(WorkloadContext& context, std::size_t rss_cleared) {
+std::size_t finish_after_free(WorkloadContext& context, std::size_t base, std::size_t peak, std::size_t cleared) {
   struct NoContainer {
     void release() {}
+    void report_stats(CounterSink&) const {}
   } none;
-  return release_step(context, none, rss_cleared);
+  return finish_after_free(context, none, base, peak, cleared);
 }
 
 std::size_t settle(WorkloadContext& context) {

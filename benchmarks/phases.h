@@ -38,10 +38,6 @@ std::size_t release_step(WorkloadContext& context, Container& container, std::si
   return released;
 }
 
-// The release step of a workload that holds no container adapter (it calls malloc itself, or builds
-// a container type of its own and frees it before this): only the configuration's step runs.
-std::size_t release_step(WorkloadContext& context, std::size_t rss_cleared);
-
 // Tells the parent the measured phases are over, then sleeps through the settle period, sampling
 // RSS at the fixed offsets (0, 10 ms, 100 ms, 1 s, 5 s, 15 s) that fall within it, each reported as
 // rss_at_<offset>. Reports and returns `rss_final`, sampled at the end of the period.
@@ -52,5 +48,23 @@ std::size_t settle(WorkloadContext& context);
 // 100 * (final - base) / (peak - base).
 void report_retention(WorkloadContext& context, std::size_t base, std::size_t peak, std::size_t cleared,
                       std::size_t final_rss);
+
+// The end every build-use-free workload shares once its measured phases are over: where the bytes
+// sit (the serving allocator's statistics, then the container's), the release step, the settle
+// period and the retention counters. `cleared` is RSS right after the free phase. Returns rss_final.
+template <class Container>
+std::size_t finish_after_free(WorkloadContext& context, Container& container, std::size_t base, std::size_t peak,
+                              std::size_t cleared) {
+  context.configuration.library->report_stats(context.report);
+  container.report_stats(context.report);
+  release_step(context, container, cleared);
+  const std::size_t final_rss = settle(context);
+  report_retention(context, base, peak, cleared, final_rss);
+  return final_rss;
+}
+
+// The same for a workload that holds no container adapter (it calls malloc itself, or builds a
+// container of its own and frees it before this): only the configuration's release step runs.
+std::size_t finish_after_free(WorkloadContext& context, std::size_t base, std::size_t peak, std::size_t cleared);
 
 }  // namespace bench

@@ -46,12 +46,7 @@ void churn(WorkloadContext& context) {
   report.counter("lookup_rate", entries / lookup_seconds);
   report.counter("clear_rate", entries / clear_seconds);
   report.time(insert_seconds + lookup_seconds + clear_seconds);
-  context.configuration.library->report_stats(report);
-  container.report_stats(report);
-
-  release_step(context, container, cleared);
-  const std::size_t final_rss = settle(context);
-  report_retention(context, base, peak, cleared, final_rss);
+  finish_after_free(context, container, base, peak, cleared);
 }
 
 }  // namespace

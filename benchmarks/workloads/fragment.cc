@@ -75,12 +75,7 @@ void fragment(WorkloadContext& context, Keep keep) {
   report.counter("live_entries", static_cast<double>(live));
   report.counter("rss_after_erase", static_cast<double>(after_erase));
   report.time(insert_seconds + erase_seconds);
-  context.configuration.library->report_stats(report);
-  container.report_stats(report);
-
-  release_step(context, container, after_erase);
-  const std::size_t final_rss = settle(context);
-  report_retention(context, base, peak, after_erase, final_rss);
+  finish_after_free(context, container, base, peak, after_erase);
 }
 
 }  // namespace

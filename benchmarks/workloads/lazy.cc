@@ -53,12 +53,8 @@ void run_lazy(WorkloadContext& context) {
   report.counter("vsize_cleared", static_cast<double>(freed.virtual_bytes));
   report.counter("touch_rate", static_cast<double>(pages) / touch_seconds);  // pages per second
   report.time(malloc_seconds + touch_seconds + free_seconds);
-  context.configuration.library->report_stats(report);
-
-  release_step(context, freed.resident_bytes);
-  const std::size_t final_rss = settle(context);
+  finish_after_free(context, base.resident_bytes, touched.resident_bytes, freed.resident_bytes);
   report.counter("vsize_final", static_cast<double>(read_memory_footprint().virtual_bytes));
-  report_retention(context, base.resident_bytes, touched.resident_bytes, freed.resident_bytes, final_rss);
 }
 
 std::uint64_t lazy_peak_estimate(std::uint64_t size, const Configuration&) {

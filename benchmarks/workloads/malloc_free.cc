@@ -67,11 +67,7 @@ void run_malloc_free(WorkloadContext& context) {
   report.counter("malloc_rate", static_cast<double>(n) / malloc_seconds);
   report.counter("free_rate", static_cast<double>(n) / free_seconds);
   report.time(malloc_seconds + free_seconds);
-  context.configuration.library->report_stats(report);
-
-  release_step(context, cleared);
-  const std::size_t final_rss = settle(context);
-  report_retention(context, base, peak, cleared, final_rss);
+  finish_after_free(context, base, peak, cleared);
 }
 
 std::uint64_t malloc_free_peak_estimate(std::uint64_t size, const Configuration& configuration) {

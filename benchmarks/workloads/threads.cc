@@ -127,11 +127,7 @@ void run_threaded(WorkloadContext& context, const ThreadPlan plan) {
   report.counter("lookup_rate", static_cast<double>(n) / lookup_seconds);
   report.counter("clear_rate", static_cast<double>(n) / clear_seconds);
   report.time(insert_seconds + lookup_seconds + clear_seconds);
-  context.configuration.library->report_stats(report);
-
-  release_step(context, cleared);
-  const std::size_t final_rss = settle(context);
-  report_retention(context, base, peak, cleared, final_rss);
+  finish_after_free(context, base, peak, cleared);
 }
 
 // Per thread: a stack (8 MiB reserved, little touched), an arena or cache's slack, at most 16 MiB.
