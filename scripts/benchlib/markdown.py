@@ -280,6 +280,11 @@ def _findings(rs, workload, size, settle):
                        f"{_mb(r.median('kept_mb_final'))} MB)" for r in front) + "."
                    + _dominated_text(ok, front))
     out += ["", "### Which configuration for which need", ""] + _choices(ok, settle)
+    if any(r.configuration == "boost-flat-map" for r in ok):
+        # A property of the configuration, not a result: its insert rate is a bulk load.
+        out += ["", "Read boost-flat-map's rates with care: it is loaded with one range insert of all pairs "
+                "(append, then sort: a bulk load), not with N single inserts; a flat_map that grows one "
+                "entry at a time moves half its vector on every insert."]
     return out
 
 
