@@ -458,8 +458,9 @@ def _glibc_section(rs, workload, size):
                 f"{_pct(r.median('kept_pct_released'))} kept ({_mb(r.median('kept_mb_released'))} MB)"
                 for r in with_release) + ".")
     out += ["", " ".join(s for s in sentences if s), "",
-            "Source of the mechanism: `/work/shared/ALLOCATORS.md`, \"glibc (ptmalloc2)\"; glibc "
-            "`malloc/malloc.c` (`systrim`, `mtrim`, `int_mallinfo`)."]
+            "Source of the mechanism: glibc's `malloc/malloc.c` (`_int_free`, `malloc_consolidate`, "
+            "`systrim`, `mtrim`, `int_mallinfo`) and the mallopt(3), malloc_trim(3) and mallinfo2(3) "
+            "manual pages."]
     return out
 
 
