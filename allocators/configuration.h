@@ -8,6 +8,7 @@
 // The workloads in benchmarks/ see a configuration only through this struct.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -69,6 +70,9 @@ struct Configuration {
   std::string_view release_summary = {};
   void (*release)() = nullptr;
   Container container = Container::std_map;
+  // Allocations glibc serves with a mapping of their own (mallopt M_MMAP_THRESHOLD set below their
+  // size, up to M_MMAP_MAX of them): each costs at least a page. For the memory guard's estimate.
+  std::uint64_t page_per_allocation_limit = 0;
 
   bool is_container_level() const { return container != Container::std_map; }
   bool has_release_step() const { return !release_summary.empty(); }

@@ -26,9 +26,10 @@ const std::vector<Configuration>& table() {
       {.name = "glibc-trim", .summary = "glibc; malloc_trim(0) after clear", .library = kGlibc,
        .release_summary = "malloc_trim(0)", .release = glibc::trim},
       {.name = "glibc-seed-opt1", .summary = "the seed's map-opt1: mallopt M_MMAP_THRESHOLD=24, M_TRIM_THRESHOLD=0",
-       .library = kGlibc, .setup = glibc::seed_options_1},
+       .library = kGlibc, .setup = glibc::seed_options_1,
+       .page_per_allocation_limit = 65536},  // M_MMAP_MAX's default
       {.name = "glibc-seed-opt2", .summary = "the seed's map-opt2: opt1 plus mallopt M_MMAP_MAX=262144",
-       .library = kGlibc, .setup = glibc::seed_options_2},
+       .library = kGlibc, .setup = glibc::seed_options_2, .page_per_allocation_limit = 256 * 1024},
       // Without tcache and fastbins every free() coalesces with its free neighbours at once, so a cleared
       // map melts into the top chunk, which free() trims; trim threshold and top pad 0 give back the
       // last 124 KiB too. Measured at N = 1M: tcache_count=0:mxfast=0 alone keeps 124 KiB; either

@@ -14,8 +14,7 @@ std::uint64_t node_container_peak_estimate(std::uint64_t size, std::uint64_t nod
   const std::uint64_t block = (node_bytes + 8 + 15) / 16 * 16;
   std::uint64_t bytes = size * (2 * block + sizeof(Md5Key)) + (64ull << 20);
   const std::uint64_t mapping = (node_bytes + 16 + 4095) / 4096 * 4096;
-  if (configuration.name == "glibc-seed-opt1") bytes += std::min<std::uint64_t>(size, 65536) * mapping;
-  if (configuration.name == "glibc-seed-opt2") bytes += std::min<std::uint64_t>(size, 256 * 1024) * mapping;
+  bytes += std::min(size, configuration.page_per_allocation_limit) * mapping;
   return bytes;
 }
 
