@@ -262,35 +262,6 @@ void mark_incomplete(const std::string& path) {
   }
 }
 
-// Google Benchmark's CSVReporter fixes its columns at its first ReportRuns call and aborts the
-// process on any counter it has not seen (csv_reporter.cc: "All counters must be present in each
-// run"), yet configurations report different counters (stat_*, opt_*). So CSV runs are held back and
-// reported in one call at the end: one header with every counter, blank where a row has none.
-class OneCallReporter final : public benchmark::BenchmarkReporter {
- public:
-  explicit OneCallReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner) : inner_(std::move(inner)) {}
-  bool ReportContext(const Context& context) override {
-    inner_->SetOutputStream(&GetOutputStream());
-    inner_->SetErrorStream(&GetErrorStream());
-    return inner_->ReportContext(context);
-  }
-  void ReportRuns(const std::vector<Run>& runs) override { held_.insert(held_.end(), runs.begin(), runs.end()); }
-  void Finalize() override {
-    if (!held_.empty()) inner_->ReportRuns(held_);
-    inner_->Finalize();
-  }
-
- private:
-  std::unique_ptr<benchmark::BenchmarkReporter> inner_;
-  std::vector<Run> held_;
-};
-
-std::unique_ptr<benchmark::BenchmarkReporter> reporter_for(const std::string& format, const ReporterFlags& flags, bool for_file) {
-  auto reporter = make_reporter(format, flags, for_file);
-  if (format == "csv") reporter = std::make_unique<OneCallReporter>(std::move(reporter));
-  return reporter;
-}
-
 extern "C" void on_interrupt(int signal_number) { request_interrupt(signal_number); }
 
 // The file Google Benchmark writes: `<out>.partial-<pid>`, created exclusively before anything runs,
@@ -437,8 +408,8 @@ int main_parent(int argc, char** argv) {
   action.sa_handler = on_interrupt;
   for (int signal_number : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) ::sigaction(signal_number, &action, nullptr);
 
-  const auto display = reporter_for(reporter_flags.display_format, reporter_flags, /*for_file=*/false);
-  const auto file = output ? reporter_for(reporter_flags.file_format, reporter_flags, /*for_file=*/true) : nullptr;
+  const auto display = make_reporter(reporter_flags.display_format, reporter_flags, /*for_file=*/false);
+  const auto file = output ? make_reporter(reporter_flags.file_format, reporter_flags, /*for_file=*/true) : nullptr;
   g_run.start = std::chrono::steady_clock::now();
   const std::size_t matched = benchmark::RunSpecifiedBenchmarks(display.get(), file.get(), ".");
   launcher.stop_all();

@@ -12,9 +12,10 @@
 namespace bench {
 namespace {
 
-class SuiteNameReporter final : public benchmark::BenchmarkReporter {
+// Passes everything on to Google Benchmark's own reporter `inner`; subclasses change one step.
+class ForwardingReporter : public benchmark::BenchmarkReporter {
  public:
-  explicit SuiteNameReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner) : inner_(std::move(inner)) {}
+  explicit ForwardingReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner) : inner_(std::move(inner)) {}
 
   bool ReportContext(const Context& context) override {
     // Google Benchmark sets the streams on this object after constructing it; pass them on.
@@ -22,6 +23,16 @@ class SuiteNameReporter final : public benchmark::BenchmarkReporter {
     inner_->SetErrorStream(&GetErrorStream());
     return inner_->ReportContext(context);
   }
+  void ReportRuns(const std::vector<Run>& runs) override { inner_->ReportRuns(runs); }
+  void Finalize() override { inner_->Finalize(); }
+
+ protected:
+  std::unique_ptr<benchmark::BenchmarkReporter> inner_;
+};
+
+class SuiteNameReporter final : public ForwardingReporter {
+ public:
+  using ForwardingReporter::ForwardingReporter;
   void ReportRuns(const std::vector<Run>& runs) override {
     std::vector<Run> renamed = runs;
     for (Run& run : renamed) {
@@ -30,10 +41,23 @@ class SuiteNameReporter final : public benchmark::BenchmarkReporter {
     }
     inner_->ReportRuns(renamed);
   }
-  void Finalize() override { inner_->Finalize(); }
+};
+
+// Google Benchmark's CSVReporter fixes its columns at its first ReportRuns call and aborts the
+// process on any counter it has not seen (csv_reporter.cc: "All counters must be present in each
+// run"), yet configurations report different counters (stat_*, opt_*). So CSV runs are held back and
+// reported in one call at the end: one header with every counter, blank where a row has none.
+class OneCallReporter final : public ForwardingReporter {
+ public:
+  using ForwardingReporter::ForwardingReporter;
+  void ReportRuns(const std::vector<Run>& runs) override { held_.insert(held_.end(), runs.begin(), runs.end()); }
+  void Finalize() override {
+    if (!held_.empty()) inner_->ReportRuns(held_);
+    inner_->Finalize();
+  }
 
  private:
-  std::unique_ptr<benchmark::BenchmarkReporter> inner_;
+  std::vector<Run> held_;
 };
 
 // Google Benchmark's boolean flag spelling: a bare flag is true; "false", "f", "no", "n", "off", "0"
@@ -87,7 +111,7 @@ std::unique_ptr<benchmark::BenchmarkReporter> make_reporter(const std::string& f
   } else if (format == "csv") {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"  // still Google Benchmark 1.7's --benchmark_out_format=csv
-    inner = std::make_unique<benchmark::CSVReporter>();
+    inner = std::make_unique<OneCallReporter>(std::make_unique<benchmark::CSVReporter>());
 #pragma GCC diagnostic pop
   } else {
     const bool color = !for_file && (flags.color == "auto" ? ::isatty(STDOUT_FILENO) != 0 : truthy(flags.color));

@@ -3,6 +3,7 @@
 // each name ("/iterations:1/manual_time"). The suite's names are <workload>/<configuration>/<N>,
 // so the reporters here wrap Google Benchmark's own ones and drop those two name parts; everything
 // else — formats, colours, tabular counters, aggregates — is Google Benchmark's.
+// CSV output is also collected into one call, so that its single header covers every counter.
 #pragma once
 
 #include <benchmark/benchmark.h>
