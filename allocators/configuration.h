@@ -1,14 +1,17 @@
 // An allocator configuration: one row of the table in configurations.cc.
 //
-// Two kinds share this shape (STYLE.md item 2):
-//  - process-level: a malloc implementation injected into the whole child process (LD_PRELOAD of
-//    `library.preload_path`, plus `environment`), with an optional release step called after clear;
-//  - container-level: the process keeps glibc; `container` selects the map type and its allocator
-//    (our pool, Boost.Container pools, std::pmr), whose own release step runs after clear.
-// The workloads in benchmarks/ see a configuration only through this struct.
+// Three kinds share this shape, and the kind says what a configuration may be compared with:
+//  - allocator: the same std::map code; a malloc implementation injected into the whole child
+//    process (LD_PRELOAD of `library.preload_path`, plus `environment`), or glibc tuned, with an
+//    optional release step called after clear;
+//  - container allocator: the same node-based map, but the process keeps glibc and the map's own
+//    allocator (our pool, Boost.Container pools, std::pmr) decides what is kept;
+//  - different container: another data structure altogether (boost::container::flat_map).
+// The workloads see a configuration only through this struct.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,24 +19,31 @@
 
 namespace bench {
 
+// The unit of a counter. It travels with every counter from the child to the run's JSON, so that no
+// later stage guesses it from the name.
+enum class Unit { bytes, seconds, items_per_second, count, percent, nanoseconds, megabyte_seconds };
+
+std::string_view unit_name(Unit unit);  // "bytes", "items_per_second", ...
+std::optional<Unit> unit_from_name(std::string_view name);
+
 // Receives the numbers a child reports. Implementations must not allocate in counter(): it is called
-// during the settle period.
+// during the settle period, when the heap under test must not be touched.
 class CounterSink {
  public:
-  virtual void counter(std::string_view name, double value) = 0;
+  virtual void counter(std::string_view name, double value, Unit unit) = 0;
 
  protected:
   ~CounterSink() = default;
 };
 
-// A malloc implementation that can serve a whole process. One per file in allocators/.
+// A malloc implementation that can serve a whole process. One file per library in allocators/.
 struct MallocLibrary {
   std::string_view name;
-  // Absolute path fixed at configure time (CMake), the only thing ever put in LD_PRELOAD.
-  // Empty for glibc, which needs no preload, and for a library that was not found.
+  // Absolute path fixed at configure time (allocators/<name>.cmake), the only thing ever put in
+  // LD_PRELOAD. Empty for glibc, which needs no preload, and for a library that was not found.
   std::string_view preload_path;
   bool preloaded;
-  // What CMake printed when it looked for the library; empty when available.
+  // Why the library cannot be used in this build; empty when it can.
   std::string_view missing_reason;
   // The following run in the child, after the library was verified to serve malloc and new.
   std::string (*version)();
@@ -41,12 +51,20 @@ struct MallocLibrary {
   void (*report_stats)(CounterSink&);
   // Options read back from the allocator (opt_<name>): proof the environment took effect.
   void (*report_options)(CounterSink&);
+  // For a library whose preloaded object only forwards to another one (a proxy): whether the real
+  // allocator recognises `block` as its own. The child asks it about a block from malloc and one
+  // from operator new, because dladdr can only name the proxy. Null for every other library.
+  bool (*owns)(const void* block) = nullptr;
 };
+
+enum class Kind { allocator, container_allocator, different_container };
+std::string_view kind_name(Kind kind);  // "allocator", "container allocator", "different container"
 
 // Which map (and which in-container allocator) the map workloads build.
 enum class Container {
   std_map,               // std::map with std::allocator (operator new -> malloc)
-  pool_map,              // std::map with our pool::PoolAllocator
+  pool_map,              // std::map with our pool::PoolAllocator, 4 KiB pages
+  pool_map_huge_pages,   // the same with MADV_HUGEPAGE on its 2 MiB chunks
   boost_adaptive_pool,   // boost::container::map with adaptive_pool
   boost_node_allocator,  // boost::container::map with node_allocator
   boost_flat_map,        // boost::container::flat_map (one sorted vector)
@@ -58,26 +76,42 @@ struct EnvironmentVariable {
   std::string_view value;
 };
 
+// What a configuration does after clear() to hand memory back. `process_call` is the process-level
+// call (malloc_trim, a mallctl, ...); container-level steps are done by the container's adapter
+// (allocators/containers.h), and the process-level call is then null.
+struct ReleaseStep {
+  std::string_view description;
+  void (*process_call)() = nullptr;
+};
+
 struct Configuration {
   std::string_view name;
   std::string_view summary;
   const MallocLibrary* library;
+  Kind kind = Kind::allocator;
+  // The configuration this one is measured against: its library's defaults for a knob, glibc for
+  // another library or a container. Empty only for glibc itself.
+  std::string_view reference = "glibc";
   std::vector<EnvironmentVariable> environment = {};
   // Called in the child before the baseline sample (e.g. mallopt). May be null.
   void (*setup)() = nullptr;
-  // The release step after clear, described for --list-configs; empty when there is none.
-  // Process-level steps are `release`; container-level steps belong to the container's adapter.
-  std::string_view release_summary = {};
-  void (*release)() = nullptr;
+  std::optional<ReleaseStep> release = {};
   Container container = Container::std_map;
+  // True when the configuration asks for transparent huge pages (madvise or a library option).
+  bool huge_pages = false;
   // Allocations glibc serves with a mapping of their own (mallopt M_MMAP_THRESHOLD set below their
   // size, up to M_MMAP_MAX of them): each costs at least a page. For the memory guard's estimate.
   std::uint64_t page_per_allocation_limit = 0;
 
   bool is_container_level() const { return container != Container::std_map; }
-  bool has_release_step() const { return !release_summary.empty(); }
+  bool has_release_step() const { return release.has_value(); }
   bool available() const { return library->missing_reason.empty(); }
 };
+
+// A library's missing_reason when CMake did not find it (allocators/<name>.cmake): `path` is the
+// BENCH_<NAME>_PATH it defined, empty then.
+#define BENCH_MISSING_REASON(path, soname, package) \
+  (std::string_view(path).empty() ? soname " was not found when cmake configured the build (install " package ": scripts/setup.sh)" : "")
 
 // Every configuration, in the order benchmarks are registered.
 std::span<const Configuration> configurations();
@@ -87,5 +121,10 @@ const Configuration* find_configuration(std::string_view name);
 // loads anything). Throws std::runtime_error naming the symbol if it is absent: a release step
 // that silently does nothing would publish a wrong number.
 void* loaded_library_symbol(std::string_view path, const char* symbol);
+
+template <class Function>
+Function loaded_library_function(std::string_view path, const char* symbol) {
+  return reinterpret_cast<Function>(loaded_library_symbol(path, symbol));
+}
 
 }  // namespace bench

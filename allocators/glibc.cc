@@ -3,6 +3,8 @@
 #include <gnu/libc-version.h>
 #include <malloc.h>
 
+#include <cstdio>
+#include <cstring>
 #include <string>
 
 namespace bench::glibc {
@@ -10,22 +12,40 @@ namespace {
 
 std::string version() { return std::string("glibc ") + gnu_get_libc_version(); }
 
+// How many arenas glibc has made: one <heap nr="..."> element per arena in malloc_info(3)'s XML.
+// Written into a fixed buffer (fmemopen), so that the count costs one FILE on the heap, no more.
+double arena_count() {
+  static char xml[1 << 16];
+  std::FILE* stream = ::fmemopen(xml, sizeof xml - 1, "w");
+  if (stream == nullptr) return -1;
+  const int status = ::malloc_info(0, stream);
+  std::fclose(stream);
+  if (status != 0) return -1;
+  xml[sizeof xml - 1] = '\0';
+  double arenas = 0;
+  for (const char* p = xml; (p = std::strstr(p, "<heap nr=")) != nullptr; ++p) ++arenas;
+  return arenas;
+}
+
 // mallinfo2 describes glibc's own arenas: meaningful only because this library is verified to be
 // the one serving malloc (under LD_PRELOAD of another allocator it would describe nothing).
 void report_stats(CounterSink& out) {
   const struct mallinfo2 info = mallinfo2();
-  out.counter("stat_arena", static_cast<double>(info.arena));        // heap bytes obtained with brk/sbrk
-  out.counter("stat_ordblks", static_cast<double>(info.ordblks));    // free chunks (not fastbin)
-  out.counter("stat_smblks", static_cast<double>(info.smblks));      // fastbin chunks
-  out.counter("stat_hblks", static_cast<double>(info.hblks));        // mmapped chunks
-  out.counter("stat_hblkhd", static_cast<double>(info.hblkhd));      // bytes in mmapped chunks
-  out.counter("stat_fsmblks", static_cast<double>(info.fsmblks));    // bytes in fastbins
-  out.counter("stat_uordblks", static_cast<double>(info.uordblks));  // bytes in use (tcache counts as in use)
-  out.counter("stat_fordblks", static_cast<double>(info.fordblks));  // free bytes inside the heap
-  out.counter("stat_keepcost", static_cast<double>(info.keepcost));  // top chunk: what trimming could return
+  out.counter("stat_arena", static_cast<double>(info.arena), Unit::bytes);        // heap bytes obtained with brk/sbrk
+  out.counter("stat_ordblks", static_cast<double>(info.ordblks), Unit::count);    // free chunks (not fastbin)
+  out.counter("stat_smblks", static_cast<double>(info.smblks), Unit::count);      // fastbin chunks
+  out.counter("stat_hblks", static_cast<double>(info.hblks), Unit::count);        // mmapped chunks
+  out.counter("stat_hblkhd", static_cast<double>(info.hblkhd), Unit::bytes);      // bytes in mmapped chunks
+  out.counter("stat_fsmblks", static_cast<double>(info.fsmblks), Unit::bytes);    // bytes in fastbins
+  out.counter("stat_uordblks", static_cast<double>(info.uordblks), Unit::bytes);  // bytes in use (tcache counts as in use)
+  out.counter("stat_fordblks", static_cast<double>(info.fordblks), Unit::bytes);  // free bytes inside the heap
+  out.counter("stat_keepcost", static_cast<double>(info.keepcost), Unit::bytes);  // top chunk: what trimming could return
+  out.counter("stat_arenas", arena_count(), Unit::count);
 }
 
-void report_options(CounterSink&) {}  // glibc offers no read-back of tunables; tests use ld.so --list-tunables
+// glibc offers no read-back of its tunables; their effect is checked instead (stat_fsmblks for
+// mxfast=0, stat_arenas for arena_max, anon_huge_peak for hugetlb).
+void report_options(CounterSink&) {}
 
 }  // namespace
 

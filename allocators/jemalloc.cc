@@ -13,7 +13,7 @@ constexpr std::string_view kPath = BENCH_JEMALLOC_PATH;
 // int mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp, size_t newlen) — jemalloc(3).
 using Mallctl = int (*)(const char*, void*, std::size_t*, void*, std::size_t);
 
-Mallctl mallctl() { return reinterpret_cast<Mallctl>(loaded_library_symbol(kPath, "mallctl")); }
+Mallctl mallctl() { return loaded_library_function<Mallctl>(kPath, "mallctl"); }
 
 template <class T>
 T read(const char* name) {
@@ -33,15 +33,20 @@ void report_stats(CounterSink& out) {
   std::uint64_t epoch = 1;  // stats are snapshots refreshed by writing "epoch"
   std::size_t length = sizeof epoch;
   mallctl()("epoch", &epoch, &length, &epoch, length);
-  for (const char* name : {"allocated", "active", "resident", "mapped", "retained", "metadata"})
-    out.counter(std::string("stat_") + name, static_cast<double>(read<std::size_t>((std::string("stats.") + name).c_str())));
+  static constexpr const char* kStats[][2] = {
+      {"stats.allocated", "stat_allocated"}, {"stats.active", "stat_active"},     {"stats.resident", "stat_resident"},
+      {"stats.mapped", "stat_mapped"},       {"stats.retained", "stat_retained"}, {"stats.metadata", "stat_metadata"},
+  };
+  for (const auto& [name, counter] : kStats) out.counter(counter, static_cast<double>(read<std::size_t>(name)), Unit::bytes);
 }
 
 void report_options(CounterSink& out) {
-  out.counter("opt_background_thread", read<bool>("opt.background_thread") ? 1 : 0);
-  out.counter("opt_dirty_decay_ms", static_cast<double>(read<ssize_t>("opt.dirty_decay_ms")));
-  out.counter("opt_muzzy_decay_ms", static_cast<double>(read<ssize_t>("opt.muzzy_decay_ms")));
-  out.counter("opt_narenas", read<unsigned>("opt.narenas"));
+  out.counter("opt_background_thread", read<bool>("opt.background_thread") ? 1 : 0, Unit::count);
+  out.counter("opt_dirty_decay_ms", static_cast<double>(read<ssize_t>("opt.dirty_decay_ms")), Unit::count);
+  out.counter("opt_muzzy_decay_ms", static_cast<double>(read<ssize_t>("opt.muzzy_decay_ms")), Unit::count);
+  out.counter("opt_narenas", read<unsigned>("opt.narenas"), Unit::count);
+  // opt.thp: "default", "always" or "never" (jemalloc(3)); reported as 1 for "always".
+  out.counter("opt_thp_always", std::string_view(read<const char*>("opt.thp")) == "always" ? 1 : 0, Unit::count);
 }
 
 }  // namespace
@@ -50,7 +55,7 @@ const MallocLibrary kLibrary{
     .name = "jemalloc",
     .preload_path = kPath,
     .preloaded = true,
-    .missing_reason = kPath.empty() ? "libjemalloc.so.2 was not found when cmake configured the build (install libjemalloc-dev: scripts/setup.sh)" : "",
+    .missing_reason = BENCH_MISSING_REASON(BENCH_JEMALLOC_PATH, BENCH_JEMALLOC_SONAME, BENCH_JEMALLOC_PACKAGE),
     .version = version,
     .report_stats = report_stats,
     .report_options = report_options,

@@ -1,4 +1,4 @@
-// jemalloc 5.x, preloaded. Facts: ../shared/ALLOCATORS.md "jemalloc"; jemalloc(3) "MALLCTL NAMESPACE".
+// jemalloc 5.x, preloaded. Facts: jemalloc(3), "MALLCTL NAMESPACE" and "TUNING".
 #pragma once
 
 #include "allocators/configuration.h"

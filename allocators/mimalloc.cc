@@ -11,14 +11,18 @@ namespace {
 
 constexpr std::string_view kPath = BENCH_MIMALLOC_PATH;
 
-// mi_option_decommit_delay in mimalloc 2.0.9's mi_option_t (mimalloc.h); checked where the header exists.
+// Positions in mimalloc 2.0.9's mi_option_t (mimalloc.h); checked where the header exists.
+constexpr int kOptionLargeOsPages = 6;
 constexpr int kOptionDecommitDelay = 15;
 #if __has_include(<mimalloc.h>)
+static_assert(mi_option_large_os_pages == kOptionLargeOsPages);
 static_assert(mi_option_decommit_delay == kOptionDecommitDelay);
 #endif
 
 template <class Function>
-Function symbol(const char* name) { return reinterpret_cast<Function>(loaded_library_symbol(kPath, name)); }
+Function symbol(const char* name) {
+  return loaded_library_function<Function>(kPath, name);
+}
 
 std::string version() {
   const int v = symbol<int (*)()>("mi_version")();  // MI_MALLOC_VERSION: major*100 + minor*10 + patch
@@ -26,17 +30,19 @@ std::string version() {
 }
 
 void report_stats(CounterSink& out) {
-  // mi_process_info's current_rss is the commit counter on Linux, not RSS (ALLOCATORS.md): we keep the
-  // commit figures, which are what mimalloc itself believes it holds.
+  // mi_process_info's current_rss is the commit counter on Linux, not RSS: we keep the commit
+  // figures, which are what mimalloc itself believes it holds.
   std::size_t elapsed, user, system, rss, peak_rss, commit = 0, peak_commit = 0, faults;
   symbol<void (*)(std::size_t*, std::size_t*, std::size_t*, std::size_t*, std::size_t*, std::size_t*, std::size_t*, std::size_t*)>(
       "mi_process_info")(&elapsed, &user, &system, &rss, &peak_rss, &commit, &peak_commit, &faults);
-  out.counter("stat_current_commit", static_cast<double>(commit));
-  out.counter("stat_peak_commit", static_cast<double>(peak_commit));
+  out.counter("stat_current_commit", static_cast<double>(commit), Unit::bytes);
+  out.counter("stat_peak_commit", static_cast<double>(peak_commit), Unit::bytes);
 }
 
 void report_options(CounterSink& out) {
-  out.counter("opt_decommit_delay_ms", static_cast<double>(symbol<long (*)(int)>("mi_option_get")(kOptionDecommitDelay)));
+  const auto get = symbol<long (*)(int)>("mi_option_get");
+  out.counter("opt_decommit_delay_ms", static_cast<double>(get(kOptionDecommitDelay)), Unit::count);
+  out.counter("opt_large_os_pages", static_cast<double>(get(kOptionLargeOsPages)), Unit::count);
 }
 
 }  // namespace
@@ -45,7 +51,7 @@ const MallocLibrary kLibrary{
     .name = "mimalloc",
     .preload_path = kPath,
     .preloaded = true,
-    .missing_reason = kPath.empty() ? "libmimalloc.so.2 was not found when cmake configured the build (install libmimalloc-dev: scripts/setup.sh)" : "",
+    .missing_reason = BENCH_MISSING_REASON(BENCH_MIMALLOC_PATH, BENCH_MIMALLOC_SONAME, BENCH_MIMALLOC_PACKAGE),
     .version = version,
     .report_stats = report_stats,
     .report_options = report_options,

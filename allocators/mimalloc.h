@@ -1,4 +1,4 @@
-// mimalloc 2.0.x, preloaded. Facts: ../shared/ALLOCATORS.md "mimalloc"; mimalloc.h.
+// mimalloc 2.0.x, preloaded. Facts: mimalloc.h and its documented options (MIMALLOC_<NAME>).
 #pragma once
 
 #include "allocators/configuration.h"

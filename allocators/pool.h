@@ -85,9 +85,7 @@ inline void unpoison(const void*, std::size_t) noexcept {}
 constexpr bool is_power_of_two(std::size_t x) noexcept { return x != 0 && (x & (x - 1)) == 0; }
 
 // Precondition: align is a power of two.
-constexpr std::size_t round_up(std::size_t x, std::size_t align) noexcept {
-  return (x + align - 1) & ~(align - 1);
-}
+constexpr std::size_t round_up(std::size_t x, std::size_t align) noexcept { return (x + align - 1) & ~(align - 1); }
 
 inline std::size_t page_bytes() noexcept {
   static const std::size_t bytes = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
@@ -122,8 +120,7 @@ class NodePool {
   static constexpr std::size_t slot_alignment_for(std::size_t object_align) noexcept {
     return object_align > alignof(FreeSlot) ? object_align : alignof(FreeSlot);
   }
-  static constexpr std::size_t slot_bytes_for(std::size_t object_bytes,
-                                              std::size_t object_align) noexcept {
+  static constexpr std::size_t slot_bytes_for(std::size_t object_bytes, std::size_t object_align) noexcept {
     const std::size_t at_least = object_bytes > sizeof(FreeSlot) ? object_bytes : sizeof(FreeSlot);
     return detail::round_up(at_least, slot_alignment_for(object_align));
   }
@@ -137,8 +134,7 @@ class NodePool {
         chunk_bytes_(options.chunk_bytes),
         use_huge_pages_(options.use_huge_pages) {
     detail::validate_options(options);
-    if (object_bytes == 0 || !detail::is_power_of_two(object_align) ||
-        object_align > detail::page_bytes()) {
+    if (object_bytes == 0 || !detail::is_power_of_two(object_align) || object_align > detail::page_bytes()) {
       throw std::invalid_argument("pool: object size must be > 0, alignment a power of two");
     }
     slots_offset_ = detail::round_up(sizeof(ChunkHeader), slot_alignment_);
@@ -235,21 +231,14 @@ class NodePool {
     return reinterpret_cast<ChunkHeader*>(address & ~(std::uintptr_t{chunk_bytes_} - 1));
   }
 
-  std::byte* slots_begin(ChunkHeader* chunk) const noexcept {
-    return reinterpret_cast<std::byte*>(chunk) + slots_offset_;
-  }
-  std::byte* slots_end(ChunkHeader* chunk) const noexcept {
-    return reinterpret_cast<std::byte*>(chunk) + slots_end_offset_;
-  }
+  std::byte* slots_begin(ChunkHeader* chunk) const noexcept { return reinterpret_cast<std::byte*>(chunk) + slots_offset_; }
+  std::byte* slots_end(ChunkHeader* chunk) const noexcept { return reinterpret_cast<std::byte*>(chunk) + slots_end_offset_; }
 
-  bool is_full(ChunkHeader* chunk) const noexcept {
-    return chunk->free_list == nullptr && chunk->bump == slots_end(chunk);
-  }
+  bool is_full(ChunkHeader* chunk) const noexcept { return chunk->free_list == nullptr && chunk->bump == slots_end(chunk); }
 
   bool is_slot_of(ChunkHeader* chunk, const void* p) const noexcept {
     const auto* byte = static_cast<const std::byte*>(p);
-    return byte >= slots_begin(chunk) && byte < chunk->bump &&
-           static_cast<std::size_t>(byte - slots_begin(chunk)) % slot_bytes_ == 0;
+    return byte >= slots_begin(chunk) && byte < chunk->bump && static_cast<std::size_t>(byte - slots_begin(chunk)) % slot_bytes_ == 0;
   }
 
   // Maps chunk_bytes_ aligned to chunk_bytes_. mmap returns page-aligned memory, so first try an
@@ -257,8 +246,7 @@ class NodePool {
   // after the first chunk this usually lands aligned); otherwise map twice the size and trim.
   void* map_aligned() {
     const std::uintptr_t mask = std::uintptr_t{chunk_bytes_} - 1;
-    void* p = ::mmap(nullptr, chunk_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
+    void* p = ::mmap(nullptr, chunk_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     if ((reinterpret_cast<std::uintptr_t>(p) & mask) == 0) return p;
     ::munmap(p, chunk_bytes_);
@@ -382,39 +370,34 @@ class PoolAllocator;
 // leak (a container frees all its memory before its allocator goes away, so none are).
 class PoolResource {
  public:
-  explicit PoolResource(PoolOptions options = {}) : options_(options) {
-    detail::validate_options(options_);
-  }
+  explicit PoolResource(PoolOptions options = {}) : options_(options) { detail::validate_options(options_); }
 
   PoolResource(const PoolResource&) = delete;
   PoolResource& operator=(const PoolResource&) = delete;
 
   // Returns memory for count objects of object_bytes each, aligned to object_align (a power of
   // two). Throws std::bad_alloc. Precondition: count * object_bytes does not overflow.
-  [[nodiscard]] void* allocate(std::size_t object_bytes, std::size_t object_align,
-                               std::size_t count) {
+  [[nodiscard]] void* allocate(std::size_t object_bytes, std::size_t object_align, std::size_t count) {
     if (NodePool* node_pool = pool_for(object_bytes, object_align, count)) {
       return node_pool->allocate();
     }
     const std::size_t bytes = count * object_bytes;
-    void* p = object_align > __STDCPP_DEFAULT_NEW_ALIGNMENT__
-                  ? ::operator new(bytes, std::align_val_t{object_align})
-                  : ::operator new(bytes);
+    void* p =
+        object_align > __STDCPP_DEFAULT_NEW_ALIGNMENT__ ? ::operator new (bytes, std::align_val_t{object_align}) : ::operator new(bytes);
     fallback_bytes_outstanding_ += bytes;
     ++fallback_blocks_outstanding_;
     return p;
   }
 
   // Precondition: p came from allocate() with the same arguments and was not deallocated since.
-  void deallocate(void* p, std::size_t object_bytes, std::size_t object_align,
-                  std::size_t count) noexcept {
+  void deallocate(void* p, std::size_t object_bytes, std::size_t object_align, std::size_t count) noexcept {
     if (NodePool* node_pool = find_pool(object_bytes, object_align, count)) {
       node_pool->deallocate(p);
       return;
     }
     // Unsized forms: Clang provides the sized ones only with -fsized-deallocation.
     if (object_align > __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
-      ::operator delete(p, std::align_val_t{object_align});
+      ::operator delete (p, std::align_val_t{object_align});
     } else {
       ::operator delete(p);
     }
@@ -450,28 +433,23 @@ class PoolResource {
   template <class>
   friend class PoolAllocator;
 
-  static constexpr bool poolable(std::size_t object_bytes, std::size_t object_align,
-                                 std::size_t count) noexcept {
-    return count == 1 && object_bytes <= kMaxPooledObjectBytes &&
-           object_align <= kMaxPooledAlignment;
+  static constexpr bool poolable(std::size_t object_bytes, std::size_t object_align, std::size_t count) noexcept {
+    return count == 1 && object_bytes <= kMaxPooledObjectBytes && object_align <= kMaxPooledAlignment;
   }
 
   // Index of the pool serving these arguments, or pool_count_ if none does.
-  std::size_t pool_index(std::size_t object_bytes, std::size_t object_align,
-                         std::size_t count) const noexcept {
+  std::size_t pool_index(std::size_t object_bytes, std::size_t object_align, std::size_t count) const noexcept {
     if (!poolable(object_bytes, object_align, count)) return pool_count_;
     const std::size_t slot_bytes = NodePool::slot_bytes_for(object_bytes, object_align);
     const std::size_t slot_alignment = NodePool::slot_alignment_for(object_align);
     std::size_t i = 0;
-    while (i < pool_count_ && (pools_[i]->slot_bytes() != slot_bytes ||
-                               pools_[i]->slot_alignment() != slot_alignment)) {
+    while (i < pool_count_ && (pools_[i]->slot_bytes() != slot_bytes || pools_[i]->slot_alignment() != slot_alignment)) {
       ++i;
     }
     return i;
   }
 
-  NodePool* find_pool(std::size_t object_bytes, std::size_t object_align,
-                      std::size_t count) noexcept {
+  NodePool* find_pool(std::size_t object_bytes, std::size_t object_align, std::size_t count) noexcept {
     const std::size_t i = pool_index(object_bytes, object_align, count);
     return i < pool_count_ ? &*pools_[i] : nullptr;
   }
@@ -528,13 +506,9 @@ class PoolAllocator {
   PoolAllocator() : PoolAllocator(PoolOptions{}) {}
 
   // A fresh resource with the given options. Throws std::invalid_argument for bad options.
-  explicit PoolAllocator(PoolOptions options) : resource_(new PoolResource(options)) {
-    resource_->owners_ = 1;
-  }
+  explicit PoolAllocator(PoolOptions options) : resource_(new PoolResource(options)) { resource_->owners_ = 1; }
 
-  PoolAllocator(const PoolAllocator& other) noexcept : resource_(other.resource_) {
-    ++resource_->owners_;
-  }
+  PoolAllocator(const PoolAllocator& other) noexcept : resource_(other.resource_) { ++resource_->owners_; }
 
   template <class U>
   PoolAllocator(const PoolAllocator<U>& other) noexcept : resource_(other.resource_) {
@@ -555,13 +529,9 @@ class PoolAllocator {
     return static_cast<T*>(resource_->allocate(sizeof(T), alignof(T), n));
   }
 
-  void deallocate(T* p, std::size_t n) noexcept {
-    resource_->deallocate(p, sizeof(T), alignof(T), n);
-  }
+  void deallocate(T* p, std::size_t n) noexcept { resource_->deallocate(p, sizeof(T), alignof(T), n); }
 
-  PoolAllocator select_on_container_copy_construction() const {
-    return PoolAllocator(resource_->options());
-  }
+  PoolAllocator select_on_container_copy_construction() const { return PoolAllocator(resource_->options()); }
 
   PoolResource& resource() const noexcept { return *resource_; }
 
@@ -575,9 +545,7 @@ class PoolAllocator {
 
   // Out of line so that GCC 12 does not see the delete next to the decrement: its
   // -Wuse-after-free cannot reason about reference counts and warns falsely (GCC PR 106776).
-  [[gnu::noinline, gnu::cold]] static void destroy(PoolResource* resource) noexcept {
-    delete resource;
-  }
+  [[gnu::noinline, gnu::cold]] static void destroy(PoolResource* resource) noexcept { delete resource; }
 
   PoolResource* resource_;  // never null
 };

@@ -9,7 +9,9 @@ namespace {
 constexpr std::string_view kPath = BENCH_TCMALLOC_PATH;
 
 template <class Function>
-Function symbol(const char* name) { return reinterpret_cast<Function>(loaded_library_symbol(kPath, name)); }
+Function symbol(const char* name) {
+  return loaded_library_function<Function>(kPath, name);
+}
 
 double property(const char* name) {
   std::size_t value = 0;
@@ -34,11 +36,11 @@ void report_stats(CounterSink& out) {
       {"tcmalloc.transfer_cache_free_bytes", "stat_transfer_cache_free_bytes"},
       {"tcmalloc.thread_cache_free_bytes", "stat_thread_cache_free_bytes"},
   };
-  for (const auto& [property_name, counter_name] : kProperties) out.counter(counter_name, property(property_name));
+  for (const auto& [property_name, counter_name] : kProperties) out.counter(counter_name, property(property_name), Unit::bytes);
 }
 
 void report_options(CounterSink& out) {
-  out.counter("opt_aggressive_memory_decommit", property("tcmalloc.aggressive_memory_decommit"));
+  out.counter("opt_aggressive_memory_decommit", property("tcmalloc.aggressive_memory_decommit"), Unit::count);
 }
 
 }  // namespace
@@ -47,7 +49,7 @@ const MallocLibrary kLibrary{
     .name = "tcmalloc",
     .preload_path = kPath,
     .preloaded = true,
-    .missing_reason = kPath.empty() ? "libtcmalloc_minimal.so.4 was not found when cmake configured the build (install libgoogle-perftools-dev: scripts/setup.sh)" : "",
+    .missing_reason = BENCH_MISSING_REASON(BENCH_TCMALLOC_PATH, BENCH_TCMALLOC_SONAME, BENCH_TCMALLOC_PACKAGE),
     .version = version,
     .report_stats = report_stats,
     .report_options = report_options,

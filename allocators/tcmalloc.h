@@ -1,5 +1,5 @@
-// gperftools tcmalloc (libtcmalloc_minimal: the allocator without the heap profiler/checker),
-// preloaded. Facts: ../shared/ALLOCATORS.md "tcmalloc"; gperftools/malloc_extension_c.h.
+// gperftools tcmalloc (libtcmalloc_minimal: the allocator without the heap profiler and checker),
+// preloaded. Facts: gperftools' malloc_extension_c.h and its docs/tcmalloc.html.
 #pragma once
 
 #include "allocators/configuration.h"

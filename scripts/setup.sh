@@ -6,10 +6,14 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libbenchmark-dev libgtest-dev googletest
-  libssl-dev
-  libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev
+  libssl-dev nlohmann-json3-dev
   libboost-container-dev
+  # The malloc libraries (each optional for the build: a missing one makes only its rows unavailable).
+  libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev
+  libclang-rt-14-dev            # LLVM's standalone scudo
+  libtbbmalloc2 libtbb-dev      # oneTBB's scalable allocator and its header
   python3 python3-matplotlib python3-numpy
+  clang-format black            # the format check (ctest -L format)
 )
 
 missing=()

@@ -28,8 +28,7 @@ constexpr std::uint64_t kDefaultSeed = 20240611;
 std::uint64_t seed() {
   const char* env = std::getenv("POOL_PROPERTY_SEED");
   const std::uint64_t value = env != nullptr ? std::strtoull(env, nullptr, 10) : kDefaultSeed;
-  std::printf("pool property test seed: %llu (POOL_PROPERTY_SEED)\n",
-              static_cast<unsigned long long>(value));
+  std::printf("pool property test seed: %llu (POOL_PROPERTY_SEED)\n", static_cast<unsigned long long>(value));
   return value;
 }
 
@@ -68,8 +67,7 @@ class LiveSet {
     const auto start = reinterpret_cast<std::uintptr_t>(p);
     auto next = blocks_.lower_bound(start);
     if (next != blocks_.end() && next->first < start + bytes) {
-      return ::testing::AssertionFailure() << "block at " << p << " overlaps the live block at "
-                                           << reinterpret_cast<void*>(next->first);
+      return ::testing::AssertionFailure() << "block at " << p << " overlaps the live block at " << reinterpret_cast<void*>(next->first);
     }
     if (next != blocks_.begin()) {
       auto previous = std::prev(next);
@@ -109,8 +107,7 @@ class Drift {
   bool growing_ = true;
 };
 
-std::uintptr_t pick_live(const std::vector<std::uintptr_t>& live, std::mt19937_64& rng,
-                         std::size_t& index) {
+std::uintptr_t pick_live(const std::vector<std::uintptr_t>& live, std::mt19937_64& rng, std::size_t& index) {
   index = std::uniform_int_distribution<std::size_t>(0, live.size() - 1)(rng);
   return live[index];
 }
@@ -129,7 +126,7 @@ TEST(NodePoolProperty, RandomAllocateFreeMatchesReference) {
   pool::NodePool nodes(kObjectBytes, 8, {.chunk_bytes = kChunkBytes});
   const std::size_t slot = nodes.slot_bytes();
   LiveSet reference;
-  std::vector<std::uintptr_t> live;                        // for uniform random picks
+  std::vector<std::uintptr_t> live;                           // for uniform random picks
   std::unordered_map<std::uintptr_t, std::size_t> per_chunk;  // live slots per chunk base
   Drift drift(rng, 6 * nodes.slots_per_chunk());
   std::size_t released_by_reference = 0;
@@ -176,8 +173,7 @@ TEST(NodePoolProperty, RandomAllocateFreeMatchesReference) {
 
     if (op % 100'000 == 0) {
       for (const auto& [start, block] : reference.blocks()) {
-        ASSERT_TRUE(has_pattern(reinterpret_cast<void*>(start), block.bytes, block.tag))
-            << "full sweep at op " << op;
+        ASSERT_TRUE(has_pattern(reinterpret_cast<void*>(start), block.bytes, block.tag)) << "full sweep at op " << op;
       }
     }
   }
@@ -200,7 +196,7 @@ TEST(PoolResourceProperty, MixedRequestsMatchReference) {
     std::size_t bytes, align, count;
   };
   const Shape shapes[] = {
-      {56, 8, 1}, {56, 8, 1}, {56, 8, 1}, {24, 8, 1}, {48, 16, 1}, {100, 4, 1},
+      {56, 8, 1}, {56, 8, 1},   {56, 8, 1},  {24, 8, 1}, {48, 16, 1}, {100, 4, 1},
       {56, 8, 4}, {2000, 8, 1}, {64, 64, 1}, {16, 8, 1}, {40, 8, 1},
   };
   std::mt19937_64 rng(seed() + 1);

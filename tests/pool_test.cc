@@ -110,8 +110,7 @@ TEST(NodePool, RejectsInvalidGeometry) {
   EXPECT_THROW(pool::NodePool(56, 8, {.chunk_bytes = 3 * 4096}), std::invalid_argument);
   EXPECT_THROW(pool::NodePool(56, 8, {.chunk_bytes = 1024}), std::invalid_argument);
   EXPECT_THROW(pool::NodePool(8192, 8, {.chunk_bytes = 4096}), std::invalid_argument);
-  EXPECT_THROW(pool::PoolAllocator<int>(pool::PoolOptions{.chunk_bytes = 100}),
-               std::invalid_argument);
+  EXPECT_THROW(pool::PoolAllocator<int>(pool::PoolOptions{.chunk_bytes = 100}), std::invalid_argument);
 }
 
 TEST(NodePool, MapsNothingUntilFirstAllocation) {
@@ -154,8 +153,7 @@ TEST(NodePool, ManySlotsCostTheirSizeOnly) {
 }
 
 TEST(NodePool, SlotsRespectAlignment) {
-  const std::pair<std::size_t, std::size_t> geometries[] = {
-      {56, 8}, {24, 8}, {48, 16}, {40, 8}, {64, 64}, {96, 32}, {8, 1}, {200, 4096}};
+  const std::pair<std::size_t, std::size_t> geometries[] = {{56, 8}, {24, 8}, {48, 16}, {40, 8}, {64, 64}, {96, 32}, {8, 1}, {200, 4096}};
   for (auto [bytes, align] : geometries) {
     pool::NodePool nodes(bytes, align, {.chunk_bytes = 64 * kKiB});
     std::vector<void*> slots;
@@ -238,8 +236,7 @@ TEST(NodePool, ReturnsMemoryToTheOsAsShownByRss) {
 #endif
   for (const bool huge_pages : {false, true}) {
     SCOPED_TRACE(huge_pages ? "MADV_HUGEPAGE, 2 MiB chunks" : "1 MiB chunks");
-    const pool::PoolOptions options{.chunk_bytes = huge_pages ? 2 * kMiB : kMiB,
-                                    .use_huge_pages = huge_pages};
+    const pool::PoolOptions options{.chunk_bytes = huge_pages ? 2 * kMiB : kMiB, .use_huge_pages = huge_pages};
     constexpr std::size_t kNodes = 64 * kMiB / kMapNodeBytes;
     // Allocated and touched before the baseline, so that only the pool's memory differs.
     std::vector<void*> slots(kNodes, nullptr);
@@ -258,15 +255,13 @@ TEST(NodePool, ReturnsMemoryToTheOsAsShownByRss) {
       EXPECT_EQ(nodes.chunks_mapped(), 0u);
       const std::size_t rss_after_free = resident_bytes();
       EXPECT_LE(rss_after_free, rss_before + kMiB)
-          << "before " << rss_before << " B, full " << rss_full << " B, after free "
-          << rss_after_free << " B";
+          << "before " << rss_before << " B, full " << rss_full << " B, after free " << rss_after_free << " B";
     }
   }
 }
 
 TEST(NodePool, DestructorUnmapsChunksStillHoldingSlots) {
-  auto nodes = std::make_unique<pool::NodePool>(kMapNodeBytes, 8,
-                                                pool::PoolOptions{.chunk_bytes = 64 * kKiB});
+  auto nodes = std::make_unique<pool::NodePool>(kMapNodeBytes, 8, pool::PoolOptions{.chunk_bytes = 64 * kKiB});
   std::vector<void*> slots;
   for (int i = 0; i < 5000; ++i) slots.push_back(nodes->allocate());
   ASSERT_GT(nodes->chunks_mapped(), 1u);
@@ -312,10 +307,10 @@ TEST(PoolResource, ArraysBigAndOverAlignedObjectsGoToTheFallback) {
     std::size_t bytes, align, count;
   };
   const Request requests[] = {
-      {56, 8, 3},                                // n > 1
-      {pool::kMaxPooledObjectBytes + 8, 8, 1},   // too big
-      {64, 64, 1},                               // over-aligned
-      {4096, 4096, 1},                           // both
+      {56, 8, 3},                               // n > 1
+      {pool::kMaxPooledObjectBytes + 8, 8, 1},  // too big
+      {64, 64, 1},                              // over-aligned
+      {4096, 4096, 1},                          // both
   };
   for (const Request& r : requests) {
     void* p = resource.allocate(r.bytes, r.align, r.count);
@@ -422,8 +417,7 @@ TEST(PoolAllocator, ArraysAndBigTypesUseTheFallbackAndAreFreed) {
 
 TEST(PoolAllocator, ThrowsOnArraySizeOverflow) {
   pool::PoolAllocator<std::uint64_t> words;
-  EXPECT_THROW((void)words.allocate(std::numeric_limits<std::size_t>::max() / 4),
-               std::bad_array_new_length);
+  EXPECT_THROW((void)words.allocate(std::numeric_limits<std::size_t>::max() / 4), std::bad_array_new_length);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -18,10 +18,12 @@
 #   reliability_sanitized_bench  test_reliability.SanitizedBench on bench_sanitized
 include_guard(GLOBAL)
 
-# bench_core's sources and settings, read from the target so that a source added there is
-# instrumented here too.
+# bench_core's and bench_workloads' sources and settings, read from the targets so that a source
+# added there is instrumented here too.
 get_target_property(bench_reliability_core_sources bench_core SOURCES)
+get_target_property(bench_reliability_workload_sources bench_workloads SOURCES)
 get_target_property(bench_reliability_core_dir bench_core SOURCE_DIR)
+list(APPEND bench_reliability_core_sources ${bench_reliability_workload_sources})
 list(TRANSFORM bench_reliability_core_sources PREPEND "${bench_reliability_core_dir}/" REGEX "^[^/]")
 get_target_property(bench_reliability_core_definitions bench_core COMPILE_DEFINITIONS)
 get_target_property(bench_reliability_core_libraries bench_core LINK_LIBRARIES)
@@ -30,14 +32,15 @@ set(bench_reliability_main ${PROJECT_SOURCE_DIR}/benchmarks/main.cc)
 add_executable(bench_without_jemalloc ${bench_reliability_main} ${PROJECT_SOURCE_DIR}/allocators/jemalloc.cc)
 target_compile_options(bench_without_jemalloc PRIVATE ${BENCH_WARNINGS})
 # These objects define every symbol of jemalloc.cc, so the linker never takes bench_core's copy.
-target_compile_definitions(bench_without_jemalloc PRIVATE BENCH_JEMALLOC_PATH="" BENCH_BUILD_TYPE="$<CONFIG>")
-target_link_libraries(bench_without_jemalloc PRIVATE bench_core)
+target_compile_definitions(bench_without_jemalloc PRIVATE BENCH_JEMALLOC_PATH="" BENCH_JEMALLOC_SONAME="libjemalloc.so.2"
+  BENCH_JEMALLOC_PACKAGE="libjemalloc-dev")
+target_link_libraries(bench_without_jemalloc PRIVATE bench_workloads bench_core)
 
 if(BENCH_SANITIZE)
   # bench_core, bench and the unit tests are already instrumented: test ./bench itself.
   set(bench_reliability_sanitized_bench bench)
 else()
-  add_library(bench_core_sanitized STATIC ${bench_reliability_core_sources})
+  add_library(bench_core_sanitized OBJECT ${bench_reliability_core_sources})
   target_include_directories(bench_core_sanitized PUBLIC ${PROJECT_SOURCE_DIR})
   target_compile_options(bench_core_sanitized PRIVATE ${BENCH_WARNINGS})
   target_compile_definitions(bench_core_sanitized PRIVATE ${bench_reliability_core_definitions})
@@ -45,20 +48,21 @@ else()
   target_link_options(bench_core_sanitized PUBLIC ${BENCH_SANITIZER_FLAGS})
   target_link_libraries(bench_core_sanitized PUBLIC ${bench_reliability_core_libraries})
 
-  add_executable(bench_units_test_sanitized ${CMAKE_CURRENT_LIST_DIR}/units_test.cc)
+  # The harness's unit tests in one instrumented binary (the latency test replaces operator new,
+  # which ASan must own, and the served-by tests check glibc's allocator, which ASan replaces).
+  add_executable(bench_units_test_sanitized ${CMAKE_CURRENT_LIST_DIR}/units_test.cc ${CMAKE_CURRENT_LIST_DIR}/flags_test.cc
+                 ${CMAKE_CURRENT_LIST_DIR}/child_protocol_test.cc ${CMAKE_CURRENT_LIST_DIR}/memory_test.cc
+                 ${CMAKE_CURRENT_LIST_DIR}/instances_test.cc ${CMAKE_CURRENT_LIST_DIR}/keys_test.cc
+                 ${CMAKE_CURRENT_LIST_DIR}/configurations_test.cc)
   target_compile_options(bench_units_test_sanitized PRIVATE ${BENCH_WARNINGS})
   target_link_libraries(bench_units_test_sanitized PRIVATE bench_core_sanitized GTest::gtest_main)
-  # One ctest entry for the whole binary. ServedBy.GlibcServesThisTestProcess is left out: under
-  # ASan, malloc and operator new are ASan's by design (libasan), not libc's and libstdc++'s.
-  add_test(NAME bench_units_test_sanitized
-           COMMAND bench_units_test_sanitized --gtest_filter=-ServedBy.GlibcServesThisTestProcess)
+  add_test(NAME bench_units_test_sanitized COMMAND bench_units_test_sanitized)
   set_tests_properties(bench_units_test_sanitized PROPERTIES
     LABELS "reliability;sanitizer"
     ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1:abort_on_error=0;UBSAN_OPTIONS=print_stacktrace=1")
 
   add_executable(bench_sanitized ${bench_reliability_main})
   target_compile_options(bench_sanitized PRIVATE ${BENCH_WARNINGS})
-  target_compile_definitions(bench_sanitized PRIVATE BENCH_BUILD_TYPE="$<CONFIG>+asan+ubsan")
   target_link_libraries(bench_sanitized PRIVATE bench_core_sanitized)
   set(bench_reliability_sanitized_bench bench_sanitized)
 endif()
@@ -68,8 +72,8 @@ add_test(NAME reliability COMMAND ${bench_integration_python} -m unittest -v tes
          WORKING_DIRECTORY ${bench_reliability_directory})
 set_tests_properties(reliability PROPERTIES
   LABELS reliability
-  TIMEOUT 300
-  ENVIRONMENT "BENCH_BINARY=$<TARGET_FILE:bench>;BENCH_WITHOUT_JEMALLOC=$<TARGET_FILE:bench_without_jemalloc>;BENCH_RUN_SCRIPT=${PROJECT_SOURCE_DIR}/scripts/run.sh")
+  TIMEOUT 600
+  ENVIRONMENT "BENCH_BINARY=$<TARGET_FILE:bench>;BENCH_WITHOUT_JEMALLOC=$<TARGET_FILE:bench_without_jemalloc>;BENCH_RUN_SCRIPT=${PROJECT_SOURCE_DIR}/scripts/run.sh;PYTHONDONTWRITEBYTECODE=1")
 
 # The sanitized ./bench: the parent (launcher, parsing, reporting) and the children (workload,
 # protocol) under ASan + UBSan; any report aborts a process, which the test sees.

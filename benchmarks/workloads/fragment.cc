@@ -11,8 +11,7 @@
 // An allocator that packed the survivors perfectly would retain about 100/64 = 1.6 %.
 #include <string>
 
-#include "benchmarks/map_workload.h"
-#include "benchmarks/workloads/entry_points.h"
+#include "benchmarks/workloads/map_phases.h"
 
 namespace bench {
 namespace {
@@ -43,13 +42,12 @@ void fragment(WorkloadContext& context, Keep keep) {
   Adapter container;
 
   const std::size_t base = resident_bytes();
-  const double insert_seconds = timed_seconds([&] { container.load(context.keys); });
+  const double insert_seconds = timed_phase(report, "insert", [&] { container.load(context.keys, [] {}); });
   const std::size_t peak = resident_bytes();
 
   std::size_t erased = 0;
-  const double erase_seconds = timed_seconds([&] {
-    erased = container.erase_if([&](const Md5Key&, const auto& value) { return !keep(value_id(value)); });
-  });
+  const double erase_seconds = timed_phase(
+      report, "erase", [&] { erased = container.erase_if([&](const Md5Key&, const auto& value) { return !keep(value_id(value)); }); });
   const std::size_t after_erase = resident_bytes();
 
   // Every survivor is found with its value, every erased key is gone.
@@ -69,25 +67,48 @@ void fragment(WorkloadContext& context, Keep keep) {
     throw WorkloadFailure(std::to_string(wrong) + " of " + std::to_string(n) + " lookups were wrong after erasing " +
                           std::to_string(erased) + " (expected " + std::to_string(n - live) + ")");
 
-  report.counter("insert_rate", static_cast<double>(n) / insert_seconds);
-  report.counter("erase_rate", static_cast<double>(erased) / erase_seconds);
-  report.counter("lookup_rate", static_cast<double>(n) / lookup_seconds);
-  report.counter("live_entries", static_cast<double>(live));
-  report.counter("rss_after_erase", static_cast<double>(after_erase));
+  report_rate(report, "insert", static_cast<double>(n), insert_seconds);
+  report_rate(report, "erase", static_cast<double>(erased), erase_seconds);
+  report_rate(report, "lookup", static_cast<double>(n), lookup_seconds);
+  report.counter("live_entries", static_cast<double>(live), Unit::count);
+  report.counter("rss_after_erase", static_cast<double>(after_erase), Unit::bytes);
   report.time(insert_seconds + erase_seconds);
-  finish_after_free(context, container, base, peak, after_erase);
+  finish_after_free(context, container, {base, peak, after_erase});
 }
 
-}  // namespace
-
 void run_fragment(WorkloadContext& context) {
-  with_container<std::uint64_t>(context.configuration.container,
-                                [&]<class Adapter>() { fragment<Adapter>(context, KeepEveryKth{}); });
+  with_map_container<std::uint64_t>(context.configuration, [&]<class Adapter>() { fragment<Adapter>(context, KeepEveryKth{}); });
 }
 
 void run_fragment_random(WorkloadContext& context) {
-  with_container<std::uint64_t>(context.configuration.container,
-                                [&]<class Adapter>() { fragment<Adapter>(context, KeepRandomKth{}); });
+  with_map_container<std::uint64_t>(context.configuration, [&]<class Adapter>() { fragment<Adapter>(context, KeepRandomKth{}); });
 }
+
+std::uint64_t fragment_peak_estimate(std::uint64_t size, const Configuration& configuration) {
+  return node_container_peak_estimate(size, kStdMapNodeBytes<std::uint64_t>, configuration);
+}
+
+const std::vector<std::string_view> kFragmentHeadline = {"insert_rate", "erase_rate",      "rss_base",
+                                                         "rss_peak",    "rss_after_erase", "rss_final"};
+
+const WorkloadRegistration kFragment{{
+    .name = "fragment",
+    .summary = "insert N, erase all but every 64th entry (by insertion index): pages keep live nodes",
+    .order = 30,
+    .headline = kFragmentHeadline,
+    .run = run_fragment,
+    .peak_bytes_estimate = fragment_peak_estimate,
+}};
+
+const WorkloadRegistration kFragmentRandom{{
+    .name = "fragment_random",
+    .summary = "insert N, erase a random 63/64 of the entries (fixed seed): live nodes spread unevenly",
+    .order = 31,
+    .headline = kFragmentHeadline,
+    .run = run_fragment_random,
+    .peak_bytes_estimate = fragment_peak_estimate,
+}};
+
+}  // namespace
 
 }  // namespace bench

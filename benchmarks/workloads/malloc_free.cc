@@ -9,8 +9,8 @@
 #include <cstring>
 #include <string>
 
-#include "benchmarks/phases.h"
-#include "benchmarks/workloads/entry_points.h"
+#include "benchmarks/measure/phases.h"
+#include "benchmarks/workloads/workload.h"
 
 namespace bench {
 namespace {
@@ -37,18 +37,17 @@ class MappedPointers {
   std::uint64_t** data_;
 };
 
-}  // namespace
-
 void run_malloc_free(WorkloadContext& context) {
   auto& report = context.report;
   const std::uint64_t n = context.size;
   MappedPointers blocks(n);
 
   const std::size_t base = resident_bytes();
-  const double malloc_seconds = timed_seconds([&] {
+  const double malloc_seconds = timed_phase(report, "malloc", [&] {
     for (std::uint64_t i = 0; i < n; ++i) {
       auto* block = static_cast<std::uint64_t*>(std::malloc(kBlockBytes));
-      if (block == nullptr) throw WorkloadFailure("malloc(" + std::to_string(kBlockBytes) + ") returned null at block " + std::to_string(i));
+      if (block == nullptr)
+        throw WorkloadFailure("malloc(" + std::to_string(kBlockBytes) + ") returned null at block " + std::to_string(i));
       std::fill_n(block, kBlockBytes / sizeof(std::uint64_t), i);  // written, as a node is
       blocks[i] = block;
     }
@@ -59,19 +58,31 @@ void run_malloc_free(WorkloadContext& context) {
   for (std::uint64_t i = 0; i < n; ++i) wrong += (blocks[i][0] != i || blocks[i][kBlockBytes / sizeof(std::uint64_t) - 1] != i) ? 1 : 0;
   if (wrong != 0) throw WorkloadFailure(std::to_string(wrong) + " of " + std::to_string(n) + " blocks did not hold what was written");
 
-  const double free_seconds = timed_seconds([&] {
+  const double free_seconds = timed_phase(report, "free", [&] {
     for (std::uint64_t i = 0; i < n; ++i) std::free(blocks[i]);
   });
   const std::size_t cleared = resident_bytes();
 
-  report.counter("malloc_rate", static_cast<double>(n) / malloc_seconds);
-  report.counter("free_rate", static_cast<double>(n) / free_seconds);
+  report_rate(report, "malloc", static_cast<double>(n), malloc_seconds);
+  report_rate(report, "free", static_cast<double>(n), free_seconds);
   report.time(malloc_seconds + free_seconds);
-  finish_after_free(context, base, peak, cleared);
+  finish_after_free(context, {base, peak, cleared});
 }
 
 std::uint64_t malloc_free_peak_estimate(std::uint64_t size, const Configuration& configuration) {
   return node_container_peak_estimate(size, kBlockBytes, configuration) + size * sizeof(void*);
 }
+
+const WorkloadRegistration kMallocFree{{
+    .name = "malloc_free",
+    .summary = "N raw malloc(56) (a map node's size), each written, then all freed",
+    .order = 20,
+    .process_level_only = true,
+    .headline = {"malloc_rate", "free_rate", "rss_base", "rss_peak", "rss_cleared", "rss_final", "release_seconds"},
+    .run = run_malloc_free,
+    .peak_bytes_estimate = malloc_free_peak_estimate,
+}};
+
+}  // namespace
 
 }  // namespace bench

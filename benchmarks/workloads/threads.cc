@@ -9,9 +9,11 @@
 // The threads start before the baseline sample and meet at a barrier between phases; each phase is
 // timed on the wall clock from barrier to barrier (rates: entries of all threads per second). The
 // main thread samples rss_peak while the maps are full and rss_cleared_threads_alive once they are
-// cleared, then lets the threads exit and joins them before rss_cleared: what a thread kept in its
-// cache is handed back to its allocator at exit, so every release step (run by the main thread) can
-// reach it — and the difference shows what thread exit alone gives back.
+// cleared, then lets the threads exit and joins them before rss_after_thread_exit (= rss_cleared):
+// what a thread kept in its cache is handed back to its allocator at exit, so every release step
+// (run by the main thread) can reach it — and the difference shows what thread exit alone gives
+// back. A finished thread's glibc arena is not destroyed: what it keeps stays until the end, which
+// is what glibc.malloc.arena_max (glibc-arena1, glibc-arena2) changes; stat_arenas counts them.
 #include <sched.h>
 
 #include <array>
@@ -22,13 +24,12 @@
 #include <thread>
 #include <vector>
 
-#include "benchmarks/map_workload.h"
-#include "benchmarks/workloads/entry_points.h"
+#include "benchmarks/workloads/map_phases.h"
 
 namespace bench {
 namespace {
 
-using ThreadMap = StdMapAdapter<std::uint64_t>;
+using ThreadMap = StdMapAdapter<Md5Key, std::uint64_t, KeyLess>;
 
 unsigned available_cores() {
   cpu_set_t set;
@@ -62,8 +63,12 @@ void run_threaded(WorkloadContext& context, const ThreadPlan plan) {
   std::vector<std::exception_ptr> errors(plan.threads);
   std::atomic<std::uint64_t> wrong{0};
   std::array<Clock::time_point, 7> stamps{};
+  std::array<ResourceUsage, 7> usages{};
   std::size_t completed = 0;
-  auto stamp = [&]() noexcept { stamps[completed++] = Clock::now(); };
+  auto stamp = [&]() noexcept {
+    usages[completed] = process_usage();
+    stamps[completed++] = Clock::now();
+  };
   std::barrier sync(static_cast<std::ptrdiff_t>(plan.threads) + 1, stamp);
   std::vector<std::thread> threads;
   threads.reserve(plan.threads);
@@ -82,7 +87,7 @@ void run_threaded(WorkloadContext& context, const ThreadPlan plan) {
       sync.arrive_and_wait();  // 1: insert
       phase([&] {
         for (unsigned m = 0; m < plan.maps; ++m)
-          if (plan.builder(m) == self) maps[m].load(slice(m));
+          if (plan.builder(m) == self) maps[m].load(slice(m), [] {});
       });
       sync.arrive_and_wait();  // 2: inserted; the main thread samples rss_peak
       sync.arrive_and_wait();  // 3: look up
@@ -100,9 +105,7 @@ void run_threaded(WorkloadContext& context, const ThreadPlan plan) {
     });
   }
 
-  auto seconds_between = [&](std::size_t from, std::size_t to) {
-    return std::chrono::duration<double>(stamps[to] - stamps[from]).count();
-  };
+  auto seconds_between = [&](std::size_t from, std::size_t to) { return std::chrono::duration<double>(stamps[to] - stamps[from]).count(); };
   sync.arrive_and_wait();  // 0
   const std::size_t base = resident_bytes();
   sync.arrive_and_wait();  // 1
@@ -121,21 +124,27 @@ void run_threaded(WorkloadContext& context, const ThreadPlan plan) {
     if (error) std::rethrow_exception(error);
   if (wrong != 0) throw WorkloadFailure(std::to_string(wrong.load()) + " of " + std::to_string(n) + " keys were not found after insert");
 
-  report.counter("thread_count", static_cast<double>(plan.threads));
-  report.counter("rss_cleared_threads_alive", static_cast<double>(cleared_threads_alive));
-  report.counter("insert_rate", static_cast<double>(n) / insert_seconds);
-  report.counter("lookup_rate", static_cast<double>(n) / lookup_seconds);
-  report.counter("clear_rate", static_cast<double>(n) / clear_seconds);
+  report.counter("thread_count", static_cast<double>(plan.threads), Unit::count);
+  report.counter("rss_cleared_threads_alive", static_cast<double>(cleared_threads_alive), Unit::bytes);
+  report.counter("rss_after_thread_exit", static_cast<double>(cleared), Unit::bytes);
+  struct Phase {
+    const char* name;
+    std::size_t from, to;
+  };
+  for (const Phase& phase : {Phase{"insert", 1, 2}, Phase{"lookup", 3, 4}, Phase{"clear", 4, 5}}) {
+    const double seconds = seconds_between(phase.from, phase.to);
+    report.counter(CounterName(phase.name, "seconds"), seconds, Unit::seconds);
+    report_rate(report, phase.name, static_cast<double>(n), seconds);
+    report_usage(report, phase.name, usages[phase.to] - usages[phase.from]);
+  }
   report.time(insert_seconds + lookup_seconds + clear_seconds);
-  finish_after_free(context, base, peak, cleared);
+  finish_after_free(context, {base, peak, cleared});
 }
 
 // Per thread: a stack (8 MiB reserved, little touched), an arena or cache's slack, at most 16 MiB.
 std::uint64_t threaded_peak_estimate(std::uint64_t size, unsigned threads, const Configuration& configuration) {
   return node_container_peak_estimate(size, kStdMapNodeBytes<std::uint64_t>, configuration) + threads * (16ull << 20);
 }
-
-}  // namespace
 
 void run_threads(WorkloadContext& context) {
   const unsigned cores = available_cores();
@@ -156,5 +165,40 @@ std::uint64_t threads_peak_estimate(std::uint64_t size, const Configuration& con
 std::uint64_t threads_x4_peak_estimate(std::uint64_t size, const Configuration& configuration) {
   return threaded_peak_estimate(size, 4 * available_cores(), configuration);
 }
+
+const std::vector<std::string_view> kThreadsHeadline = {
+    "insert_rate", "lookup_rate", "clear_rate", "rss_peak", "rss_cleared_threads_alive", "rss_after_thread_exit", "rss_final"};
+
+const WorkloadRegistration kThreads{{
+    .name = "threads",
+    .summary = "one map of N/T entries per thread, T = cores, built, looked up and cleared concurrently; threads exit before settle",
+    .order = 50,
+    .process_level_only = true,
+    .headline = kThreadsHeadline,
+    .run = run_threads,
+    .peak_bytes_estimate = threads_peak_estimate,
+}};
+
+const WorkloadRegistration kThreadsX4{{
+    .name = "threads_x4",
+    .summary = "as threads with T = 4 x cores",
+    .order = 51,
+    .process_level_only = true,
+    .headline = kThreadsHeadline,
+    .run = run_threads_x4,
+    .peak_bytes_estimate = threads_x4_peak_estimate,
+}};
+
+const WorkloadRegistration kThreadsHandoff{{
+    .name = "threads_handoff",
+    .summary = "a producer thread builds the map, a consumer thread looks it up and clears it (cross-thread frees)",
+    .order = 52,
+    .process_level_only = true,
+    .headline = kThreadsHeadline,
+    .run = run_threads_handoff,
+    .peak_bytes_estimate = threads_peak_estimate,
+}};
+
+}  // namespace
 
 }  // namespace bench

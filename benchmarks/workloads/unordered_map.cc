@@ -7,8 +7,7 @@
 // so the workload swaps the table with an empty one; stat_bucket_bytes reports the array's size.
 #include <unordered_map>
 
-#include "benchmarks/map_workload.h"
-#include "benchmarks/workloads/entry_points.h"
+#include "benchmarks/workloads/map_phases.h"
 
 namespace bench {
 namespace {
@@ -18,11 +17,17 @@ constexpr std::uint64_t kUnorderedNodeBytes = sizeof(void*) + sizeof(std::pair<c
 // The container adapter interface of allocators/containers.h, so that run_map drives it.
 struct UnorderedMapAdapter {
   using Map = std::unordered_map<Md5Key, std::uint64_t, KeyHash, KeyEqual>;
+  static constexpr bool kInsertsOneByOne = true;
+  static constexpr bool kClearIsConstantTime = false;
   Map map;
   std::size_t bucket_bytes = 0;  // of the table just before clear()
 
-  void load(std::span<const Md5Key> keys) {
-    for (std::size_t i = 0; i < keys.size(); ++i) map.try_emplace(keys[i], i);
+  template <class AfterEach>
+  void load(std::span<const Md5Key> keys, AfterEach&& after_each) {
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      map.try_emplace(keys[i], i);
+      after_each();
+    }
   }
   const std::uint64_t* find(const Md5Key& key) const {
     const auto it = map.find(key);
@@ -33,10 +38,8 @@ struct UnorderedMapAdapter {
     Map().swap(map);
   }
   void release() {}
-  void report_stats(CounterSink& out) const { out.counter("stat_bucket_bytes", static_cast<double>(bucket_bytes)); }
+  void report_stats(CounterSink& out) const { out.counter("stat_bucket_bytes", static_cast<double>(bucket_bytes), Unit::bytes); }
 };
-
-}  // namespace
 
 void run_unordered_map(WorkloadContext& context) { run_map<UnorderedMapAdapter>(context); }
 
@@ -45,5 +48,17 @@ void run_unordered_map(WorkloadContext& context) { run_map<UnorderedMapAdapter>(
 std::uint64_t unordered_map_peak_estimate(std::uint64_t size, const Configuration& configuration) {
   return node_container_peak_estimate(size, kUnorderedNodeBytes, configuration) + size * 3 * sizeof(void*);
 }
+
+const WorkloadRegistration kUnorderedMap{{
+    .name = "unordered_map",
+    .summary = "the map workload on std::unordered_map (48 B nodes plus one large bucket array)",
+    .order = 70,
+    .process_level_only = true,
+    .headline = kMapHeadline,
+    .run = run_unordered_map,
+    .peak_bytes_estimate = unordered_map_peak_estimate,
+}};
+
+}  // namespace
 
 }  // namespace bench

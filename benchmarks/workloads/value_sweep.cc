@@ -2,15 +2,14 @@
 // std::map nodes of 112, 304 and 1072 bytes cross each allocator's size boundaries: glibc's fastbins
 // (chunks <= 128 B) and tcache (requests <= 1032 B), jemalloc's, tcmalloc's and mimalloc's size
 // classes, and our pool's largest pooled object (1024 B: 1072-byte nodes go to its fallback).
-#include "benchmarks/map_workload.h"
-#include "benchmarks/workloads/entry_points.h"
+#include "benchmarks/workloads/map_phases.h"
 
 namespace bench {
 namespace {
 
 template <std::size_t Bytes>
 void map_with_value(WorkloadContext& context) {
-  with_container<PaddedValue<Bytes>>(context.configuration.container, [&]<class Adapter>() { run_map<Adapter>(context); });
+  with_map_container<PaddedValue<Bytes>>(context.configuration, [&]<class Adapter>() { run_map<Adapter>(context); });
 }
 
 template <std::size_t Bytes>
@@ -18,16 +17,19 @@ std::uint64_t map_with_value_peak_estimate(std::uint64_t size, const Configurati
   return node_container_peak_estimate(size, kStdMapNodeBytes<PaddedValue<Bytes>>, configuration);
 }
 
-}  // namespace
-
-void run_map_value64(WorkloadContext& context) { map_with_value<64>(context); }
-void run_map_value256(WorkloadContext& context) { map_with_value<256>(context); }
-void run_map_value1024(WorkloadContext& context) { map_with_value<1024>(context); }
-
-std::uint64_t map_value64_peak_estimate(std::uint64_t size, const Configuration& c) { return map_with_value_peak_estimate<64>(size, c); }
-std::uint64_t map_value256_peak_estimate(std::uint64_t size, const Configuration& c) { return map_with_value_peak_estimate<256>(size, c); }
-std::uint64_t map_value1024_peak_estimate(std::uint64_t size, const Configuration& c) {
-  return map_with_value_peak_estimate<1024>(size, c);
+template <std::size_t Bytes>
+Workload value_workload(std::string_view name, std::string_view summary, int order) {
+  return {.name = name,
+          .summary = summary,
+          .order = order,
+          .headline = kMapHeadline,
+          .run = map_with_value<Bytes>,
+          .peak_bytes_estimate = map_with_value_peak_estimate<Bytes>};
 }
 
+const WorkloadRegistration k64{value_workload<64>("map_value64", "the map workload with 64-byte values (112 B nodes)", 80)};
+const WorkloadRegistration k256{value_workload<256>("map_value256", "the map workload with 256-byte values (304 B nodes)", 81)};
+const WorkloadRegistration k1024{value_workload<1024>("map_value1024", "the map workload with 1024-byte values (1072 B nodes)", 82)};
+
+}  // namespace
 }  // namespace bench

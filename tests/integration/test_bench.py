@@ -1,145 +1,221 @@
-"""Integration tests: ./bench run end to end, its JSON checked.
+"""Integration tests: ./bench run end to end, its JSON and description checked.
 
-Run by ctest with BENCH_BINARY and BENCH_INDEPENDENT set (tests/CMakeLists.txt). Each test class
-runs the binary once and checks what a user would rely on. Sizes are small; thresholds are the
-suite's defining findings, not timings (no wall-clock threshold anywhere).
+Run by ctest (tests/CMakeLists.txt). Each test class runs the binary once and checks what a user
+would rely on. Sizes are small; thresholds are the suite's defining facts, never timings.
 """
 import json
 import os
-import re
 import subprocess
 import tempfile
 import unittest
 
-BENCH = os.environ.get("BENCH_BINARY", "build/bench")
-INDEPENDENT = os.environ.get("BENCH_INDEPENDENT", "build/tests/bench_independent_map")
-CORE_COUNTERS = ["insert_rate", "lookup_rate", "clear_rate", "release_seconds", "spawn_seconds",
-                 "rss_base", "rss_peak", "rss_cleared", "rss_released", "rss_final", "retained_pct",
-                 "rss_at_0ms", "rss_at_10ms", "rss_at_100ms"]
+from benchlib import gbjson, summary
+from benchrun import BENCH, INDEPENDENT, RETENTION, available, configurations, repetitions, rows, run_bench
 
-
-def run_bench(*args, check=True):
-    """Runs ./bench with args plus a fresh --benchmark_out; returns (process, parsed JSON or None)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "out.json")
-        proc = subprocess.run([BENCH, *args, f"--benchmark_out={out}"], capture_output=True, text=True, timeout=1800)
-        if check and proc.returncode != 0:
-            raise AssertionError(f"bench failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-        data = json.load(open(out)) if os.path.exists(out) else None
-        return proc, data
-
-
-def rows(data):
-    return {b["name"]: b for b in data["benchmarks"] if b.get("run_type") == "iteration"}
-
-
-def available_configurations():
-    out = subprocess.run([BENCH, "--list-configs"], capture_output=True, text=True, check=True).stdout
-    return [line.split()[0] for line in out.splitlines() if not line.startswith(" ") and line.split()[2] == "available"]
+PHASES = ("insert", "lookup", "clear")
 
 
 class ListingAndNaming(unittest.TestCase):
     def test_list_tests_names_every_configuration(self):
-        out = subprocess.run([BENCH, "--benchmark_list_tests", "--sizes=1000,2000"], capture_output=True, text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [BENCH, "--benchmark_list_tests", "--sizes=1000,2000"], capture_output=True, text=True, check=True
+        ).stdout.split()
         self.assertIn("map/glibc/1000", out)
-        self.assertIn("map/jemalloc/2000", out)
+        self.assertIn("cycle/jemalloc-decay0/2000", out)
+        self.assertIn("map_active/scudo/1000", out)
         for name in out:
             self.assertRegex(name, r"^[a-z_0-9]+/[a-z0-9-]+/\d+$")
 
-    def test_list_configs_verifies_each_available_library(self):
-        out = subprocess.run([BENCH, "--list-configs"], capture_output=True, text=True, check=True).stdout
-        blocks = re.split(r"\n(?=\S)", out.strip())
-        self.assertGreaterEqual(len(blocks), 15)
-        library = {"glibc": "libc.so", "jemalloc": "libjemalloc", "tcmalloc": "libtcmalloc", "mimalloc": "libmimalloc"}
-        for block in blocks:
-            name, kind, status = block.split()[:3]
-            self.assertIn(kind, ("process-level", "container-level"))
-            self.assertIn(status, ("available", "UNAVAILABLE:"), block)
-            if status != "available":
+    def test_list_configs_json_verifies_each_available_library(self):
+        listing = configurations()
+        self.assertGreaterEqual(len(listing), 30)
+        for name, c in listing.items():
+            self.assertIn(c["kind"], ("allocator", "container allocator", "different container"))
+            if not c["available"]:
+                self.assertTrue(c["unavailable_reason"], name)
                 continue
-            for family, soname in library.items():
-                if name.startswith(family):
-                    self.assertRegex(block, "served by: +malloc=[^ ]*" + re.escape(soname), block)
+            self.assertTrue(c["verified"], f"{name}: {c.get('error')}")
+            served = gbjson.parse_label(c["served_by"])
+            if c["library_path"]:
+                self.assertEqual(served.malloc_library, c["library_path"], name)
+                self.assertEqual(served.new_library, c["library_path"], name)
+            else:
+                self.assertRegex(served.malloc_library, r"/libc\.so", name)
+        self.assertEqual(listing["tbbmalloc"]["library"], "tbbmalloc")
+        self.assertRegex(listing["scudo"]["library_path"], r"libclang_rt\.scudo_standalone")
+
+    def test_text_listing_names_kind_and_reference(self):
+        out = subprocess.run([BENCH, "--list-configs"], capture_output=True, text=True).stdout
+        self.assertRegex(
+            out, r"(?m)^jemalloc-decay0  process-level  available\n .*\n    kind: +allocator, compared with jemalloc"
+        )
 
 
 class MapAcrossTheMatrix(unittest.TestCase):
-    """Every available configuration at a small N: verified, counters present and consistent."""
+    """Every available configuration at a small N, twice: verified, counters present and consistent."""
 
     @classmethod
     def setUpClass(cls):
         cls.n = 100000
-        cls.proc, cls.data = run_bench("--benchmark_filter=^map/", f"--sizes={cls.n}", "--settle=150ms")
+        cls.proc, cls.data = run_bench(
+            "--benchmark_filter=^map/", f"--sizes={cls.n}", "--settle=150ms", "--benchmark_repetitions=2"
+        )
         cls.rows = rows(cls.data)
+        cls.suite = cls.data["suite"]
 
-    def test_every_available_configuration_has_a_row(self):
-        for name in available_configurations():
-            self.assertIn(f"map/{name}/{self.n}", self.rows)
+    def row(self, configuration):
+        return self.rows[f"map/{configuration}/{self.n}"]
 
-    def test_rows_are_verified_and_labelled(self):
-        expect = {"glibc": ("libc.so", "libstdc++"), "jemalloc": ("libjemalloc",) * 2,
-                  "tcmalloc": ("libtcmalloc",) * 2, "mimalloc": ("libmimalloc",) * 2}
-        for name, row in self.rows.items():
+    def test_every_available_configuration_has_a_verified_row(self):
+        for name, c in available().items():
+            row = self.row(name)
             self.assertFalse(row.get("error_occurred"), f"{name}: {row.get('error_message')}")
-            label = row["label"]
-            family = name.split("/")[1].split("-")[0]
-            if family in expect:
-                self.assertRegex(label, "malloc=[^ ]*" + re.escape(expect[family][0]), name)
-                self.assertRegex(label, "new=[^ ]*" + re.escape(expect[family][1]), name)
-            self.assertIn("version=", label)
+            label = gbjson.parse_label(row["label"])
+            if c["library_path"]:
+                self.assertEqual(label.malloc_library, c["library_path"], name)
+            self.assertTrue(label.version, name)
 
-    def test_counters_present_and_consistent(self):
+    def test_repetitions_are_interleaved_round_by_round(self):
+        self.assertEqual(self.suite["order"], "rounds")
+        self.assertEqual(self.data["context"]["order"], "rounds: repetition r of every instance before r + 1")
+        for name in self.rows:
+            self.assertEqual([r["repetition_index"] for r in repetitions(self.data, name)], [0, 1])
+
+    def test_counters_present_consistent_and_with_units(self):
+        units = {name: info["unit"] for name, info in self.suite["counters"].items()}
         for name, row in self.rows.items():
-            for counter in CORE_COUNTERS:
+            for phase in PHASES:
+                for suffix in ("seconds", "user_s", "sys_s", "minflt", "majflt"):
+                    self.assertIn(f"{phase}_{suffix}", row, name)
+            for counter in RETENTION + (
+                "spawn_seconds",
+                "anon_huge_peak",
+                "private_dirty_final",
+                "lazyfree_final",
+                "smaps_rss_cleared",
+            ):
                 self.assertIn(counter, row, f"{name} lacks {counter}")
-            self.assertNotIn("rss_at_1s", row, "offsets beyond --settle are not sampled")
             self.assertGreater(row["rss_peak"], row["rss_base"], name)
-            self.assertGreater(row["insert_rate"], 0)
-            self.assertGreater(row["lookup_rate"], 0)
-            self.assertGreater(row["clear_rate"], 0)
             self.assertAlmostEqual(row["settle_seconds"], 0.15)
             growth = row["rss_peak"] - row["rss_base"]
             self.assertAlmostEqual(row["retained_pct"], 100 * (row["rss_final"] - row["rss_base"]) / growth, places=6)
-            # A map of n 56-byte nodes grows RSS by at least n * 40 bytes (a flat_map's 24-byte
-            # elements by n * 20), and by at most n * 200 but for the seed's mallopt settings,
-            # which spend a 4 KiB mapping on each node.
-            self.assertGreater(growth, self.n * (20 if "flat-map" in name else 40), name)
-            if "seed-opt" not in name:
-                self.assertLess(growth, self.n * 200, name)
-            self.assertEqual(row["real_time"] > 0, True)
+            configuration = self.suite["instances"][name]["configuration"]
+            different = configurations()[configuration]["kind"] == "different container"
+            # 56-byte nodes or more (flat_map: 24-byte elements), at most 200 B an entry but for the seed's
+            # mallopt settings (a 4 KiB mapping a node) and the hardened scudo (guarded size classes).
+            self.assertGreater(growth, self.n * (20 if different else 40), name)
+            self.assertEqual("clear_rate" in row, not different, f"{name}: a constant-time clear has no rate")
+            # smaps_rollup's exact count agrees with statm's.
+            self.assertLess(abs(row["smaps_rss_final"] - row["rss_final"]), 1 << 20, name)
+        self.assertEqual(units["rss_peak"], "bytes")
+        self.assertEqual(units["insert_rate"], "items_per_second")
+        self.assertEqual(units["insert_p999_ns"], "nanoseconds")
+        self.assertEqual(units["insert_minflt"], "count")
+        self.assertEqual(units["retained_pct"], "percent")
+
+    def test_latency_percentiles_are_ordered(self):
+        for name, row in self.rows.items():
+            for phase in ("insert", "lookup"):
+                if f"{phase}_p50_ns" not in row:
+                    self.assertEqual(phase, "insert", f"{name}: only a bulk load has no insert latency")
+                    continue
+                values = [row[f"{phase}_{p}_ns"] for p in ("p50", "p99", "p999", "max")]
+                self.assertEqual(values, sorted(values), f"{name} {phase}")
+                self.assertGreater(values[0], 0)
+
+    def test_the_timeline_is_dense_and_starts_at_the_release_step(self):
+        for name in self.rows:
+            series = self.suite["series"][name]
+            self.assertEqual(len(series), 2, name)
+            for entry in series:
+                seconds = entry["seconds"]
+                self.assertEqual(seconds, sorted(seconds))
+                self.assertLess(seconds[0], 1e-3)
+                self.assertGreaterEqual(seconds[-1], 0.15)
+                # 10 offsets per decade from 1 ms to 150 ms, plus the first and the last sample.
+                self.assertGreaterEqual(len(seconds), 2 + 21)
+                self.assertEqual(len(entry["rss_bytes"]), len(seconds))
+            last = series[-1]["rss_bytes"][-1]
+            self.assertLess(abs(last - self.rows[name]["rss_final"]), 1 << 20, name)
 
     def test_where_the_bytes_sit_comes_from_the_serving_allocator(self):
-        glibc = self.rows[f"map/glibc/{self.n}"]
-        # Freed 64-byte chunks sit in glibc's fastbins, free but inside the heap.
+        glibc = self.row("glibc")
         self.assertGreater(glibc["stat_fsmblks"], 0.8 * (glibc["rss_peak"] - glibc["rss_base"]))
-        jemalloc = self.rows.get(f"map/jemalloc/{self.n}")
-        if jemalloc:
-            self.assertIn("stat_resident", jemalloc)
-            self.assertNotIn("stat_fsmblks", jemalloc, "mallinfo2 describes nothing under LD_PRELOAD")
+        if "jemalloc" in available():
+            self.assertIn("stat_resident", self.row("jemalloc"))
+            self.assertNotIn("stat_fsmblks", self.row("jemalloc"), "mallinfo2 describes nothing under LD_PRELOAD")
+        if "scudo" in available():
+            self.assertGreater(self.row("scudo")["stat_mapped"], 0)
 
     def test_environment_really_applied(self):
-        r = self.rows
-        if f"map/jemalloc-bgthread/{self.n}" in r:
-            self.assertEqual(r[f"map/jemalloc-bgthread/{self.n}"]["opt_background_thread"], 1)
-            self.assertEqual(r[f"map/jemalloc/{self.n}"]["opt_background_thread"], 0)
-            self.assertEqual(r[f"map/jemalloc-decay0/{self.n}"]["opt_dirty_decay_ms"], 0)
-            self.assertEqual(r[f"map/jemalloc/{self.n}"]["opt_dirty_decay_ms"], 10000)
-        if f"map/tcmalloc-aggressive/{self.n}" in r:
-            self.assertEqual(r[f"map/tcmalloc-aggressive/{self.n}"]["opt_aggressive_memory_decommit"], 1)
-            self.assertEqual(r[f"map/tcmalloc/{self.n}"]["opt_aggressive_memory_decommit"], 0)
-        if f"map/mimalloc-decommit0/{self.n}" in r:
-            self.assertEqual(r[f"map/mimalloc-decommit0/{self.n}"]["opt_decommit_delay_ms"], 0)
-            self.assertGreater(r[f"map/mimalloc/{self.n}"]["opt_decommit_delay_ms"], 0)
+        a = available()
+        if "jemalloc-bgthread" in a:
+            self.assertEqual(self.row("jemalloc-bgthread")["opt_background_thread"], 1)
+            self.assertEqual(self.row("jemalloc")["opt_background_thread"], 0)
+            self.assertEqual(self.row("jemalloc-decay0")["opt_dirty_decay_ms"], 0)
+            self.assertEqual(self.row("jemalloc")["opt_dirty_decay_ms"], 10000)
+            self.assertEqual(self.row("jemalloc-thp")["opt_thp_always"], 1)
+            self.assertEqual(self.row("jemalloc")["opt_thp_always"], 0)
+        if "tcmalloc-aggressive" in a:
+            self.assertEqual(self.row("tcmalloc-aggressive")["opt_aggressive_memory_decommit"], 1)
+            self.assertEqual(self.row("tcmalloc")["opt_aggressive_memory_decommit"], 0)
+        if "mimalloc-decommit0" in a:
+            self.assertEqual(self.row("mimalloc-decommit0")["opt_decommit_delay_ms"], 0)
+            self.assertGreater(self.row("mimalloc")["opt_decommit_delay_ms"], 0)
+            self.assertEqual(self.row("mimalloc-thp")["opt_large_os_pages"], 1)
         # glibc-tuned's mxfast=0 leaves no fastbin chunks at all; the default keeps them all.
-        self.assertEqual(r[f"map/glibc-tuned/{self.n}"]["stat_fsmblks"], 0)
+        self.assertEqual(self.row("glibc-tuned")["stat_fsmblks"], 0)
 
-    def test_release_step_is_timed_only_where_there_is_one(self):
-        for name, row in self.rows.items():
-            config = name.split("/")[1]
-            if config in ("glibc", "jemalloc", "tcmalloc", "mimalloc"):
+    def test_release_step_is_timed_only_where_the_description_has_one(self):
+        for c in self.suite["configurations"]:
+            name = f"map/{c['name']}/{self.n}"
+            if name not in self.rows:
+                continue
+            row = self.rows[name]
+            if c["release_step"]:
+                self.assertGreater(row["release_seconds"], 0, name)
+                self.assertIn("release_minflt", row, name)
+            else:
                 self.assertEqual(row["release_seconds"], 0, name)
                 self.assertEqual(row["rss_released"], row["rss_cleared"], name)
-            elif config in ("glibc-trim", "jemalloc-purge", "tcmalloc-release", "mimalloc-collect"):
-                self.assertGreater(row["release_seconds"], 0, name)
+
+    def test_the_scripts_contract_holds_on_a_fresh_run(self):
+        """Every counter the scripts read exists with the unit they assume: a counter renamed in C++
+        fails here (tests/scripts checks the same on the committed runs)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "run.json")
+            with open(path, "w") as f:
+                json.dump(self.data, f)
+            run = gbjson.load_run(path)
+        self.assertEqual(summary.contract_violations(run), [])
+        results = summary.summarize(run)
+        self.assertEqual(len(results), len(self.rows))
+
+
+class ConsoleHeadline(unittest.TestCase):
+    def test_console_shows_the_headline_columns_and_the_median(self):
+        proc, _ = run_bench("--benchmark_filter=^map/(glibc|pool)/", "--sizes=20000", "--settle=0", "--benchmark_repetitions=2")
+        header = next(line for line in proc.stdout.splitlines() if line.startswith("benchmark"))
+        self.assertEqual(
+            header.split(),
+            [
+                "benchmark",
+                "insert_rate",
+                "lookup_rate",
+                "clear_rate",
+                "growth",
+                "kept_cleared",
+                "kept_released",
+                "kept_final",
+                "release_seconds",
+            ],
+        )
+        self.assertRegex(proc.stdout, r"(?m)^map/glibc/20000_median +[0-9.]+M/s")
+        self.assertNotIn("stat_arena", proc.stdout, "everything else stays in the JSON")
+
+    def test_tabular_shows_every_counter(self):
+        proc, _ = run_bench("--benchmark_filter=^map/glibc/", "--sizes=20000", "--settle=0", "--benchmark_counters_tabular=true")
+        self.assertIn("stat_arena", proc.stdout)
 
 
 class SeedPhenomenon(unittest.TestCase):

@@ -12,7 +12,6 @@ Sizes are small and settle periods at most 500 ms (long enough to catch a child 
 """
 import json
 import os
-import re
 import resource
 import shutil
 import signal
@@ -31,10 +30,11 @@ GLIBC_CONFIGS = "^map/(glibc|glibc-trim|glibc-tuned|pool)/"  # preload nothing: 
 
 # --- processes -------------------------------------------------------------------------------------
 
+
 def parent_pid_of(pid):
     with open(f"/proc/{pid}/stat") as f:
         stat = f.read()
-    return int(stat[stat.rindex(")") + 2:].split()[1])  # the command name may hold spaces and ')'
+    return int(stat[stat.rindex(")") + 2 :].split()[1])  # the command name may hold spaces and ')'
 
 
 def command_line(pid):
@@ -90,8 +90,9 @@ class BenchRun:
         self.stdout_path = os.path.join(self.tmp, "stdout")
         self.stderr_path = os.path.join(self.tmp, "stderr")
         with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
-            self.proc = subprocess.Popen(command or [binary, *args], stdout=out, stderr=err, env=env,
-                                         start_new_session=new_session, preexec_fn=preexec_fn)
+            self.proc = subprocess.Popen(
+                command or [binary, *args], stdout=out, stderr=err, env=env, start_new_session=new_session, preexec_fn=preexec_fn
+            )
         self.seen = {}  # every child seen: pid -> argv
         self.handled = set()  # children already passed to finish()'s on_child
         self.deadline = time.monotonic() + SAFETY_TIMEOUT
@@ -109,7 +110,9 @@ class BenchRun:
                 if argv[3] == configuration:
                     return pid
             if self.proc.poll() is not None:
-                raise AssertionError(f"bench exited ({self.proc.returncode}) before a {configuration} child ran:\n{self.stderr()}")
+                raise AssertionError(
+                    f"bench exited ({self.proc.returncode}) before a {configuration} child ran:\n{self.stderr()}"
+                )
             self.check_deadline()
             time.sleep(0.002)
 
@@ -157,13 +160,13 @@ def run_to_end(args, binary=BENCH, **kwargs):
 
 def jemalloc_preload_path():
     """The LD_PRELOAD path of the jemalloc configuration, or None if it is unavailable."""
-    for block in re.split(r"\n(?=\S)", run_to_end(["--list-configs"]).stdout):
-        if block.split()[:3] == ["jemalloc", "process-level", "available"]:
-            return re.search(r"LD_PRELOAD=([^)]+)\)", block).group(1)
-    return None
+    listing = {c["name"]: c for c in json.loads(run_to_end(["--list-configs=json"]).stdout)}
+    jemalloc = listing.get("jemalloc")
+    return jemalloc["library_path"] if jemalloc and jemalloc["available"] else None
 
 
 # --- 1. a child that dies or overruns --------------------------------------------------------------
+
 
 class ChildKilledFromOutside(unittest.TestCase):
     """Four instances; three children are killed from outside (SIGKILL, SIGSEGV as a crash, SIGABRT as
@@ -175,7 +178,9 @@ class ChildKilledFromOutside(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="bench-reliability-")
         cls.out = os.path.join(cls.tmp, "out.json")
-        cls.bench = BenchRun([f"--benchmark_filter={GLIBC_CONFIGS}", "--sizes=100000", "--settle=500ms", f"--benchmark_out={cls.out}"])
+        cls.bench = BenchRun(
+            [f"--benchmark_filter={GLIBC_CONFIGS}", "--sizes=100000", "--settle=500ms", f"--benchmark_out={cls.out}"]
+        )
         cls.killed = {}
 
         def kill(pid, argv):
@@ -196,7 +201,11 @@ class ChildKilledFromOutside(unittest.TestCase):
         self.assertEqual(set(self.killed), set(self.SIGNALS))
 
     def test_killed_children_are_error_rows_naming_the_cause(self):
-        expected = {"glibc": "signal 9 (Killed)", "glibc-trim": "signal 11 (Segmentation fault)", "glibc-tuned": "signal 6 (Aborted)"}
+        expected = {
+            "glibc": "signal 9 (Killed)",
+            "glibc-trim": "signal 11 (Segmentation fault)",
+            "glibc-tuned": "signal 6 (Aborted)",
+        }
         for configuration, cause in expected.items():
             row = self.rows[f"map/{configuration}/100000"]
             self.assertTrue(row.get("error_occurred"), row)
@@ -230,8 +239,16 @@ class TimeLimit(unittest.TestCase):
     def test_overrunning_children_are_stopped_and_reported(self):
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "out.csv")
-            run = BenchRun(["--benchmark_filter=^map/(glibc|pool)/", "--sizes=1000", "--settle=500ms", "--timeout=1ms",
-                            f"--benchmark_out={out}", "--benchmark_out_format=csv"])
+            run = BenchRun(
+                [
+                    "--benchmark_filter=^map/(glibc|pool)/",
+                    "--sizes=1000",
+                    "--settle=500ms",
+                    "--timeout=1ms",
+                    f"--benchmark_out={out}",
+                    "--benchmark_out_format=csv",
+                ]
+            )
             try:
                 status = run.finish()
                 self.assertEqual(status, 1, run.stderr())
@@ -254,8 +271,16 @@ class CsvOutput(unittest.TestCase):
     def test_rows_with_different_counters_are_all_written(self):
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "out.csv")
-            proc = run_to_end(["--benchmark_filter=^map/(glibc|pool)/", "--sizes=1000", "--settle=0", "--benchmark_format=csv",
-                               f"--benchmark_out={out}", "--benchmark_out_format=csv"])
+            proc = run_to_end(
+                [
+                    "--benchmark_filter=^map/(glibc|pool)/",
+                    "--sizes=1000",
+                    "--settle=0",
+                    "--benchmark_format=csv",
+                    f"--benchmark_out={out}",
+                    "--benchmark_out_format=csv",
+                ]
+            )
             self.assertEqual(proc.returncode, 0, proc.stderr[-4000:])
             with open(out) as f:
                 text = f.read()
@@ -268,6 +293,7 @@ class CsvOutput(unittest.TestCase):
 
 # --- 2. interrupts ---------------------------------------------------------------------------------
 
+
 class Interrupted(unittest.TestCase):
     """SIGINT or SIGTERM to bench once the first instance has finished (--max-settling=0: one child at a
     time, so the second configuration's child exists only after the first has ended)."""
@@ -275,8 +301,15 @@ class Interrupted(unittest.TestCase):
     def interrupt(self, sig):
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "out.json")
-            run = BenchRun([f"--benchmark_filter={GLIBC_CONFIGS}", "--sizes=100000", "--settle=500ms", "--max-settling=0",
-                            f"--benchmark_out={out}"])
+            run = BenchRun(
+                [
+                    f"--benchmark_filter={GLIBC_CONFIGS}",
+                    "--sizes=100000",
+                    "--settle=500ms",
+                    "--max-settling=0",
+                    f"--benchmark_out={out}",
+                ]
+            )
             try:
                 run.wait_for_child("glibc-trim")
                 self.assertFalse(os.path.exists(out), "the final name appears only when the run ends")
@@ -290,7 +323,7 @@ class Interrupted(unittest.TestCase):
                 name = signal.Signals(sig).name
                 self.assertIn(f"interrupted by {name} while running", rows["map/glibc-trim/100000"]["error_message"])
                 self.assertIn(f"not run: the run was interrupted by {name}", rows["map/glibc-tuned/100000"]["error_message"])
-                self.assertIn("marked \"incomplete\"", run.stderr())
+                self.assertIn('marked "incomplete"', run.stderr())
                 self.assertEqual(wait_until_gone(run.seen), {})
             finally:
                 run.cleanup()
@@ -303,6 +336,7 @@ class Interrupted(unittest.TestCase):
 
 
 # --- 3. memory guard -------------------------------------------------------------------------------
+
 
 def limit_address_space():
     """A safety net for the memory tests: should the guard fail, hashing 1e9 keys (a 16 GB mapping)
@@ -323,8 +357,10 @@ class MemoryGuard(unittest.TestCase):
     def test_refused_before_its_keys_are_hashed(self):
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "out.json")
-            proc = run_to_end(["--benchmark_filter=^map/glibc/", "--sizes=1000,1000000000", "--settle=0", f"--benchmark_out={out}"],
-                              preexec_fn=limit_address_space)
+            proc = run_to_end(
+                ["--benchmark_filter=^map/glibc/", "--sizes=1000,1000000000", "--settle=0", f"--benchmark_out={out}"],
+                preexec_fn=limit_address_space,
+            )
             self.assertEqual(proc.returncode, 1, proc.stderr)
             _, rows = load_rows(out)
             # The small instance ran: the parent did not try to hash keys for the refused size.
@@ -336,14 +372,17 @@ class MemoryGuard(unittest.TestCase):
 
     def test_ignore_memory_limit_lets_it_start(self):
         # Not run for real: under the address-space limit the key table cannot even be mapped.
-        proc = run_to_end(["--benchmark_filter=^map/glibc/", "--sizes=1000000000", "--settle=0", "--ignore-memory-limit"],
-                          preexec_fn=limit_address_space)
+        proc = run_to_end(
+            ["--benchmark_filter=^map/glibc/", "--sizes=1000000000", "--settle=0", "--ignore-memory-limit"],
+            preexec_fn=limit_address_space,
+        )
         self.assertEqual(proc.returncode, 1, proc.stderr)
         self.assertNotIn("memory guard", proc.stderr)
         self.assertIn("bench: map/glibc/1000000000: could not start the child", proc.stderr)
 
 
 # --- 4. bad input ----------------------------------------------------------------------------------
+
 
 class BadInput(unittest.TestCase):
     """Each case: exit status 2, a message naming the problem, and the results folder untouched (the
@@ -382,7 +421,9 @@ class BadInput(unittest.TestCase):
     def assert_untouched(self):
         self.assertEqual(os.listdir(self.tmp), ["kept.json"])
         after = os.stat(self.kept)
-        self.assertEqual((after.st_mtime_ns, after.st_size, after.st_ino), (self.before.st_mtime_ns, self.before.st_size, self.before.st_ino))
+        self.assertEqual(
+            (after.st_mtime_ns, after.st_size, after.st_ino), (self.before.st_mtime_ns, self.before.st_size, self.before.st_ino)
+        )
         with open(self.kept) as f:
             self.assertEqual(f.read(), '{"earlier": "results"}\n')
 
@@ -431,8 +472,10 @@ class MissingLibrary(unittest.TestCase):
     def test_skipped_with_the_reason_and_the_rest_kept(self):
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "out.json")
-            proc = run_to_end(["--benchmark_filter=^map/(glibc|jemalloc)/", "--sizes=1000", "--settle=0", f"--benchmark_out={out}"],
-                              binary=WITHOUT_JEMALLOC)
+            proc = run_to_end(
+                ["--benchmark_filter=^map/(glibc|jemalloc)/", "--sizes=1000", "--settle=0", f"--benchmark_out={out}"],
+                binary=WITHOUT_JEMALLOC,
+            )
             self.assertEqual(proc.returncode, 1, proc.stderr)
             _, rows = load_rows(out)
             self.assertFalse(rows["map/glibc/1000"].get("error_occurred"))
@@ -445,6 +488,7 @@ class MissingLibrary(unittest.TestCase):
 
 # --- 5. atomic output ------------------------------------------------------------------------------
 
+
 class ParentKilled(unittest.TestCase):
     """SIGKILL to bench mid-run: it cannot clean up. No file appears under the final name; the partial
     file stays (the next run with that name points at it); the children die with their parent."""
@@ -452,8 +496,15 @@ class ParentKilled(unittest.TestCase):
     def test_no_half_file_under_the_final_name(self):
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "out.json")
-            run = BenchRun([f"--benchmark_filter={GLIBC_CONFIGS}", "--sizes=100000", "--settle=500ms", "--max-settling=0",
-                            f"--benchmark_out={out}"])
+            run = BenchRun(
+                [
+                    f"--benchmark_filter={GLIBC_CONFIGS}",
+                    "--sizes=100000",
+                    "--settle=500ms",
+                    "--max-settling=0",
+                    f"--benchmark_out={out}",
+                ]
+            )
             try:
                 run.wait_for_child("glibc-trim")  # the first row has been written to the partial file
                 run.proc.kill()
@@ -475,6 +526,7 @@ class ParentKilled(unittest.TestCase):
 
 # --- 6. the children's environment -----------------------------------------------------------------
 
+
 class CallerEnvironmentIgnored(unittest.TestCase):
     """The caller's MALLOC_CONF, LD_PRELOAD and GLIBC_TUNABLES reach neither the glibc child nor the
     jemalloc child: each gets exactly its configuration's environment."""
@@ -483,12 +535,19 @@ class CallerEnvironmentIgnored(unittest.TestCase):
         jemalloc = jemalloc_preload_path()
         if jemalloc is None:
             self.skipTest("jemalloc is unavailable in this build")
-        hostile = {**os.environ, "MALLOC_CONF": "background_thread:true", "LD_PRELOAD": jemalloc,
-                   "GLIBC_TUNABLES": "glibc.malloc.mxfast=0", "BENCH_RELIABILITY_MARKER": "1"}
+        hostile = {
+            **os.environ,
+            "MALLOC_CONF": "background_thread:true",
+            "LD_PRELOAD": jemalloc,
+            "GLIBC_TUNABLES": "glibc.malloc.mxfast=0",
+            "BENCH_RELIABILITY_MARKER": "1",
+        }
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "out.json")
-            run = BenchRun(["--benchmark_filter=^map/(glibc|jemalloc)/", "--sizes=100000", "--settle=500ms", f"--benchmark_out={out}"],
-                           env=hostile)
+            run = BenchRun(
+                ["--benchmark_filter=^map/(glibc|jemalloc)/", "--sizes=100000", "--settle=500ms", f"--benchmark_out={out}"],
+                env=hostile,
+            )
             environments = {}
 
             def record(pid, argv):
@@ -518,6 +577,7 @@ class CallerEnvironmentIgnored(unittest.TestCase):
 
 # --- scripts/run.sh --------------------------------------------------------------------------------
 
+
 def has_plotting_python():
     return subprocess.run(["/usr/bin/python3", "-c", "import matplotlib, numpy"], capture_output=True).returncode == 0
 
@@ -525,8 +585,13 @@ def has_plotting_python():
 class RunScript(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="bench-reliability-")
-        self.env = {**os.environ, "BENCH_BINARY": BENCH, "BENCH_RESULTS_DIR": os.path.join(self.tmp, "results"),
-                    "BENCH_PLOTS_DIR": os.path.join(self.tmp, "plots"), "MPLBACKEND": "Agg"}
+        self.env = {
+            **os.environ,
+            "BENCH_BINARY": BENCH,
+            "BENCH_RESULTS_DIR": os.path.join(self.tmp, "results"),
+            "BENCH_PLOTS_DIR": os.path.join(self.tmp, "plots"),
+            "MPLBACKEND": "Agg",
+        }
 
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -536,8 +601,13 @@ class RunScript(unittest.TestCase):
         os.makedirs(folder)
         with open(os.path.join(folder, "bench.json"), "w") as f:
             f.write("earlier\n")
-        proc = subprocess.run(["bash", RUN_SCRIPT, "--sizes=1000"], env={**self.env, "BENCH_RUN_ID": "taken"},
-                              capture_output=True, text=True, timeout=SAFETY_TIMEOUT)
+        proc = subprocess.run(
+            ["bash", RUN_SCRIPT, "--sizes=1000"],
+            env={**self.env, "BENCH_RUN_ID": "taken"},
+            capture_output=True,
+            text=True,
+            timeout=SAFETY_TIMEOUT,
+        )
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertIn("already exists; not overwriting it", proc.stderr)
         self.assertEqual(os.listdir(folder), ["bench.json"])
@@ -545,17 +615,32 @@ class RunScript(unittest.TestCase):
             self.assertEqual(f.read(), "earlier\n")
 
     def test_a_bad_run_id_is_refused(self):
-        proc = subprocess.run(["bash", RUN_SCRIPT], env={**self.env, "BENCH_RUN_ID": "../escape"},
-                              capture_output=True, text=True, timeout=SAFETY_TIMEOUT)
+        proc = subprocess.run(
+            ["bash", RUN_SCRIPT],
+            env={**self.env, "BENCH_RUN_ID": "../escape"},
+            capture_output=True,
+            text=True,
+            timeout=SAFETY_TIMEOUT,
+        )
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertIn("is not a usable folder name", proc.stderr)
 
     @unittest.skipUnless(has_plotting_python(), "scripts/run.sh needs /usr/bin/python3 with matplotlib")
     def test_ctrl_c_leaves_a_usable_run_folder(self):
         """Ctrl-C: SIGINT to the whole foreground process group (run.sh, bench, tee)."""
-        run = BenchRun([], command=["bash", RUN_SCRIPT, f"--benchmark_filter={GLIBC_CONFIGS}", "--sizes=100000",
-                                    "--settle=500ms", "--max-settling=0"],
-                       env={**self.env, "BENCH_RUN_ID": "interrupted"}, new_session=True)
+        run = BenchRun(
+            [],
+            command=[
+                "bash",
+                RUN_SCRIPT,
+                f"--benchmark_filter={GLIBC_CONFIGS}",
+                "--sizes=100000",
+                "--settle=500ms",
+                "--max-settling=0",
+            ],
+            env={**self.env, "BENCH_RUN_ID": "interrupted"},
+            new_session=True,
+        )
         try:
             bench = None
             while bench is None:  # run.sh's child running BENCH
@@ -597,6 +682,7 @@ def bench_script_children(script_pid):
 
 # --- 7. the sanitizer build ------------------------------------------------------------------------
 
+
 @unittest.skipUnless(SANITIZED, "BENCH_SANITIZED_BINARY is not set (ctest entry reliability_sanitized_bench)")
 class SanitizedBench(unittest.TestCase):
     """./bench under ASan + UBSan (-fno-sanitize-recover=all: any finding aborts the process that made
@@ -608,8 +694,10 @@ class SanitizedBench(unittest.TestCase):
     def test_every_workload_runs_clean(self):
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "out.json")
-            proc = run_to_end([f"--benchmark_filter={self.FILTER}", "--sizes=2000", "--settle=0", f"--benchmark_out={out}"],
-                              binary=SANITIZED)
+            proc = run_to_end(
+                [f"--benchmark_filter={self.FILTER}", "--sizes=2000", "--settle=0", "--pause=0", f"--benchmark_out={out}"],
+                binary=SANITIZED,
+            )
             self.assertEqual(proc.returncode, 0, proc.stderr[-6000:])
             data, rows = load_rows(out)
             self.assertIn("sanitized", data["context"])
@@ -626,13 +714,17 @@ class SanitizedBench(unittest.TestCase):
 
     def test_fault_paths(self):
         """The parent's kill, timeout and interrupt paths under the sanitizers."""
-        proc = run_to_end(["--benchmark_filter=^map/(glibc|pool)/", "--sizes=1000", "--settle=300ms", "--timeout=1ms"], binary=SANITIZED)
+        proc = run_to_end(
+            ["--benchmark_filter=^map/(glibc|pool)/", "--sizes=1000", "--settle=300ms", "--timeout=1ms"], binary=SANITIZED
+        )
         self.assertEqual(proc.returncode, 1, proc.stderr[-6000:])
         self.assertEqual(proc.stdout.count("exceeded the per-instance time limit"), 2)
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "out.json")
-            run = BenchRun(["--benchmark_filter=^map/glibc", "--sizes=1000", "--settle=300ms", "--max-settling=0",
-                            f"--benchmark_out={out}"], binary=SANITIZED)
+            run = BenchRun(
+                ["--benchmark_filter=^map/glibc", "--sizes=1000", "--settle=300ms", "--max-settling=0", f"--benchmark_out={out}"],
+                binary=SANITIZED,
+            )
             try:
                 run.wait_for_child("glibc-trim")
                 run.proc.send_signal(signal.SIGINT)

@@ -6,26 +6,31 @@ container) and the thread workloads under every process-level configuration; eac
 workload's defining observation. Thresholds are findings, never timings.
 """
 import os
-import re
 import subprocess
 import unittest
 
-from test_bench import BENCH, rows, run_bench
+from benchlib import gbjson
+from benchrun import BENCH, RETENTION, available, rows, run_bench
 
 N = 100000
 PROCESS_ONLY = ["malloc_free", "lazy", "threads", "threads_x4", "threads_handoff", "unordered_map"]
-WITH_CONTAINERS = ["map", "fragment", "fragment_random", "churn", "map_value64", "map_value256", "map_value1024"]
+WITH_CONTAINERS = [
+    "map",
+    "map_active",
+    "cycle",
+    "fragment",
+    "fragment_random",
+    "churn",
+    "map_value64",
+    "map_value256",
+    "map_value1024",
+]
 THREADS = ["threads", "threads_x4", "threads_handoff"]
-RETENTION = ["rss_base", "rss_peak", "rss_cleared", "rss_released", "rss_final", "retained_pct",
-             "rss_at_0ms", "rss_at_10ms", "rss_at_100ms", "release_seconds", "settle_seconds"]
-LIBRARY = {"glibc": "libc.so", "jemalloc": "libjemalloc", "tcmalloc": "libtcmalloc", "mimalloc": "libmimalloc"}
 
 
 def available_configurations():
-    """{name: "process" or "container"} for every available configuration (./bench --list-configs)."""
-    out = subprocess.run([BENCH, "--list-configs"], capture_output=True, text=True, check=True).stdout
-    fields = [line.split() for line in out.splitlines() if line and not line.startswith(" ")]
-    return {f[0]: f[1].split("-")[0] for f in fields if f[2] == "available"}
+    """{name: "process" or "container"} for every available configuration (./bench --list-configs=json)."""
+    return {name: "container" if c["container_level"] else "process" for name, c in available().items()}
 
 
 def growth(row):
@@ -34,7 +39,9 @@ def growth(row):
 
 class Listing(unittest.TestCase):
     def test_every_workload_is_listed_where_it_applies(self):
-        out = subprocess.run([BENCH, "--benchmark_list_tests", "--sizes=1000"], capture_output=True, text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [BENCH, "--benchmark_list_tests", "--sizes=1000"], capture_output=True, text=True, check=True
+        ).stdout.split()
         by_workload = {}
         for name in out:
             self.assertRegex(name, r"^[a-z0-9_]+/[a-z0-9-]+/\d+$")
@@ -48,8 +55,12 @@ class Listing(unittest.TestCase):
             self.assertTrue({"glibc", "jemalloc", "pool", "boost-flat-map", "pmr-pool"} <= by_workload[workload], workload)
 
     def test_scaling_sizes(self):
-        out = subprocess.run([BENCH, "--benchmark_list_tests", "--sizes=scaling", "--benchmark_filter=^lazy/glibc/"],
-                             capture_output=True, text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [BENCH, "--benchmark_list_tests", "--sizes=scaling", "--benchmark_filter=^lazy/glibc/"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
         self.assertEqual(out, [f"lazy/glibc/{n}" for n in (10000, 30000, 100000, 300000, 1000000, 3000000, 5000000)])
 
 
@@ -57,10 +68,13 @@ class Workloads(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.available = available_configurations()
-        workloads = "|".join(w for w in PROCESS_ONLY + WITH_CONTAINERS if w not in THREADS)
+        workloads = "|".join(w for w in PROCESS_ONLY + WITH_CONTAINERS if w not in THREADS and w not in ("map_active", "cycle"))
         threads = "|".join(THREADS)
-        cls.proc, data = run_bench(f"--benchmark_filter=^(({workloads})/(glibc|glibc-trim|jemalloc|pool|boost-flat-map)|({threads})/[a-z0-9-]+)/",
-                                   f"--sizes={N}", "--settle=100ms")
+        cls.proc, data = run_bench(
+            f"--benchmark_filter=^(({workloads})/(glibc|glibc-trim|jemalloc|pool|boost-flat-map)|({threads})/[a-z0-9-]+)/",
+            f"--sizes={N}",
+            "--settle=100ms",
+        )
         cls.rows = rows(data)
 
     def row(self, workload, configuration):
@@ -71,20 +85,24 @@ class Workloads(unittest.TestCase):
         return self.rows[name]
 
     def test_every_row_is_verified_and_has_the_retention_counters(self):
-        self.assertGreaterEqual(len(self.rows), 60)
+        self.assertGreaterEqual(len(self.rows), 100)
         for name, row in self.rows.items():
             configuration = name.split("/")[1]
             if configuration not in self.available:
                 continue
             self.assertFalse(row.get("error_occurred"), f"{name}: {row.get('error_message')}")
-            family = configuration.split("-")[0]
-            if family in LIBRARY:
-                self.assertRegex(row["label"], "malloc=[^ ]*" + re.escape(LIBRARY[family]), name)
+            path = available()[configuration]["library_path"]
+            if path:
+                self.assertEqual(gbjson.parse_label(row["label"]).malloc_library, path, name)
+            else:
+                self.assertRegex(gbjson.parse_label(row["label"]).malloc_library, r"/libc\.so", name)
             for counter in RETENTION:
                 self.assertIn(counter, row, f"{name} lacks {counter}")
             # 56-byte nodes or more; flat_map's 24-byte elements sit in one vector.
             self.assertGreater(growth(row), N * (20 if configuration == "boost-flat-map" else 40), name)
-            self.assertAlmostEqual(row["retained_pct"], 100 * (row["rss_final"] - row["rss_base"]) / growth(row), places=6, msg=name)
+            self.assertAlmostEqual(
+                row["retained_pct"], 100 * (row["rss_final"] - row["rss_base"]) / growth(row), places=6, msg=name
+            )
 
     def test_malloc_free_glibc_keeps_the_blocks_and_trim_returns_them(self):
         glibc, trim = self.row("malloc_free", "glibc"), self.row("malloc_free", "glibc-trim")
@@ -156,6 +174,16 @@ class Workloads(unittest.TestCase):
         self.assertGreaterEqual(self.row("threads", "glibc-trim")["retained_pct"], 80)
         # Without tcache and fastbins, with trim threshold 0, each thread arena's heap shrinks on free.
         self.assertLessEqual(self.row("threads", "glibc-tuned")["retained_pct"], 15)
+
+    def test_threads_exit_before_the_settle_period_and_glibc_arenas_stay(self):
+        for configuration in ("glibc", "glibc-arena1", "glibc-arena2"):
+            row = self.row("threads_x4", configuration)
+            self.assertEqual(row["rss_after_thread_exit"], row["rss_cleared"])
+            self.assertIn("rss_cleared_threads_alive", row)
+        # One arena per thread that found the others busy, never destroyed; arena_max caps them.
+        self.assertEqual(self.row("threads_x4", "glibc-arena1")["stat_arenas"], 1)
+        self.assertLessEqual(self.row("threads_x4", "glibc-arena2")["stat_arenas"], 2)
+        self.assertGreater(self.row("threads_x4", "glibc")["stat_arenas"], 2)
 
     def test_unordered_map_returns_its_bucket_array_under_glibc(self):
         for configuration in ("glibc", "jemalloc"):

@@ -1,0 +1,1 @@
+bench_find_allocator(NAME mimalloc SONAME libmimalloc.so.2 PACKAGE libmimalloc-dev)

@@ -1,0 +1,120 @@
+#include "benchmarks/driver/description.h"
+
+#include <thread>
+
+#include "benchmarks/measure/memory.h"
+#include "benchmarks/workloads/workload.h"
+
+namespace bench {
+namespace {
+
+const std::vector<std::string> kProgramHeadline = {"wall_seconds", "user_seconds", "sys_seconds", "rss_peak", "rss_mean", "rss_end"};
+
+nlohmann::json workloads_json() {
+  nlohmann::json list = nlohmann::json::array();
+  for (const Workload& w : workloads()) {
+    nlohmann::json headline = nlohmann::json::array();
+    for (std::string_view counter : w.headline) headline.push_back(counter);
+    list.push_back({{"name", w.name},
+                    {"summary", w.summary},
+                    {"process_level_only", w.process_level_only},
+                    {"settle", w.settle_mode == SettleMode::active ? "active" : "idle"},
+                    {"uses_rounds", w.uses_rounds},
+                    {"headline", headline}});
+  }
+  return list;
+}
+
+}  // namespace
+
+nlohmann::json configurations_json() {
+  nlohmann::json list = nlohmann::json::array();
+  for (const Configuration& c : configurations()) {
+    nlohmann::json environment = nlohmann::json::object();
+    for (const EnvironmentVariable& v : c.environment) environment[std::string(v.name)] = v.value;
+    list.push_back({{"name", c.name},
+                    {"summary", c.summary},
+                    {"kind", kind_name(c.kind)},
+                    {"library", c.library->name},
+                    {"library_path", c.library->preload_path},
+                    {"reference", c.reference.empty() ? nlohmann::json() : nlohmann::json(c.reference)},
+                    {"release_step", c.has_release_step()},
+                    {"release_call", c.release ? nlohmann::json(c.release->description) : nlohmann::json()},
+                    {"huge_pages", c.huge_pages},
+                    {"environment", environment},
+                    {"container_level", c.is_container_level()},
+                    {"available", c.available()},
+                    {"unavailable_reason", c.library->missing_reason},
+                    {"command_skip_reason", command_skip_reason(c)}});
+  }
+  return list;
+}
+
+RunDescription::RunDescription(const Flags& flags, const std::vector<InstanceSpec>& selected, const std::string& program) {
+  const CgroupMemory cgroup = CgroupMemory::find();
+  nlohmann::json sizes = nlohmann::json::array();
+  for (std::uint64_t size : flags.sizes) sizes.push_back(size);
+  document_ = {{"schema", 1},
+               {"configurations", configurations_json()},
+               {"workloads", workloads_json()},
+               {"counters", nlohmann::json::object()},
+               {"instances", nlohmann::json::object()},
+               {"series", nlohmann::json::object()},
+               {"order", flags.random_interleaving ? "random" : "rounds"},
+               {"repetitions", flags.repetitions},
+               {"sizes", sizes},
+               {"settle_seconds", std::chrono::duration<double>(flags.settle).count()},
+               {"rounds", flags.rounds},
+               {"pause_seconds", std::chrono::duration<double>(flags.pause).count()},
+               {"latency", flags.latency},
+               {"machine",
+                {{"cpus", std::thread::hardware_concurrency()},
+                 {"cgroup_v2_memory", cgroup.present()},
+                 {"cgroup_note", cgroup.present() ? "memory.current and memory.stat of " + cgroup.directory() : cgroup.absence_reason()}}}};
+  for (const InstanceSpec& spec : selected) {
+    document_["instances"][spec.name] = {{"workload", spec.command ? "command" : std::string(spec.workload->name)},
+                                         {"configuration", spec.configuration->name},
+                                         {"size", spec.command ? nlohmann::json() : nlohmann::json(spec.size)}};
+    std::vector<std::string>& headline = headlines_[spec.name];
+    if (spec.command)
+      headline = kProgramHeadline;
+    else
+      headline.assign(spec.workload->headline.begin(), spec.workload->headline.end());
+  }
+  if (!flags.command.empty()) {
+    nlohmann::json skipped = nlohmann::json::array();
+    for (const Configuration& c : configurations())
+      if (const std::string reason = command_skip_reason(c); !reason.empty())
+        skipped.push_back({{"configuration", c.name}, {"reason", reason}});
+    document_["command"] = {{"argv", flags.command}, {"program", program}, {"skipped", skipped}};
+  }
+}
+
+void RunDescription::add_result(const InstanceSpec& spec, int repetition, const InstanceResult& result) {
+  for (const CounterValue& counter : result.counters) {
+    units_.emplace(counter.name, counter.unit);
+    document_["counters"][counter.name] = {{"unit", unit_name(counter.unit)}};
+  }
+  if (result.samples.empty()) return;
+  nlohmann::json seconds = nlohmann::json::array(), rss = nlohmann::json::array();
+  for (const TimelineSample& sample : result.samples) {
+    seconds.push_back(sample.seconds);
+    rss.push_back(sample.rss_bytes);
+  }
+  document_["series"][spec.name].push_back({{"repetition", repetition}, {"seconds", seconds}, {"rss_bytes", rss}});
+}
+
+std::optional<Unit> RunDescription::unit_of(const std::string& counter) const {
+  const auto it = units_.find(counter);
+  return it == units_.end() ? std::nullopt : std::optional<Unit>(it->second);
+}
+
+const std::vector<std::string>& RunDescription::headline_of(const std::string& run_name) const {
+  static const std::vector<std::string> kNone;
+  const auto it = headlines_.find(run_name);
+  return it == headlines_.end() ? kNone : it->second;
+}
+
+std::string RunDescription::json() const { return document_.dump(2); }
+
+}  // namespace bench

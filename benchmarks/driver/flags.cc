@@ -1,0 +1,209 @@
+#include "benchmarks/driver/flags.h"
+
+#include <strings.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string_view>
+
+namespace bench {
+namespace {
+
+// "--flag=value": true and the value; "--flag" alone with a value required: UsageError.
+bool take_value(std::string_view argument, std::string_view flag, std::string_view* value) {
+  if (argument.substr(0, flag.size()) != flag) return false;
+  if (argument.size() == flag.size()) throw UsageError(std::string(flag) + " needs a value: " + std::string(flag) + "=...");
+  if (argument[flag.size()] != '=') return false;
+  *value = argument.substr(flag.size() + 1);
+  return true;
+}
+
+int parse_count(std::string_view flag, std::string_view text, int min, int max) {
+  int value = 0;
+  if (text.empty()) throw UsageError(std::string(flag) + " is empty");
+  for (char c : text) {
+    if (c < '0' || c > '9' || value > max)
+      throw UsageError(std::string(flag) + "=" + std::string(text) + " is not a whole number from " + std::to_string(min) + " to " +
+                       std::to_string(max));
+    value = value * 10 + (c - '0');
+  }
+  if (value > max || value < min)
+    throw UsageError(std::string(flag) + "=" + std::string(text) + " is not a whole number from " + std::to_string(min) + " to " +
+                     std::to_string(max));
+  return value;
+}
+
+// Runs `parse` on the flag's value; a UsageError names the flag and the value it was given.
+template <class Parse>
+auto parse_flag(std::string_view flag, std::string_view value, Parse parse) {
+  try {
+    return parse(value);
+  } catch (const UsageError& e) {
+    throw UsageError(std::string(flag) + "=" + std::string(value) + ": " + e.what());
+  }
+}
+
+const char* environment_or(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? value : fallback;
+}
+
+// One of Google Benchmark's flags the suite reads: "--benchmark_x" or "--benchmark_x=value".
+// Returns true and the value ("true" when bare) if `argument` is that flag.
+bool google_flag(std::string_view argument, std::string_view flag, std::string* value) {
+  if (argument.substr(0, flag.size()) != flag) return false;
+  if (argument.size() == flag.size())
+    *value = "true";
+  else if (argument[flag.size()] == '=')
+    *value = std::string(argument.substr(flag.size() + 1));
+  else
+    return false;
+  return true;
+}
+
+}  // namespace
+
+bool is_truthy(std::string_view value) {
+  if (value.size() == 1) return value != "0" && value != "f" && value != "F" && value != "n" && value != "N";
+  for (const char* no : {"false", "no", "off"})
+    if (value.size() == std::string_view(no).size() && ::strncasecmp(value.data(), no, value.size()) == 0) return false;
+  return true;
+}
+
+const char* const kFlagsHelp =
+    "bench: how much memory does each allocator keep after a std::map is cleared, and what does giving it back cost?\n"
+    "\n"
+    "Every instance and every repetition runs in a fresh child process with its allocator verified.\n"
+    "Benchmarks are named <workload>/<configuration>/<N>, e.g. map/glibc/5000000; repetitions are\n"
+    "interleaved (round 1 of every instance, then round 2, ...).\n"
+    "\n"
+    "  bench [flags]                  the workloads on the configurations they apply to\n"
+    "  bench [flags] -- PROGRAM ARGS  PROGRAM under every process-level configuration, its memory\n"
+    "                                 sampled from outside (instances command/<configuration>)\n"
+    "\n"
+    "Suite flags:\n"
+    "  --sizes=N[,N...]        entry counts to run (default 5000000; k and M suffixes: 500k, 5M)\n"
+    "                          --sizes=scaling: 10000,30000,100000,300000,1000000,3000000,5000000\n"
+    "  --settle=DURATION       how long RSS is watched after clear and release (default 15s;\n"
+    "                          e.g. 500ms, 2s, 1m)\n"
+    "  --rounds=R              the cycle workload's rounds (default 3)\n"
+    "  --pause=DURATION        the cycle workload's idle pause after each round (default 1s)\n"
+    "  --timeout=DURATION      per-instance limit on top of the settle period (default 10m)\n"
+    "  --max-settling=N        children that may settle while the next one measures (default 8;\n"
+    "                          0 runs one child at a time)\n"
+    "  --latency=on|off        time every insert and lookup (default on; off measures its cost)\n"
+    "  --sample-every=DURATION a program's memory after the dense offsets (default 100ms)\n"
+    "  --command-output=DIR    where a program's output goes (default: command-output/ next to\n"
+    "                          --benchmark_out); --command-output=discard drops it\n"
+    "  --ignore-memory-limit   run instances whose estimated peak exceeds the available memory\n"
+    "  --list-configs[=json]   print every allocator configuration, verified, and whether it is\n"
+    "                          available (json: the same for tools)\n"
+    "  --help                  this text\n"
+    "\n"
+    "Every Google Benchmark flag works (--benchmark_filter, --benchmark_list_tests,\n"
+    "--benchmark_repetitions, --benchmark_enable_random_interleaving, --benchmark_out,\n"
+    "--benchmark_out_format, --benchmark_format, --benchmark_counters_tabular, ...). The console shows\n"
+    "a few headline figures per row; --benchmark_counters_tabular=true shows every counter, and\n"
+    "--benchmark_out has them all, with the run's description (section \"suite\" of the JSON).\n"
+    "--benchmark_out refuses to replace an existing file; it is written as <out>.partial-<pid> and\n"
+    "renamed when the run ends. Ctrl-C (or SIGTERM) stops the children and keeps what finished,\n"
+    "marked \"incomplete\" in the JSON.\n"
+    "\n"
+    "Exit status: 0 every instance measured; 1 some rows are error rows (a child that died or\n"
+    "overran --timeout, a program that failed, an instance refused by the memory guard, an\n"
+    "unavailable configuration); 2 bad usage, nothing run; 130 interrupted.\n";
+
+Flags parse_flags(int argc, char** argv) {
+  Flags flags;
+  // Google Benchmark's environment defaults (BENCHMARK_<NAME>), as it reads them.
+  flags.filter = environment_or("BENCHMARK_FILTER", "");
+  flags.repetitions = std::max(1, std::atoi(environment_or("BENCHMARK_REPETITIONS", "1")));
+  flags.random_interleaving = is_truthy(environment_or("BENCHMARK_ENABLE_RANDOM_INTERLEAVING", "false"));
+  flags.display_format = environment_or("BENCHMARK_FORMAT", "console");
+  flags.file_format = environment_or("BENCHMARK_OUT_FORMAT", "json");
+  flags.color = environment_or("BENCHMARK_COLOR", "auto");
+  flags.tabular = is_truthy(environment_or("BENCHMARK_COUNTERS_TABULAR", "false"));
+  flags.list_tests = is_truthy(environment_or("BENCHMARK_LIST_TESTS", "false"));
+  flags.out = environment_or("BENCHMARK_OUT", "");
+
+  for (int i = 0; i < argc; ++i) flags.invocation += (i ? " " : "") + std::string(argv[i]);
+  flags.passed_on.push_back(argc > 0 ? argv[0] : "bench");
+  bool command_output_given = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view argument = argv[i];
+    std::string_view value;
+    std::string google;
+    if (argument == "--") {
+      for (int j = i + 1; j < argc; ++j) flags.command.emplace_back(argv[j]);
+      if (flags.command.empty()) throw UsageError("-- must be followed by a program to run (./bench -- PROGRAM [ARGS...])");
+      break;
+    } else if (take_value(argument, "--sizes", &value)) {
+      flags.sizes = parse_flag("--sizes", value, parse_size_list);
+    } else if (take_value(argument, "--settle", &value)) {
+      flags.settle = parse_flag("--settle", value, parse_duration);
+    } else if (take_value(argument, "--timeout", &value)) {
+      flags.timeout = parse_flag("--timeout", value, parse_duration);
+      if (flags.timeout.count() == 0) throw UsageError("--timeout=0 would stop every instance at once");
+    } else if (take_value(argument, "--max-settling", &value)) {
+      flags.max_settling = parse_count("--max-settling", value, 0, 64);
+    } else if (take_value(argument, "--rounds", &value)) {
+      flags.rounds = parse_count("--rounds", value, 1, 9);
+    } else if (take_value(argument, "--pause", &value)) {
+      flags.pause = parse_flag("--pause", value, parse_duration);
+    } else if (take_value(argument, "--latency", &value)) {
+      if (value != "on" && value != "off") throw UsageError("--latency=" + std::string(value) + ": expected on or off");
+      flags.latency = value == "on";
+    } else if (take_value(argument, "--sample-every", &value)) {
+      flags.sample_every = parse_flag("--sample-every", value, parse_duration);
+      if (flags.sample_every < std::chrono::milliseconds{1}) throw UsageError("--sample-every=" + std::string(value) + " is below 1ms");
+    } else if (take_value(argument, "--command-output", &value)) {
+      if (value.empty()) throw UsageError("--command-output is empty (a folder, or discard)");
+      flags.command_output = std::string(value);
+      command_output_given = true;
+    } else if (argument == "--ignore-memory-limit") {
+      flags.ignore_memory_limit = true;
+    } else if (argument == "--list-configs" || argument == "--list-configs=text") {
+      flags.list_configs = ListFormat::text;
+    } else if (argument == "--list-configs=json") {
+      flags.list_configs = ListFormat::json;
+    } else if (argument.starts_with("--list-configs=")) {
+      throw UsageError(std::string(argument) + ": expected --list-configs or --list-configs=json");
+    } else if (argument == "--help" || argument == "-h") {
+      flags.help = true;
+    } else if (google_flag(argument, "--benchmark_filter", &google)) {
+      flags.filter = google;  // selected here (instances.h): Google Benchmark never sees another name
+    } else if (google_flag(argument, "--benchmark_list_tests", &google)) {
+      flags.list_tests = is_truthy(google);  // listed here, with the suite's names
+    } else if (google_flag(argument, "--benchmark_out_format", &google)) {
+      flags.file_format = google;
+      flags.passed_on.emplace_back(argument);
+    } else if (google_flag(argument, "--benchmark_out", &google)) {
+      if (google.empty() || google == "true") throw UsageError("--benchmark_out needs a file name: --benchmark_out=FILE");
+      flags.out = google;  // Google Benchmark is given the partial file instead
+    } else {
+      if (google_flag(argument, "--benchmark_repetitions", &google)) flags.repetitions = std::max(1, std::atoi(google.c_str()));
+      if (google_flag(argument, "--benchmark_enable_random_interleaving", &google)) flags.random_interleaving = is_truthy(google);
+      if (google_flag(argument, "--benchmark_format", &google)) flags.display_format = google;
+      if (google_flag(argument, "--benchmark_color", &google)) flags.color = google;
+      if (google_flag(argument, "--benchmark_counters_tabular", &google)) flags.tabular = is_truthy(google);
+      flags.passed_on.emplace_back(argument);
+    }
+  }
+  for (const std::string* format : {&flags.display_format, &flags.file_format})
+    if (*format != "console" && *format != "json" && *format != "csv")
+      throw UsageError("unknown output format '" + *format + "' (expected console, json or csv)");
+  if (!flags.out.empty()) flags.out_partial = flags.out + ".partial-" + std::to_string(::getpid());
+  if (!command_output_given) {
+    const std::size_t slash = flags.out.rfind('/');
+    flags.command_output = (slash == std::string::npos ? std::string() : flags.out.substr(0, slash + 1)) + "command-output";
+  }
+  return flags;
+}
+
+std::vector<std::string> google_benchmark_arguments(const Flags& flags) {
+  std::vector<std::string> arguments = flags.passed_on;
+  if (!flags.out_partial.empty()) arguments.push_back("--benchmark_out=" + flags.out_partial);
+  return arguments;
+}
+
+}  // namespace bench

@@ -1,0 +1,80 @@
+// Every command-line flag of ./bench, read once, here: the suite's own flags, the Google Benchmark
+// flags the suite itself needs (with Google Benchmark's spelling rules and its BENCHMARK_<NAME>
+// environment variables as defaults), and the program after `--`. What Google Benchmark parses for
+// itself is handed on unchanged by google_benchmark_arguments().
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "benchmarks/driver/units.h"
+
+namespace bench {
+
+enum class ListFormat { none, text, json };
+
+struct Flags {
+  // --sizes=N[,N...]: entry counts; replaces the default list.
+  std::vector<std::uint64_t> sizes = {5'000'000};
+  // --settle=DURATION: how long RSS is watched after clear and release (the seed looked at 15 s).
+  Nanoseconds settle = std::chrono::seconds{15};
+  // --timeout=DURATION: per-instance limit on top of the settle period (and the cycle's pauses).
+  Nanoseconds timeout = std::chrono::minutes{10};
+  // --max-settling=N: children allowed to sit in their settle period while the next one measures.
+  int max_settling = 8;
+  // --ignore-memory-limit: run instances whose estimated peak exceeds the available memory.
+  bool ignore_memory_limit = false;
+  // --rounds=R: the cycle workload's rounds.
+  int rounds = 3;
+  // --pause=DURATION: the cycle workload's idle pause after each round's release step.
+  Nanoseconds pause = std::chrono::seconds{1};
+  // --latency=on|off: time every insert and lookup into a histogram (off only to measure its cost).
+  bool latency = true;
+  // --sample-every=DURATION: a program's memory is sampled at the dense timeline's offsets, then at
+  // this interval until it exits.
+  Nanoseconds sample_every = std::chrono::milliseconds{100};
+  // --command-output=DIR|discard: where a program's standard output and error go (default: the
+  // folder `command-output` next to --benchmark_out, or in the current directory).
+  std::string command_output;
+  // --list-configs[=text|json]: print the configuration table, each row verified, and exit.
+  ListFormat list_configs = ListFormat::none;
+  bool help = false;
+  // Everything after `--`: a program to run under every process-level configuration.
+  std::vector<std::string> command;
+
+  // Google Benchmark's flags, as it reads them.
+  std::string filter;                      // --benchmark_filter
+  int repetitions = 1;                     // --benchmark_repetitions
+  bool random_interleaving = false;        // --benchmark_enable_random_interleaving
+  std::string display_format = "console";  // --benchmark_format
+  std::string file_format = "json";        // --benchmark_out_format
+  std::string color = "auto";              // --benchmark_color
+  bool tabular = false;                    // --benchmark_counters_tabular
+  bool list_tests = false;                 // --benchmark_list_tests
+  // --benchmark_out (or BENCHMARK_OUT) as given; Google Benchmark is pointed at `out_partial`
+  // instead, renamed to the final name only when the run has ended.
+  std::string out;
+  std::string out_partial;
+
+  // The command line as given, for the run's context.
+  std::string invocation;
+  // The arguments left for Google Benchmark's own parser (argv[0] first).
+  std::vector<std::string> passed_on;
+};
+
+// Parses argv. Throws UsageError naming the bad flag and its value.
+Flags parse_flags(int argc, char** argv);
+
+// Google Benchmark's argv: the arguments passed on, and --benchmark_out=<out_partial> when there is
+// an output file (Google Benchmark opens it).
+std::vector<std::string> google_benchmark_arguments(const Flags& flags);
+
+// Google Benchmark's spelling of a boolean (IsTruthyFlagValue): a bare flag or any value is true but
+// "false", "no", "off" (any case) and the single characters 0, f, F, n, N.
+bool is_truthy(std::string_view value);
+
+extern const char* const kFlagsHelp;
+
+}  // namespace bench

@@ -1,0 +1,68 @@
+#include "benchmarks/driver/instances.h"
+
+#include <regex.h>
+
+#include <algorithm>
+
+namespace bench {
+
+std::string command_skip_reason(const Configuration& configuration) {
+  if (configuration.is_container_level()) return "a container-level configuration: it changes the map inside our own program";
+  if (configuration.has_release_step())
+    return "its release step is a call inside the process (" + std::string(configuration.release->description) + ")";
+  if (configuration.setup != nullptr) return "it is set up by calls inside the process (mallopt)";
+  return {};
+}
+
+std::vector<InstanceSpec> all_instances(const Flags& flags) {
+  std::vector<InstanceSpec> instances;
+  if (!flags.command.empty()) {
+    for (const Configuration& configuration : configurations())
+      if (command_skip_reason(configuration).empty())
+        instances.push_back({.name = "command/" + std::string(configuration.name), .configuration = &configuration, .command = true});
+    return instances;
+  }
+  for (const Workload& workload : workloads())
+    for (const Configuration& configuration : configurations())
+      if (applies(workload, configuration))
+        for (std::uint64_t size : flags.sizes)
+          instances.push_back({.name = std::string(workload.name) + "/" + std::string(configuration.name) + "/" + std::to_string(size),
+                               .workload = &workload,
+                               .configuration = &configuration,
+                               .size = size});
+  return instances;
+}
+
+std::vector<InstanceSpec> select_instances(const std::vector<InstanceSpec>& instances, const std::string& given) {
+  std::string filter = given;
+  bool negate = false;
+  if (filter.empty() || filter == "all") filter = ".";
+  if (filter[0] == '-') {
+    negate = true;
+    filter.erase(0, 1);
+  }
+  regex_t regex;
+  if (const int error = ::regcomp(&regex, filter.c_str(), REG_EXTENDED | REG_NOSUB); error != 0) {
+    char message[256];
+    ::regerror(error, &regex, message, sizeof message);
+    throw UsageError("--benchmark_filter=" + given + " is not a valid extended regular expression: " + message);
+  }
+  std::vector<InstanceSpec> selected;
+  for (const InstanceSpec& spec : instances)
+    if ((::regexec(&regex, spec.name.c_str(), 0, nullptr, 0) == 0) != negate) selected.push_back(spec);
+  ::regfree(&regex);
+  if (selected.empty())
+    throw UsageError("--benchmark_filter=" + given + " matches no benchmark (./bench --benchmark_list_tests lists them)");
+  return selected;
+}
+
+std::vector<const InstanceSpec*> measurement_order(const std::vector<InstanceSpec>& selected, int repetitions, bool random,
+                                                   std::mt19937_64::result_type seed) {
+  std::vector<const InstanceSpec*> order;
+  for (int round = 0; round < repetitions; ++round)
+    for (const InstanceSpec& spec : selected) order.push_back(&spec);
+  if (random) std::shuffle(order.begin(), order.end(), std::mt19937_64(seed));
+  return order;
+}
+
+}  // namespace bench

@@ -1,0 +1,44 @@
+// The instances of a run: every workload on every configuration it applies to, at every size — or,
+// for `./bench -- PROGRAM`, the program under every process-level configuration — the ones
+// --benchmark_filter selects, and the order in which their children run.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "allocators/configuration.h"
+#include "benchmarks/driver/flags.h"
+#include "benchmarks/workloads/workload.h"
+
+namespace bench {
+
+struct InstanceSpec {
+  std::string name;                    // <workload>/<configuration>/<N>, or command/<configuration>
+  const Workload* workload = nullptr;  // null for a command or a probe
+  const Configuration* configuration = nullptr;
+  std::uint64_t size = 0;  // 0 for a command
+  bool command = false;
+};
+
+// Why `configuration` cannot run an outside program (it needs a call inside the process: a release
+// step, mallopt, a container of ours); empty when it can.
+std::string command_skip_reason(const Configuration& configuration);
+
+// Every instance the flags describe, in registration order.
+std::vector<InstanceSpec> all_instances(const Flags& flags);
+
+// The instances --benchmark_filter selects, with Google Benchmark's rules: an empty filter or "all"
+// matches everything, a leading '-' negates, an extended regular expression is searched anywhere in
+// the name (the suite's names, so that '$' works). Throws UsageError for an invalid expression or
+// one that selects nothing.
+std::vector<InstanceSpec> select_instances(const std::vector<InstanceSpec>& instances, const std::string& filter);
+
+// The order in which the children run: every instance's first repetition, then every instance's
+// second, and so on — so that a slow spell of the machine falls on every configuration alike — or,
+// with `random`, all repetitions shuffled (Google Benchmark's --benchmark_enable_random_interleaving).
+std::vector<const InstanceSpec*> measurement_order(const std::vector<InstanceSpec>& selected, int repetitions, bool random,
+                                                   std::mt19937_64::result_type seed);
+
+}  // namespace bench

@@ -1,0 +1,331 @@
+#include "benchmarks/driver/run.h"
+
+#include <benchmark/benchmark.h>
+#include <gnu/libc-version.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+
+#include "benchmarks/driver/description.h"
+#include "benchmarks/driver/launcher.h"
+#include "benchmarks/driver/output_file.h"
+#include "benchmarks/driver/reporters.h"
+#include "benchmarks/measure/child.h"
+
+namespace bench {
+namespace {
+
+// What the benchmark functions share with the run: Google Benchmark calls them, not us.
+struct RunState {
+  Launcher* launcher = nullptr;
+  RunDescription* description = nullptr;
+  std::map<std::string, int> repetitions_seen;
+  int failures = 0;
+  int unavailable = 0;
+  bool interrupted = false;
+  std::size_t planned = 0;  // children expected, for the progress line
+  std::size_t finished = 0;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+};
+RunState g_run;
+
+std::string minutes_and_seconds(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%dm%02ds", static_cast<int>(seconds) / 60, static_cast<int>(seconds) % 60);
+  return text;
+}
+
+// A progress line on stderr (stdout carries the report) as each child finishes: which one, and the
+// time left, estimated from the mean time per child so far.
+void report_progress(const InstanceSpec& spec, const InstanceResult& result) {
+  ++g_run.finished;
+  if (g_run.planned < 2) return;
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - g_run.start).count();
+  const std::size_t left = g_run.planned > g_run.finished ? g_run.planned - g_run.finished : 0;
+  std::cerr << "[" << g_run.finished << "/" << g_run.planned << "] " << spec.name << (result.ok ? "" : " (error)") << "  elapsed "
+            << minutes_and_seconds(elapsed);
+  if (left > 0)
+    std::cerr << ", about " << minutes_and_seconds(elapsed / static_cast<double>(g_run.finished) * static_cast<double>(left)) << " left";
+  std::cerr << std::endl;
+}
+
+// Empty when the configuration can run in this build; otherwise why not.
+std::string unavailable_reason(const Configuration& configuration) {
+  if (!configuration.available()) return std::string(configuration.library->missing_reason);
+  if (kAddressSanitizerBuild && configuration.library->preloaded)
+    return "this is an AddressSanitizer build, whose runtime must be the process's allocator (LD_PRELOAD of " +
+           std::string(configuration.library->name) + " conflicts with it)";
+  return {};
+}
+
+std::string signal_name(int signal_number) {
+  switch (signal_number) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+    case SIGPIPE: return "SIGPIPE (its output was closed)";
+    default: return "signal " + std::to_string(signal_number);
+  }
+}
+
+// One repetition of one instance, as Google Benchmark asks for it: its figures come from the child
+// the launcher ran for it (in measurement order, maybe long before this call).
+void run_instance(benchmark::State& state, const InstanceSpec& spec) {
+  for (auto _ : state) {
+    if (g_run.interrupted) {
+      state.SkipWithError(("not run: the run was interrupted by " + signal_name(interrupt_signal())).c_str());
+      break;
+    }
+    if (const std::string reason = unavailable_reason(*spec.configuration); !reason.empty()) {
+      ++g_run.unavailable;
+      std::cerr << "bench: " << spec.name << ": configuration " << spec.configuration->name << " is unavailable: " << reason << "\n";
+      state.SkipWithError(("unavailable: " + reason).c_str());
+      break;
+    }
+    InstanceResult result;
+    try {
+      result = g_run.launcher->run(spec);
+    } catch (const Interrupted&) {
+      g_run.interrupted = true;
+      state.SkipWithError(("interrupted by " + signal_name(interrupt_signal()) + " while running: its child was stopped").c_str());
+      break;
+    } catch (const std::exception& e) {
+      result.error = e.what();
+    }
+    g_run.description->add_result(spec, g_run.repetitions_seen[spec.name]++, result);
+    if (!result.ok) {
+      ++g_run.failures;
+      std::cerr << "bench: " << spec.name << ": " << result.error << "\n";
+      state.SkipWithError(result.error.c_str());
+      break;
+    }
+    state.SetIterationTime(result.measured_seconds);
+    for (const CounterValue& counter : result.counters)
+      state.counters[counter.name] =
+          benchmark::Counter(counter.value, benchmark::Counter::kDefaults,
+                             counter.unit == Unit::bytes ? benchmark::Counter::kIs1024 : benchmark::Counter::kIs1000);
+    state.SetLabel(result.label);
+  }
+}
+
+std::string read_first_line(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+void add_context(const Flags& flags, std::mt19937_64::result_type seed) {
+  benchmark::AddCustomContext("command", flags.invocation);
+  std::string sizes;
+  for (std::uint64_t s : flags.sizes) sizes += (sizes.empty() ? "" : ",") + std::to_string(s);
+  benchmark::AddCustomContext("sizes", sizes);
+  benchmark::AddCustomContext("settle", format_duration(flags.settle));
+  benchmark::AddCustomContext("bench_build_type", BENCH_BUILD_TYPE);
+  benchmark::AddCustomContext("glibc_version", gnu_get_libc_version());
+  utsname uts{};
+  if (::uname(&uts) == 0) benchmark::AddCustomContext("kernel", std::string(uts.sysname) + " " + uts.release + " " + uts.machine);
+  benchmark::AddCustomContext("thp_enabled", read_first_line("/sys/kernel/mm/transparent_hugepage/enabled"));
+  benchmark::AddCustomContext("cpu_model", [] {
+    std::ifstream in("/proc/cpuinfo");
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    return std::string("unknown");
+  }());
+  std::set<std::string_view> libraries;
+  for (const Configuration& c : configurations())
+    if (c.library->preloaded && libraries.insert(c.library->name).second)
+      benchmark::AddCustomContext("library_" + std::string(c.library->name),
+                                  c.available() ? std::string(c.library->preload_path) : "unavailable");
+  benchmark::AddCustomContext("isolation", "one child process per instance and repetition; keys hashed once into a shared memfd");
+  benchmark::AddCustomContext("order", flags.random_interleaving ? "random (seed " + std::to_string(seed) + ")"
+                                                                 : "rounds: repetition r of every instance before r + 1");
+  if (kAddressSanitizerBuild)
+    benchmark::AddCustomContext("sanitized",
+                                "AddressSanitizer build: rows are served by ASan's allocator; for checking the harness, not for figures");
+  benchmark::AddCustomContext("incomplete", "false");
+}
+
+extern "C" void on_interrupt(int signal_number) { request_interrupt(signal_number); }
+
+// The program's output files must not exist yet: nothing already written is replaced.
+void check_command_output(const Flags& flags, const std::vector<InstanceSpec>& selected) {
+  if (flags.command.empty() || flags.command_output == "discard") return;
+  for (const InstanceSpec& spec : selected)
+    for (int r = 0; r < flags.repetitions; ++r)
+      for (const char* stream : {".stdout", ".stderr"}) {
+        const std::string path = flags.command_output + "/" + std::string(spec.configuration->name) + "." + std::to_string(r) + stream;
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) == 0)
+          throw UsageError(path +
+                           " already exists; the program's output is never written over it (--command-output=DIR picks another folder)");
+      }
+  std::error_code error;
+  std::filesystem::create_directories(flags.command_output, error);
+  if (error) throw UsageError("cannot create --command-output=" + flags.command_output + ": " + error.message());
+}
+
+}  // namespace
+
+std::string this_executable() {
+  char path[4096];
+  const ssize_t length = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  if (length <= 0) throw UsageError("cannot resolve /proc/self/exe");
+  path[length] = '\0';
+  return path;
+}
+
+int print_help() {
+  std::fputs(kFlagsHelp, stdout);
+  std::fputs("\nGoogle Benchmark flags:\n", stdout);
+  benchmark::PrintDefaultHelp();
+  return 0;
+}
+
+int list_instances(const std::vector<InstanceSpec>& selected) {
+  for (const InstanceSpec& spec : selected) std::printf("%s\n", spec.name.c_str());
+  return 0;
+}
+
+int list_configurations(const Flags& flags, const std::string& executable) {
+  Launcher launcher({.executable = executable, .timeout = flags.timeout, .max_settling = 0});
+  nlohmann::json listing = configurations_json();
+  int problems = 0;
+  std::size_t index = 0;
+  for (const Configuration& c : configurations()) {
+    nlohmann::json& row = listing[index++];
+    std::string status;
+    if (const std::string reason = unavailable_reason(c); !reason.empty()) {
+      status = "UNAVAILABLE: " + reason;
+      row["available"] = false;
+      row["unavailable_reason"] = reason;
+    } else {
+      const InstanceResult probe = launcher.probe(c);
+      status = probe.ok ? "available" : "ERROR: " + probe.error;
+      row["verified"] = probe.ok;
+      row["served_by"] = probe.ok ? probe.label : "";
+      if (!probe.ok) row["error"] = probe.error;
+      problems += probe.ok ? 0 : 1;
+    }
+    if (flags.list_configs != ListFormat::text) continue;
+    std::string environment;
+    for (const EnvironmentVariable& v : c.environment) environment += std::string(v.name) + "=" + std::string(v.value) + " ";
+    std::cout << c.name << "  " << (c.is_container_level() ? "container" : "process") << "-level  " << status << "\n"
+              << "    " << c.summary << "\n"
+              << "    kind:         " << kind_name(c.kind) << (c.reference.empty() ? "" : ", compared with " + std::string(c.reference))
+              << "\n"
+              << "    allocator:    " << c.library->name
+              << (c.library->preloaded ? " (LD_PRELOAD=" + std::string(c.library->preload_path) + ")"
+                                       : std::string(" (the process default)"))
+              << "\n"
+              << "    environment:  " << (environment.empty() ? "-" : environment) << "\n"
+              << "    release step: " << (c.release ? c.release->description : "-") << "\n";
+    if (row.contains("served_by") && !row["served_by"].get<std::string>().empty())
+      std::cout << "    served by:    " << row["served_by"].get<std::string>() << "\n";
+  }
+  if (flags.list_configs == ListFormat::json) std::cout << listing.dump(2) << "\n";
+  return problems == 0 ? 0 : kExitErrorRows;
+}
+
+int run_benchmarks(const Flags& flags, const std::vector<InstanceSpec>& selected, const std::string& executable,
+                   const std::string& program) {
+  // 1. The output file exists (as <out>.partial-<pid>) before anything runs, and the program's
+  //    output files do not: a run never replaces what an earlier one wrote.
+  std::optional<OutputFile> output;
+  if (!flags.out.empty()) {
+    output.emplace(flags.out, flags.out_partial);
+    if (const std::string problem = output->create(); !problem.empty()) throw UsageError(problem);
+    for (const std::string& leftover : output->leftovers())
+      std::cerr << "bench: note: " << leftover << " was left by an earlier bench that was killed before it could finish "
+                << "(unfinished output, not valid JSON); it is kept, remove it when you no longer need it\n";
+  }
+  check_command_output(flags, selected);
+
+  // 2. Google Benchmark reads its own flags; it is given only the selected instances.
+  std::vector<std::string> arguments = google_benchmark_arguments(flags);
+  std::vector<char*> gb_argv;
+  for (std::string& a : arguments) gb_argv.push_back(a.data());
+  gb_argv.push_back(nullptr);
+  int gb_argc = static_cast<int>(arguments.size());
+  benchmark::Initialize(&gb_argc, gb_argv.data());
+  if (benchmark::ReportUnrecognizedArguments(gb_argc, gb_argv.data())) return kExitUsage;
+  for (const InstanceSpec& spec : selected)
+    benchmark::RegisterBenchmark(spec.name.c_str(), [&spec](benchmark::State& state) { run_instance(state, spec); })
+        ->Iterations(1)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+  const auto seed = std::random_device{}();
+  add_context(flags, seed);
+
+  // 3. The children, in measurement order: repetitions interleaved, one child measuring at a time.
+  std::vector<InstanceSpec> runnable;
+  for (const InstanceSpec& spec : selected)
+    if (unavailable_reason(*spec.configuration).empty()) runnable.push_back(spec);
+  Launcher launcher({.executable = executable,
+                     .settle = flags.settle,
+                     .timeout = flags.timeout,
+                     .max_settling = flags.max_settling,
+                     .ignore_memory_limit = flags.ignore_memory_limit,
+                     .rounds = flags.rounds,
+                     .pause = flags.pause,
+                     .latency = flags.latency,
+                     .command = {.program = program,
+                                 .argv = flags.command,
+                                 .sample_every = flags.sample_every,
+                                 .output_directory = flags.command_output == "discard" ? "" : flags.command_output},
+                     .on_finished = report_progress});
+  const std::vector<const InstanceSpec*> order = measurement_order(runnable, flags.repetitions, flags.random_interleaving, seed);
+  launcher.plan(order);
+  RunDescription description(flags, selected, program);
+  g_run.planned = order.size();
+  g_run.launcher = &launcher;
+  g_run.description = &description;
+
+  // 4. Interrupts stop the children and keep what finished. No SA_RESTART: poll() returns and the
+  //    launcher stops the children. A closed stdout (SIGPIPE, e.g. `./bench | head`) or a closed
+  //    terminal (SIGHUP) ends the run the same way.
+  struct sigaction action {};
+  action.sa_handler = on_interrupt;
+  for (int signal_number : {SIGINT, SIGTERM, SIGHUP, SIGPIPE}) ::sigaction(signal_number, &action, nullptr);
+
+  // 5. Google Benchmark drives the run and its reporters; the description closes the JSON.
+  const auto display = make_reporter(flags.display_format, flags, /*for_file=*/false, description);
+  const auto file = output ? make_reporter(flags.file_format, flags, /*for_file=*/true, description) : nullptr;
+  g_run.start = std::chrono::steady_clock::now();
+  benchmark::RunSpecifiedBenchmarks(display.get(), file.get(), ".");
+  launcher.stop_all();
+  benchmark::Shutdown();
+
+  // 6. The output appears under its final name; the exit status says what happened.
+  if (output) {
+    if (g_run.interrupted) output->mark_incomplete();
+    if (const std::string problem = output->commit(); !problem.empty()) {
+      std::cerr << "bench: " << problem << "\n";
+      return kExitUsage;
+    }
+  }
+  if (g_run.interrupted) {
+    std::cerr << "bench: interrupted by " << signal_name(interrupt_signal()) << "; children stopped; finished rows were kept"
+              << (flags.out.empty() ? "" : " in " + flags.out + " (marked \"incomplete\": \"true\")") << "\n";
+    return kExitInterrupted;
+  }
+  if (g_run.failures > 0 || g_run.unavailable > 0) {
+    std::cerr << "bench: error rows: " << g_run.failures << " failed or refused instance(s), " << g_run.unavailable
+              << " unavailable (see the messages above and each row's error_message)\n";
+    return kExitErrorRows;
+  }
+  return 0;
+}
+
+}  // namespace bench

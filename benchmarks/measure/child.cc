@@ -1,0 +1,80 @@
+#include "benchmarks/measure/child.h"
+
+#include <time.h>
+
+#include <exception>
+#include <string>
+
+#include "benchmarks/measure/clock.h"
+#include "benchmarks/measure/context.h"
+#include "benchmarks/measure/served_by.h"
+#include "benchmarks/protocol/child_protocol.h"
+#include "benchmarks/workloads/workload.h"
+
+namespace bench {
+namespace {
+
+// In a sanitizer build, ASan's runtime is the only allocator a process can have: accepted for the
+// configurations that preload nothing, and said so in the row's label.
+bool served_by_address_sanitizer(const MallocLibrary& library, const ServedBy& served) {
+  return kAddressSanitizerBuild && !library.preloaded && served.malloc_library.find("libasan") != std::string::npos &&
+         served.new_library.find("libasan") != std::string::npos;
+}
+
+}  // namespace
+
+int child_main(int argc, char** argv) {
+  ChildReport report(kResultFd);
+  report.ready(monotonic_ns());
+  try {
+    const ChildArguments arguments = ChildArguments::decode(argc, argv);
+    const bool probe_only = arguments.workload == "probe";  // verify and describe, measure nothing
+    const Workload* workload = find_workload(arguments.workload);
+    const Configuration* configuration = find_configuration(arguments.configuration);
+    if (workload == nullptr && !probe_only) throw std::runtime_error("unknown workload " + arguments.workload);
+    if (configuration == nullptr) throw std::runtime_error("unknown configuration " + arguments.configuration);
+
+    // Verify before measuring: a row must never be labelled with an allocator that did not serve it.
+    const ServedBy served = find_served_by();
+    std::string note;
+    if (const std::string problem = check_served_by(*configuration->library, served); !problem.empty()) {
+      if (!served_by_address_sanitizer(*configuration->library, served)) {
+        report.error(problem);
+        return 3;
+      }
+      note = " (AddressSanitizer build: ASan's allocator serves this process; figures are not the configuration's)";
+    }
+    report.label("malloc=" + served.malloc_library + " new=" + served.new_library + " version=" + configuration->library->version() + note);
+    configuration->library->report_options(report);
+    if (probe_only) {
+      report.done();
+      return 0;
+    }
+    if (configuration->setup != nullptr) configuration->setup();
+
+    const auto keys = map_key_file(kKeyFd, arguments.size);
+    const CgroupMemory cgroup = CgroupMemory::find();
+    SpeedProbe probe(kProbeFd);
+    WorkloadContext context{.configuration = *configuration,
+                            .size = arguments.size,
+                            .keys = keys,
+                            .settle = arguments.settle,
+                            .settle_mode = workload->settle_mode,
+                            .rounds = arguments.rounds,
+                            .pause = arguments.pause,
+                            .time_operations = arguments.time_operations,
+                            .report = report,
+                            .probe = probe,
+                            .cgroup = cgroup};
+    probe.run();  // the machine's speed right before the first timed phase (the last: finish_after_free)
+    workload->run(context);
+    probe.report(report);
+    report.done();
+    return 0;
+  } catch (const std::exception& e) {
+    report.error(e.what());
+    return 1;
+  }
+}
+
+}  // namespace bench

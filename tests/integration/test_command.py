@@ -1,0 +1,202 @@
+"""`./bench -- PROGRAM`: the user's own program under every process-level configuration, watched from
+outside. The program is tests/test_program.cc, whose memory behaviour is known: it mallocs and frees
+a million 56-byte blocks, then sleeps.
+
+Run by ctest (label `command`) with BENCH_BINARY and BENCH_TEST_PROGRAM set. No assertion depends on
+a duration.
+"""
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+from benchrun import BENCH, TEST_PROGRAM, available
+
+BLOCKS = 1_000_000  # 56-byte blocks: about 64 MB under glibc
+SLEEP_MS = 600
+
+
+def run_program(filter_, *program_args, extra=(), env=None):
+    """(process, data, output folder listing) of ./bench -- TEST_PROGRAM ... in a fresh folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "out.json")
+        proc = subprocess.run(
+            [
+                BENCH,
+                f"--benchmark_filter={filter_}",
+                f"--benchmark_out={out}",
+                *extra,
+                "--",
+                TEST_PROGRAM,
+                *map(str, program_args),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+            cwd=tmp,
+        )
+        data = None
+        if os.path.exists(out):
+            with open(out) as f:
+                data = json.load(f)
+        outputs = {}
+        folder = os.path.join(tmp, "command-output")
+        if os.path.isdir(folder):
+            for name in os.listdir(folder):
+                with open(os.path.join(folder, name)) as f:
+                    outputs[name] = f.read()
+        return proc, data, outputs
+
+
+class KnownProgram(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        hostile = {**os.environ, "MALLOC_CONF": "background_thread:true", "GLIBC_TUNABLES": "glibc.malloc.mxfast=0"}
+        cls.proc, cls.data, cls.outputs = run_program(
+            "^command/(glibc|jemalloc|jemalloc-decay0)$",
+            BLOCKS,
+            SLEEP_MS,
+            "--die-if-preloaded=libjemalloc.so",
+            extra=("--benchmark_repetitions=2",),
+            env=hostile,
+        )
+        cls.rows = {}
+        for b in cls.data["benchmarks"]:
+            if b["run_type"] == "iteration":
+                cls.rows.setdefault(b["name"], []).append(b)
+
+    def test_glibc_keeps_the_freed_blocks_to_the_end(self):
+        for row in self.rows["command/glibc"]:
+            self.assertFalse(row.get("error_occurred"), row.get("error_message"))
+            self.assertGreater(row["rss_peak"], BLOCKS * 48)
+            self.assertGreater(row["rss_end"], 0.8 * row["rss_peak"], "glibc keeps the freed blocks until exit")
+            self.assertGreaterEqual(row["max_rss"], 0.95 * row["rss_peak"])
+            self.assertEqual(row["exit_status"], 0)
+            self.assertLessEqual(row["rss_mean"], row["rss_peak"])
+            self.assertGreater(row["rss_integral_mb_s"], 0)
+            self.assertGreater(row["minflt"], BLOCKS * 56 / 4096 * 0.9)
+            self.assertIn("no other malloc library mapped", row["label"])
+
+    def test_a_program_killed_by_a_signal_is_an_error_row_and_the_others_are_kept(self):
+        if "jemalloc" not in available():
+            self.skipTest("jemalloc is unavailable")
+        for name in ("command/jemalloc", "command/jemalloc-decay0"):
+            for row in self.rows[name]:
+                self.assertTrue(row.get("error_occurred"), name)
+                self.assertIn("killed by signal 11", row["error_message"])
+                self.assertIn("standard error", row["error_message"])
+        self.assertEqual(self.proc.returncode, 1, self.proc.stderr)
+        self.assertFalse(self.rows["command/glibc"][0].get("error_occurred"))
+
+    def test_the_callers_allocator_variables_never_reach_the_program(self):
+        # glibc.malloc.mxfast=0 from the caller would have returned the blocks at once.
+        self.assertGreater(self.rows["command/glibc"][0]["rss_end"], 0.8 * self.rows["command/glibc"][0]["rss_peak"])
+
+    def test_output_goes_to_files_next_to_the_results(self):
+        self.assertEqual(self.outputs.get("glibc.0.stdout"), f"freed {BLOCKS} blocks of 56 bytes\n")
+        self.assertIn("glibc.1.stdout", self.outputs)
+        self.assertEqual(self.outputs.get("glibc.0.stderr"), "")
+
+    def test_samples_and_description(self):
+        suite = self.data["suite"]
+        self.assertEqual(suite["instances"]["command/glibc"], {"workload": "command", "configuration": "glibc", "size": None})
+        self.assertEqual(suite["command"]["argv"][1:], [str(BLOCKS), str(SLEEP_MS), "--die-if-preloaded=libjemalloc.so"])
+        series = suite["series"]["command/glibc"]
+        self.assertEqual(len(series), 2)
+        seconds = series[0]["seconds"]
+        self.assertEqual(seconds, sorted(seconds))
+        self.assertLess(seconds[0], 0.01, "sampled from the first milliseconds")
+        self.assertGreater(seconds[-1], SLEEP_MS / 1000 * 0.8)
+        self.assertEqual(self.rows["command/glibc"][0]["sample_count"], len(seconds))
+        skipped = {s["configuration"]: s["reason"] for s in suite["command"]["skipped"]}
+        self.assertIn("release step", skipped["glibc-trim"])
+        self.assertIn("container-level", skipped["pool"])
+        self.assertIn("mallopt", skipped["glibc-seed-opt1"])
+
+
+class ReleasingAllocator(unittest.TestCase):
+    def test_jemalloc_decay0_gives_the_blocks_back_before_the_end(self):
+        if "jemalloc-decay0" not in available():
+            self.skipTest("jemalloc is unavailable")
+        proc, data, _ = run_program("^command/(glibc|jemalloc-decay0)$", BLOCKS, SLEEP_MS, extra=("--command-output=discard",))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = {b["name"]: b for b in data["benchmarks"] if b["run_type"] == "iteration"}
+        decay0, glibc = rows["command/jemalloc-decay0"], rows["command/glibc"]
+        self.assertLess(decay0["rss_end"] - (decay0["rss_peak"] - BLOCKS * 56), 0.2 * BLOCKS * 56)
+        self.assertLess(decay0["rss_end"], glibc["rss_end"] - 0.5 * BLOCKS * 56)
+        self.assertIn("libjemalloc", decay0["label"])
+        self.assertIn("mapped in the program", decay0["label"])
+
+
+class Failures(unittest.TestCase):
+    def test_a_missing_program_is_a_usage_error_and_nothing_is_written(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            proc = subprocess.run(
+                [BENCH, f"--benchmark_out={tmp}/out.json", "--", "no-such-program-anywhere"],
+                capture_output=True,
+                text=True,
+                cwd=tmp,
+            )
+            self.assertEqual(proc.returncode, 2)
+            self.assertIn("program no-such-program-anywhere was not found in PATH", proc.stderr)
+            self.assertEqual(os.listdir(tmp), [])
+            proc = subprocess.run([BENCH, "--", f"{tmp}/not-there"], capture_output=True, text=True, cwd=tmp)
+            self.assertEqual(proc.returncode, 2)
+            self.assertIn("does not exist or is not an executable file", proc.stderr)
+
+    def test_a_program_is_found_in_path_as_execvp_would(self):
+        proc, data, _ = run_program("^command/glibc$", 1000, 50)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {**os.environ, "PATH": os.path.dirname(TEST_PROGRAM) + ":" + os.environ.get("PATH", "")}
+            out = os.path.join(tmp, "out.json")
+            found = subprocess.run(
+                [
+                    BENCH,
+                    "--benchmark_filter=^command/glibc$",
+                    f"--benchmark_out={out}",
+                    "--command-output=discard",
+                    "--",
+                    os.path.basename(TEST_PROGRAM),
+                    "1000",
+                    "50",
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=tmp,
+            )
+            self.assertEqual(found.returncode, 0, found.stderr)
+            with open(out) as f:
+                self.assertEqual(json.load(f)["suite"]["command"]["program"], TEST_PROGRAM)
+
+    def test_a_program_past_the_timeout_is_stopped(self):
+        proc, data, _ = run_program("^command/glibc$", 1000, 60000, extra=("--timeout=300ms",))
+        self.assertEqual(proc.returncode, 1)
+        row = data["benchmarks"][0]
+        self.assertTrue(row["error_occurred"])
+        self.assertIn("ran past the per-instance time limit of 300ms", row["error_message"])
+
+    def test_existing_output_files_are_never_replaced(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            os.makedirs(os.path.join(tmp, "command-output"))
+            kept = os.path.join(tmp, "command-output", "glibc.0.stdout")
+            with open(kept, "w") as f:
+                f.write("earlier\n")
+            proc = subprocess.run(
+                [BENCH, "--benchmark_filter=^command/glibc$", f"--benchmark_out={tmp}/out.json", "--", TEST_PROGRAM, "10", "1"],
+                capture_output=True,
+                text=True,
+                cwd=tmp,
+            )
+            self.assertEqual(proc.returncode, 2)
+            self.assertIn("glibc.0.stdout already exists", proc.stderr)
+            with open(kept) as f:
+                self.assertEqual(f.read(), "earlier\n")
+            self.assertFalse(os.path.exists(os.path.join(tmp, "out.json")))
+
+
+if __name__ == "__main__":
+    unittest.main()
