@@ -3,8 +3,8 @@
 
 Usage: environment.py --bench build/bench --command "..." -o RUN/environment.json
 
-Allocator versions come from `bench --list-configs`, i.e. from each library itself, loaded and verified
-in a probe child exactly as in a measurement.
+Allocator versions come from `bench --list-configs=json`, i.e. from each library itself, loaded and
+verified in a probe child exactly as in a measurement.
 """
 import argparse
 import json
@@ -46,13 +46,18 @@ def command_output(args):
 
 
 def allocator_versions(bench):
-    """{library name: "path version"} from the served-by lines of --list-configs."""
+    """{library: what served a probe of it} from `bench --list-configs=json` (the served_by label:
+    malloc=<path> new=<path> version=<text>), one entry per library."""
+    try:
+        listing = json.loads(command_output([bench, "--list-configs=json"]) or "[]")
+    except json.JSONDecodeError:
+        return {}
     versions = {}
-    for block in re.split(r"\n(?=\S)", command_output([bench, "--list-configs"]).strip()):
-        served = re.search(r"served by: +malloc=(\S+) new=\S+ version=(.+)", block)
-        allocator = re.search(r"allocator: +(\S+)", block)
-        if served and allocator:
-            versions[allocator.group(1)] = f"{served.group(2)} ({served.group(1)})"
+    for configuration in listing:
+        if configuration.get("served_by") and configuration["library"] not in versions:
+            versions[configuration["library"]] = configuration["served_by"]
+        elif not configuration.get("available", True):
+            versions.setdefault(configuration["library"], "unavailable: " + configuration.get("unavailable_reason", ""))
     return versions
 
 
@@ -80,7 +85,8 @@ def main():
         "thp_defrag": read("/sys/kernel/mm/transparent_hugepage/defrag"),
         "allocators": allocator_versions(args.bench),
         "compiler": compiler(os.path.dirname(os.path.abspath(args.bench))),
-        "git_commit": command_output(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "rev-parse", "HEAD"]).strip() or None,
+        "git_commit": command_output(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "rev-parse", "HEAD"]).strip()
+        or None,
     }
     directory = os.path.dirname(os.path.abspath(args.output))
     with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, suffix=".tmp") as tmp:

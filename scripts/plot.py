@@ -2,8 +2,9 @@
 """Draw the figures of a ./bench run (PNG and SVG) into one or more directories.
 
 Usage: scripts/plot.py RUN.json --out DIR [--out DIR2 ...]
-Figures (see scripts/benchlib/summary.py, plan_plots): retention[_<workload>], timeline, tradeoff,
-rates, scaling — each made only when the run holds the data it needs. Bad input: exit status 2.
+Figures (scripts/benchlib/summary.py, plan_plots): retention[_<workload>], rates, tradeoff, breakdown,
+timeline, cost, scaling, command — each made only when the run holds the data it needs. Bad input:
+exit status 2.
 """
 
 import argparse
@@ -16,17 +17,25 @@ from benchlib import atomic, cli, gbjson, summary
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("run", metavar="RUN.json", help="JSON written by ./bench --benchmark_out")
-    parser.add_argument("--out", action="append", required=True, metavar="DIR",
-                        help="directory to write the figures to (created if missing); repeatable")
+    parser.add_argument(
+        "--out",
+        action="append",
+        required=True,
+        metavar="DIR",
+        help="directory to write the figures to (created if missing); repeatable",
+    )
     args = parser.parse_args(argv)
     run = gbjson.load_run(args.run)
     results = summary.summarize(run)
-    plan = summary.plan_plots(results)
+    plan = summary.plan_plots(results, run.suite)
     if not plan:
-        print(f"{os.path.basename(sys.argv[0])}: {args.run}: no successful benchmark with RSS "
-              "counters, nothing to plot", file=sys.stderr)
+        print(
+            f"{os.path.basename(sys.argv[0])}: {args.run}: no successful benchmark with RSS " "counters, nothing to plot",
+            file=sys.stderr,
+        )
         return 0
     from benchlib import plots  # matplotlib is imported only once the input is known to be good
+
     for directory in args.out:
         os.makedirs(directory, exist_ok=True)
     for planned, fig in plots.render(run, results, plan):

@@ -1,44 +1,43 @@
-"""Comparing two runs benchmark by benchmark: is a counter's difference larger than the noise?
+"""Comparing two runs benchmark by benchmark, with the noise rule of stats.py: a counter changed
+only when the intervals of its medians in A and in B do not overlap.
 
-For each benchmark (run_name) present in both runs and each counter, the means and sample standard
-deviations over the successful iteration rows of A and B are compared:
+Rates (counters in items per second, per the description) are compared scaled by the machine-speed
+probe each child measured (probe_ns), to the median probe of both runs together: a run made while
+the machine was slower as a whole does not show as a slower allocator. Every other counter is
+compared as measured.
 
-    differs  when |mean_B - mean_A| > K * sqrt(sd_A^2 + sd_B^2)     (K = threshold_sigmas, default 2)
-
-which is a difference larger than K standard deviations of the difference of two independent
-measurements. With a single repetition on either side there is no spread and the verdict is
-"n/a (1 rep)". real_time_ms is compared like a counter.
+By default only what changed is listed, plus the headline counters of each benchmark's workload
+(description); all=True lists every counter.
 """
 
 import math
+import statistics
 from dataclasses import dataclass
 
-from .gbjson import counter_sort_key, display_name
+from . import stats
+from .stats import Spread
 
-VERDICT_DIFFERS = "differs"
-VERDICT_NOISE = "within noise"
-VERDICT_ONE_REP = "n/a (1 rep)"
-
-
-@dataclass
-class Side:
-    n: int
-    mean: float
-    sd: object     # None when n < 2
+CHANGED = "changed"
+UNCHANGED = "within noise"
 
 
 @dataclass
 class Line:
     benchmark: str
     counter: str
-    a: object      # Side or None when the counter is missing on that side
+    a: object  # Spread or None when the counter is missing on that side
     b: object
-    ratio: object  # mean_B / mean_A, None when undefined
-    sigmas: object  # |diff| / sqrt(sdA^2 + sdB^2), math.inf for a difference with zero spread
-    verdict: str
+    ratio: object  # median B / median A, None when undefined
+    verdict: str  # CHANGED, UNCHANGED, or "missing in A" / "missing in B"
+    headline: bool
 
 
-def _samples(run):
+def _probe_reference(runs):
+    values = [r.counters["probe_ns"] for run in runs for r in run.rows if r.ok_iteration and "probe_ns" in r.counters]
+    return statistics.median(values) if values else None
+
+
+def _samples(run, probe_reference):
     """run_name -> {counter: [values]} over successful iteration rows; error messages per run_name."""
     samples, errors, order = {}, {}, []
     for row in run.rows:
@@ -49,43 +48,30 @@ def _samples(run):
             errors[row.run_name].append(row.error)
         if not row.ok_iteration:
             continue
-        values = dict(row.counters)
-        if row.real_time_ms is not None:
-            values["real_time_ms"] = row.real_time_ms
-        for name, value in values.items():
-            if not math.isnan(value):
-                samples[row.run_name].setdefault(name, []).append(value)
+        probe = row.counters.get("probe_ns")
+        for name, value in row.counters.items():
+            if math.isnan(value):
+                continue
+            if run.suite.unit(name) == "items_per_second" and probe and probe_reference:
+                value = value * probe / probe_reference
+            samples[row.run_name].setdefault(name, []).append(value)
     return samples, errors, order
 
 
-def _side(values):
-    if not values:
-        return None
-    mean = math.fsum(values) / len(values)
-    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
-    return Side(len(values), mean, sd)
-
-
-def judge(a, b, k):
-    """(ratio, sigmas, verdict) for two sides of one counter."""
+def judge(a, b):
+    """(ratio, verdict) for two Spreads of one counter."""
     if a is None or b is None:
-        return None, None, f"missing in {'A' if a is None else 'B'}"
-    ratio = b.mean / a.mean if a.mean != 0 else None
-    if a.n < 2 or b.n < 2:
-        return ratio, None, VERDICT_ONE_REP
-    diff = abs(b.mean - a.mean)
-    spread = math.sqrt(a.sd ** 2 + b.sd ** 2)
-    if spread == 0:
-        sigmas = 0.0 if diff == 0 else math.inf
-    else:
-        sigmas = diff / spread
-    return ratio, sigmas, VERDICT_DIFFERS if diff > k * spread else VERDICT_NOISE
+        return None, f"missing in {'A' if a is None else 'B'}"
+    ratio = b.median / a.median if a.median else None
+    return ratio, CHANGED if stats.compare(a, b) == stats.DIFFERS else UNCHANGED
 
 
-def compare(run_a, run_b, counters=None, k=2.0):
-    """Lines for every benchmark in both runs (A's order), and notes about the rest."""
-    samples_a, errors_a, order_a = _samples(run_a)
-    samples_b, errors_b, order_b = _samples(run_b)
+def compare(run_a, run_b, counters=None, show_all=False):
+    """Lines for every benchmark in both runs (A's order) and notes about the rest. With `counters`,
+    only those; otherwise what changed plus the headline counters, or everything with show_all."""
+    reference = _probe_reference((run_a, run_b))
+    samples_a, errors_a, order_a = _samples(run_a, reference)
+    samples_b, errors_b, order_b = _samples(run_b, reference)
     lines, notes = [], []
     for name in order_a:
         if name not in samples_b:
@@ -94,32 +80,33 @@ def compare(run_a, run_b, counters=None, k=2.0):
         if not sa or not sb:
             side = "A" if not sa else "B"
             message = (errors_a if not sa else errors_b)[name]
-            notes.append(f"{display_name(name)}: no successful repetition in {side}"
-                         + (f" ({message[0]})" if message else ""))
+            notes.append(f"{name}: no successful repetition in {side}" + (f" ({message[0]})" if message else ""))
             continue
-        names = counters if counters else sorted(set(sa) | set(sb), key=_order)
+        instance = run_a.suite.instances.get(name)
+        workload = run_a.suite.workloads.get(instance.workload) if instance else None
+        headline = set(workload.headline) if workload else set()
+        names = counters if counters else sorted(set(sa) | set(sb), key=lambda c: (c not in headline, c))
         for counter in names:
-            a, b = _side(sa.get(counter)), _side(sb.get(counter))
+            a = Spread(sa[counter]) if counter in sa else None
+            b = Spread(sb[counter]) if counter in sb else None
             if a is None and b is None:
                 continue
-            ratio, sigmas, verdict = judge(a, b, k)
-            lines.append(Line(display_name(name), counter, a, b, ratio, sigmas, verdict))
+            ratio, verdict = judge(a, b)
+            line = Line(name, counter, a, b, ratio, verdict, counter in headline)
+            if counters or show_all or line.headline or verdict == CHANGED:
+                lines.append(line)
     only_a = [n for n in order_a if n not in samples_b]
     only_b = [n for n in order_b if n not in samples_a]
     if only_a:
-        notes.append("only in A: " + ", ".join(map(display_name, only_a)))
+        notes.append("only in A: " + ", ".join(only_a))
     if only_b:
-        notes.append("only in B: " + ", ".join(map(display_name, only_b)))
+        notes.append("only in B: " + ", ".join(only_b))
     if counters:
         known = {c for s in (samples_a, samples_b) for per in s.values() for c in per}
         unknown = [c for c in counters if c not in known]
         if unknown:
             notes.append("no such counter in either run: " + ", ".join(unknown))
     return lines, notes
-
-
-def _order(counter):
-    return (0, 0, "") if counter == "real_time_ms" else (1,) + counter_sort_key(counter)
 
 
 def format_number(value):
@@ -135,44 +122,68 @@ def format_number(value):
     return f"{value:.4g}"
 
 
-def verdict_text(line, k):
-    if line.sigmas is None:
-        return line.verdict
-    sigmas = "inf" if math.isinf(line.sigmas) else f"{line.sigmas:.1f}"
-    relation = ">" if line.verdict == VERDICT_DIFFERS else "≤"
-    label = "DIFFERS" if line.verdict == VERDICT_DIFFERS else line.verdict
-    return f"{label} ({sigmas}σ {relation} {k:g}σ)"
+def _interval(spread):
+    if spread is None:
+        return "—"
+    low, high, _ = spread.interval
+    return f"{format_number(low)}–{format_number(high)}"
 
 
-TEXT_HEADER = ("benchmark", "counter", "A mean", "± sd", "n", "B mean", "± sd", "n", "B/A", "verdict")
+TEXT_HEADER = ("benchmark", "counter", "A median", "interval", "n", "B median", "interval", "n", "B/A", "verdict")
 
 
-def text_table(lines, k):
+def text_table(lines):
     rows = []
     for ln in lines:
-        rows.append((ln.benchmark, ln.counter,
-                     format_number(ln.a.mean if ln.a else None), format_number(ln.a.sd if ln.a else None),
-                     str(ln.a.n) if ln.a else "0",
-                     format_number(ln.b.mean if ln.b else None), format_number(ln.b.sd if ln.b else None),
-                     str(ln.b.n) if ln.b else "0",
-                     "—" if ln.ratio is None else f"{ln.ratio:.3f}", verdict_text(ln, k)))
+        rows.append(
+            (
+                ln.benchmark,
+                ln.counter + (" *" if ln.headline else ""),
+                format_number(ln.a.median if ln.a else None),
+                _interval(ln.a),
+                str(ln.a.n) if ln.a else "0",
+                format_number(ln.b.median if ln.b else None),
+                _interval(ln.b),
+                str(ln.b.n) if ln.b else "0",
+                "—" if ln.ratio is None else f"{ln.ratio:.3f}",
+                ln.verdict.upper() if ln.verdict == CHANGED else ln.verdict,
+            )
+        )
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(TEXT_HEADER)]
     left = {0, 1, 9}
 
     def fmt(cells):
-        return "  ".join(c.ljust(w) if i in left else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+        return "  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
     return "\n".join([fmt(TEXT_HEADER), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows])
 
 
-CSV_HEADER = ("benchmark", "counter", "a_mean", "a_sd", "a_n", "b_mean", "b_sd", "b_n", "ratio_b_over_a",
-              "sigmas", "verdict")
+CSV_HEADER = (
+    "benchmark",
+    "counter",
+    "headline",
+    "a_median",
+    "a_low",
+    "a_high",
+    "a_n",
+    "b_median",
+    "b_low",
+    "b_high",
+    "b_n",
+    "ratio_b_over_a",
+    "verdict",
+)
 
 
 def csv_rows(lines):
     def num(v):
         return "" if v is None else repr(v)
+
+    def side(s):
+        if s is None:
+            return ["", "", "", 0]
+        low, high, _ = s.interval
+        return [num(s.median), num(low), num(high), s.n]
+
     for ln in lines:
-        yield (ln.benchmark, ln.counter, num(ln.a.mean if ln.a else None), num(ln.a.sd if ln.a else None),
-               ln.a.n if ln.a else 0, num(ln.b.mean if ln.b else None), num(ln.b.sd if ln.b else None),
-               ln.b.n if ln.b else 0, num(ln.ratio), num(ln.sigmas), ln.verdict)
+        yield [ln.benchmark, ln.counter, int(ln.headline)] + side(ln.a) + side(ln.b) + [num(ln.ratio), ln.verdict]

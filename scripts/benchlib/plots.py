@@ -1,8 +1,10 @@
-"""The figures of scripts/plot.py. Each answers one question in its title, so it reads on its own.
+"""The figures of scripts/plot.py. Each answers one question in its title, so it reads on its own, and
+renders what summary.py decided (groups, intervals, Pareto sets, costs); it judges nothing itself.
 
-Every figure is drawn from summary.ConfigResult medians over repetitions, with whiskers min-max where
-a configuration has more than one repetition. A configuration keeps one colour and marker in every
-figure of a run. summary.plan_plots decides which figures a run supports and their file names.
+Medians over repetitions; whiskers are the median's interval (stats.py: the 95 % confidence
+interval, or the range below 6 repetitions). A configuration keeps one colour and marker in every
+figure of a run. Like-for-like: speed is shown per kind (allocator, container allocator, different
+container), each panel with its own scale, so that every bar stays readable.
 """
 
 import matplotlib
@@ -12,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from . import summary  # noqa: E402
+from . import stats, summary  # noqa: E402
 from .gbjson import format_offset  # noqa: E402
 from .summary import GIVES_BACK_PCT, KEEPS_PCT, format_size  # noqa: E402
 
@@ -22,11 +24,18 @@ STAGE_COLORS = {"cleared": "#b2182b", "released": "#ef8a62", "final": "#2166ac"}
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 _LINESTYLES = ("-", "--", "-.", ":")
 
-plt.rcParams.update({
-    "figure.dpi": 100, "savefig.dpi": 120, "font.size": 9, "axes.titlesize": 10.5,
-    "axes.spines.top": False, "axes.spines.right": False, "svg.fonttype": "none",
-    "svg.hashsalt": "benchlib",  # stable SVG ids, so regenerated plots diff cleanly
-})
+plt.rcParams.update(
+    {
+        "figure.dpi": 100,
+        "savefig.dpi": 110,
+        "font.size": 9,
+        "axes.titlesize": 10.5,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "svg.fonttype": "none",
+        "svg.hashsalt": "benchlib",  # stable SVG ids, so regenerated plots diff cleanly
+    }
+)
 
 
 class Style:
@@ -34,12 +43,14 @@ class Style:
 
     def __init__(self, configurations):
         cmap = plt.get_cmap("tab20")
-        # tab20 comes in dark/light pairs: all dark shades first keeps neighbours distinguishable.
         colors = [cmap(i) for i in range(0, 20, 2)] + [cmap(i) for i in range(1, 20, 2)]
         self._style = {}
         for i, name in enumerate(dict.fromkeys(configurations)):
-            self._style[name] = (colors[i % 20], _MARKERS[i % len(_MARKERS)],
-                                 _LINESTYLES[(i // len(_MARKERS)) % len(_LINESTYLES)])
+            self._style[name] = (
+                colors[i % 20],
+                _MARKERS[i % len(_MARKERS)],
+                _LINESTYLES[(i // len(_MARKERS)) % len(_LINESTYLES)],
+            )
 
     def color(self, name):
         return self._style.get(name, ("0.3", "o", "-"))[0]
@@ -51,29 +62,27 @@ class Style:
         return self._style.get(name, ("0.3", "o", "-"))[2]
 
 
-def _whiskers(spread, center):
-    """(below, above) distances for an errorbar from center to the min and max of the repetitions."""
+def _whiskers(spread, center, scale=1.0):
+    """(below, above) distances from center to the ends of the median's interval."""
     if spread is None or spread.n < 2:
         return 0.0, 0.0
-    return max(center - spread.low, 0.0), max(spread.high - center, 0.0)
+    low, high, _ = spread.interval
+    return max(center - low * scale, 0.0), max(high * scale - center, 0.0)
 
 
-def _reps_text(results, whiskers=True):
+def _reps_text(results):
     counts = sorted({r.repetitions for r in results if r.ok})
     if not counts:
         return "no successful runs"
     if counts == [1]:
-        return "1 run each (no spread)"
+        return "1 run each (no interval)"
     reps = str(counts[-1]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
-    return f"median of {reps} runs" + (", whiskers min–max" if whiskers else "")
+    return f"median of {reps} runs, whiskers: the median's interval"
 
 
 def _title(fig, question, detail):
     """A bold title that states the question, with what was measured on a smaller second line.
-
-    Returns the top of the area left for the axes, as a figure fraction for tight_layout(rect=...).
-    Positions are fixed in inches so short and tall figures look alike.
-    """
+    Returns the top of the area left for the axes, as a figure fraction for tight_layout(rect=...)."""
     height = fig.get_figheight()
     fig.text(0.5, 1 - 0.10 / height, question, ha="center", va="top", fontsize=11.5, fontweight="bold")
     fig.text(0.5, 1 - 0.36 / height, detail, ha="center", va="top", fontsize=8.5, color="0.25")
@@ -81,21 +90,20 @@ def _title(fig, question, detail):
 
 
 def _note_missing(ax, names, what):
-    """Say in the corner which configurations a figure leaves out, so absence is not misread."""
     if names:
-        ax.text(0.99, 0.02, f"{what}: " + ", ".join(names), transform=ax.transAxes, ha="right",
-                va="bottom", fontsize=8, color="0.4")
+        ax.text(
+            0.99, 0.02, f"{what}: " + ", ".join(names), transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="0.4"
+        )
 
 
-def retention(results, context, style, workload, size):
+def retention(run, results, style, planned):
     """Grouped horizontal bars: % of the peak growth still resident after clear, release and settle."""
-    rs = summary.by_retention(summary.select(results, workload, size))
-    settle = summary.settle_label(context, rs)
-    stages = [(s, summary.STAGE_TITLES[s] + (f" ({settle})" if s == "final" and settle else ""))
-              for s in summary.STAGES]
+    rs = summary.by_retention(summary.select(results, planned.workload, planned.size))
+    settle = summary.settle_label(run.suite)
+    stages = [(s, summary.STAGE_TITLES[s] + (f" ({settle})" if s == "final" and settle else "")) for s in summary.STAGES]
     n = len(rs)
-    fig, ax = plt.subplots(figsize=(10, 2.2 + 0.62 * n))
-    bar = 0.27  # bar thickness, in rows
+    fig, ax = plt.subplots(figsize=(10, 2.2 + 0.55 * n))
+    bar = 0.27
     max_x = 100.0
     for k, (stage, stage_title) in enumerate(stages):
         labelled = False
@@ -103,262 +111,405 @@ def retention(results, context, style, workload, size):
             pct = r.spread(f"kept_pct_{stage}")
             y = i + (k - 1) * bar
             if pct is None:
-                if r.ok:
-                    ax.text(1.0, y, "not measured", va="center", fontsize=7, color="0.5")
                 continue
             lo, hi = _whiskers(pct, pct.median)
-            ax.barh(y, pct.median, height=bar * 0.92, color=STAGE_COLORS[stage],
-                    label=None if labelled else stage_title)
+            ax.barh(y, pct.median, height=bar * 0.92, color=STAGE_COLORS[stage], label=None if labelled else stage_title)
             labelled = True
             if lo or hi:
-                ax.errorbar(pct.median, y, xerr=[[lo], [hi]], fmt="none", ecolor="0.15", elinewidth=0.8,
-                            capsize=2)
+                ax.errorbar(pct.median, y, xerr=[[lo], [hi]], fmt="none", ecolor="0.15", elinewidth=0.8, capsize=2)
             mb = r.median(f"kept_mb_{stage}")
             end = max(pct.median + hi, 0.0)
             max_x = max(max_x, end)
             if mb is not None:
-                ax.text(end + 1.5, y, f"{mb:,.1f} MB", va="center", ha="left", fontsize=7.5, color="0.2")
+                ax.text(end + 1.5, y, f"{mb:,.1f} MB", va="center", ha="left", fontsize=7, color="0.2")
     for i, r in enumerate(rs):
         if not r.ok:
-            message = r.errors[0][1] if r.errors else "no data"
-            ax.text(1.0, i, f"failed: {message}", va="center", ha="left", fontsize=8, color="#b2182b",
-                    style="italic")
-    labels = []
-    for r in rs:
-        growth = r.median("growth_mb")
-        extra = f"\npeak +{growth:,.0f} MB" if growth is not None else ""
-        if r.ok and r.errors:
-            extra += f", {len(r.errors)} run{'s' if len(r.errors) > 1 else ''} failed"
-        labels.append(f"{r.configuration}{extra}")
-    ax.set_yticks(range(n), labels)
+            ax.text(
+                1.0,
+                i,
+                f"failed: {r.errors[0][1] if r.errors else 'no data'}"[:120],
+                va="center",
+                ha="left",
+                fontsize=8,
+                color="#b2182b",
+                style="italic",
+            )
+    labels = [
+        f"{r.configuration}" + (f"\n+{r.median('growth_mb'):,.0f} MB at peak" if r.median("growth_mb") is not None else "")
+        for r in rs
+    ]
+    ax.set_yticks(range(n), labels, fontsize=8)
     ax.set_ylim(n - 0.5, -0.5)
-    ax.set_xlim(min(0.0, min((r.median(f"kept_pct_{s}") or 0.0 for r in rs for s in summary.STAGES),
-                             default=0.0) - 2), max_x * 1.13 + 6)
-    for x, text in ((GIVES_BACK_PCT, f"≤ {GIVES_BACK_PCT:g} %: gives back"),
-                    (KEEPS_PCT, f"≥ {KEEPS_PCT:g} %: keeps")):
+    ax.set_xlim(
+        min(0.0, min((r.median(f"kept_pct_{s}") or 0.0 for r in rs for s in summary.STAGES), default=0.0) - 2), max_x * 1.13 + 6
+    )
+    for x, text in ((GIVES_BACK_PCT, f"≤ {GIVES_BACK_PCT:g} %: gives back"), (KEEPS_PCT, f"≥ {KEEPS_PCT:g} %: keeps")):
         ax.axvline(x, color="0.55", linestyle=":", linewidth=1)
-        ax.text(x, -0.5, text + " ", rotation=0, ha="right" if x == KEEPS_PCT else "left",
-                va="bottom", fontsize=7.5, color="0.4")
+        ax.text(x, -0.5, text + " ", ha="right" if x == KEEPS_PCT else "left", va="bottom", fontsize=7.5, color="0.4")
     ax.axvline(100, color="0.3", linewidth=0.8)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g} %"))
-    ax.set_xlabel("RSS above the process baseline, in % of the peak growth: "
-                  "(rss − rss_base) / (rss_peak − rss_base); bar labels: the same in MB")
+    ax.set_xlabel("RSS above the process baseline, in % of the peak growth; bar labels: the same in MB")
     ax.grid(axis="x", color="0.9")
     ax.set_axisbelow(True)
     height = fig.get_figheight()
-    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(0.5, 0.08 / height),
-               ncol=3, frameon=False)
-    top = _title(fig, "How much of the freed memory does each allocator keep, and does it come back?",
-                 f"{workload}, N = {format_size(size)} entries · sorted by what is kept after settle · "
-                 f"{_reps_text(rs)}")
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(0.5, 0.05 / height), ncol=3, frameon=False)
+    top = _title(
+        fig,
+        "How much of the freed memory does each configuration keep, and does it come back?",
+        f"{planned.workload}, N = {format_size(planned.size)} · sorted by what is kept after settle · {_reps_text(rs)}",
+    )
     fig.tight_layout(rect=(0, 0.4 / height, 1, top))
     return fig
 
 
-def timeline(results, context, style, workload, size):
-    """RSS above baseline at each rss_at_* offset, one line per configuration."""
-    everything = summary.select(results, workload, size)
-    rs = [r for r in everything if len(r.timeline()) >= 1]
-    rs.sort(key=lambda r: (-(r.timeline()[-1][1]), r.configuration))
-    unsampled = [r.configuration for r in everything if not r.timeline()]
-    fig, ax = plt.subplots(figsize=(11, 6))
-    offsets = sorted({t for r in rs for t, _ in r.timeline()})
-    for r in rs:
-        points = r.timeline()
-        xs, ys = [t for t, _ in points], [v for _, v in points]
-        last_t, last_v = points[-1]
-        ax.plot(xs, ys, color=style.color(r.configuration), marker=style.marker(r.configuration),
-                linestyle=style.linestyle(r.configuration), linewidth=1.6, markersize=5.5,
-                label=f"{r.configuration}: {last_v:,.1f} MB at {format_offset(last_t)}")
-    ax.set_xscale("symlog", linthresh=0.01, linscale=0.5)
-    ax.set_xticks(offsets, [format_offset(t) for t in offsets])
-    ax.set_xlim(-0.001, max(offsets) * 1.15 if offsets else 1)
-    ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
-    _note_missing(ax, unsampled, "no RSS samples")
-    ax.set_xlabel("time after clear() (and after the release step, if any); "
-                  "linear below 10 ms, logarithmic above")
-    ax.set_ylabel("RSS above the process baseline (MB)")
-    ax.grid(color="0.9")
-    ax.set_axisbelow(True)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8,
-              title="configuration: kept at the end\n(ordered by what is kept)", title_fontsize=8)
-    top = _title(fig, "How long does each allocator hold on to the freed memory?",
-                 f"{workload}, N = {format_size(size)} entries · RSS above baseline sampled after clear() · "
-                 f"{_reps_text(rs, whiskers=False)}")
+def rates(run, results, style, planned):
+    """Insert, lookup, clear per configuration: one row of panels per kind, each with its own scale."""
+    everything = summary.select(results, planned.workload, planned.size)
+    groups = summary.by_kind([r for r in everything if r.ok])
+    phases = [("insert_rate", "insert"), ("lookup_rate", "lookup"), ("clear_rate", "clear")]
+    heights = [max(len(m), 1) for m in groups.values()]
+    fig, axes = plt.subplots(
+        len(groups),
+        3,
+        figsize=(12, 1.6 + 0.36 * sum(heights) + 0.5 * len(groups)),
+        gridspec_kw={"height_ratios": heights},
+        squeeze=False,
+    )
+    for row, (kind, members) in enumerate(groups.items()):
+        members = sorted(members, key=lambda r: -(r.median("insert_rate") or 0.0))
+        for col, (key, title) in enumerate(phases):
+            ax = axes[row][col]
+            values = [r.median(key) for r in members]
+            top = max((v for v in values if v is not None), default=1.0) / 1e6
+            for i, r in enumerate(members):
+                v = r.median(key)
+                if v is None:
+                    seconds = r.median(key.replace("_rate", "_seconds"))
+                    ax.text(
+                        0,
+                        i,
+                        f" constant time: {seconds * 1e6:.1f} µs" if seconds is not None else " no data",
+                        va="center",
+                        fontsize=7.5,
+                        color="0.35",
+                    )
+                    continue
+                lo, hi = _whiskers(r.spread(key), v / 1e6, 1e-6)
+                ax.barh(i, v / 1e6, color=style.color(r.configuration), height=0.7)
+                if lo or hi:
+                    ax.errorbar(v / 1e6, i, xerr=[[lo], [hi]], fmt="none", ecolor="0.15", elinewidth=0.8, capsize=2)
+                ax.text(v / 1e6 + hi + top * 0.02, i, f"{v / 1e6:.2f}", va="center", fontsize=7)
+            ax.set_xlim(0, top * 1.3)
+            ax.set_yticks(
+                range(len(members)), [r.configuration for r in members] if col == 0 else [""] * len(members), fontsize=8
+            )
+            ax.set_ylim(len(members) - 0.5, -0.5)
+            if row == 0:
+                ax.set_title(f"{title} rate (million items/s)", fontsize=10)
+            if col == 0:
+                ax.set_ylabel(kind, fontsize=9, fontweight="bold")
+            ax.grid(axis="x", color="0.9")
+            ax.set_axisbelow(True)
+    failed = [r.configuration for r in everything if not r.ok]
+    if failed:
+        fig.text(0.99, 0.005, "not shown (failed): " + ", ".join(failed), ha="right", va="bottom", fontsize=8, color="0.4")
+    top = _title(
+        fig,
+        "What does each configuration cost in speed? (longer bars are faster; compare within a row)",
+        f"{planned.workload}, N = {format_size(planned.size)} · raw rates · {_reps_text(everything)}",
+    )
+    fig.tight_layout(rect=(0, 0.02, 1, top))
+    return fig
+
+
+def tradeoff(run, results, style, planned):
+    """Insert rate vs MB kept after settle, one panel per like-for-like group; Pareto set marked."""
+    everything = summary.select(results, planned.workload, planned.size)
+    groups = {k: v for k, v in summary.by_kind([r for r in everything if r.ok]).items() if k != "different container"}
+    settle = summary.settle_label(run.suite)
+    fig, axes = plt.subplots(1, len(groups), figsize=(6.5 * len(groups), 6.2), squeeze=False)
+    for ax, (kind, members) in zip(axes[0], groups.items()):
+        rs = [r for r in members if r.median("insert_rate") is not None and r.median("kept_mb_final") is not None]
+        front = summary.pareto_front(rs)
+        for r in rs:
+            x, y = r.median("kept_mb_final"), r.median("insert_rate") / 1e6
+            ylo, yhi = _whiskers(r.spread("insert_rate"), y, 1e-6)
+            on_front = r in front
+            ax.errorbar(x, y, yerr=[[ylo], [yhi]], fmt="none", ecolor=style.color(r.configuration), alpha=0.6, elinewidth=0.9)
+            ax.plot(
+                x,
+                y,
+                linestyle="none",
+                marker=style.marker(r.configuration),
+                markersize=9 if on_front else 7,
+                color=style.color(r.configuration),
+                markeredgecolor="0.1" if on_front else "white",
+                zorder=3,
+            )
+            ax.annotate(
+                r.configuration,
+                (x, y),
+                xytext=(7, 3),
+                textcoords="offset points",
+                fontsize=8,
+                fontweight="bold" if on_front else "normal",
+            )
+        if len(front) > 1:
+            ax.plot(
+                [r.median("kept_mb_final") for r in front],
+                [r.median("insert_rate") / 1e6 for r in front],
+                color="0.2",
+                linestyle="--",
+                linewidth=1,
+                zorder=2,
+                label="Pareto set: none both faster and keeping less",
+            )
+            ax.legend(loc="lower right", frameon=False, fontsize=8)
+        xs = [r.median("kept_mb_final") for r in rs] or [0.0]
+        pad = (max(xs) - min(min(xs), 0.0)) * 0.08 + 1
+        ax.set_xlim(min(min(xs), 0.0) - pad, max(xs) + pad * 3)
+        ax.set_title(kind + " configurations", fontsize=10)
+        ax.set_xlabel(f"RSS kept above baseline after settle{f' ({settle})' if settle else ''} (MB) — lower is better")
+        ax.set_ylabel("insert rate (million items/s) — higher is better")
+        ax.grid(color="0.9")
+        ax.set_axisbelow(True)
+    top = _title(
+        fig,
+        "Which configuration is fast and also gives its memory back? (better: up and to the left)",
+        f"{planned.workload}, N = {format_size(planned.size)} · like for like · raw rates · {_reps_text(everything)}",
+    )
     fig.tight_layout(rect=(0, 0, 1, top))
     return fig
 
 
-def tradeoff(results, context, style, workload, size):
-    """Insert rate vs MB kept after settle; the Pareto frontier marked."""
-    everything = summary.select(results, workload, size)
-    rs = [r for r in everything if r.median("insert_rate") is not None and r.median("kept_mb_final") is not None]
-    front = summary.pareto_front(rs)
-    settle = summary.settle_label(context, rs)
-    fig, ax = plt.subplots(figsize=(10, 6.5))
-    for r in rs:
-        x, y = r.median("kept_mb_final"), r.median("insert_rate") / 1e6
-        xlo, xhi = _whiskers(r.spread("kept_mb_final"), x)
-        rate = r.spread("insert_rate")
-        ylo, yhi = [v / 1e6 for v in _whiskers(rate, r.median("insert_rate"))]
-        if xlo or xhi or ylo or yhi:
-            ax.errorbar(x, y, xerr=[[xlo], [xhi]], yerr=[[ylo], [yhi]], fmt="none",
-                        ecolor=style.color(r.configuration), alpha=0.6, elinewidth=0.9)
-        ax.plot(x, y, linestyle="none", marker=style.marker(r.configuration), markersize=8,
-                color=style.color(r.configuration), markeredgecolor="white", zorder=3)
-    if front:
-        fx = [r.median("kept_mb_final") for r in front]
-        fy = [r.median("insert_rate") / 1e6 for r in front]
-        ax.plot(fx, fy, color="0.2", linestyle="--", linewidth=1, zorder=2,
-                label="Pareto frontier: no configuration is both faster and keeps less")
-        ax.plot(fx, fy, linestyle="none", marker="o", markersize=15, markerfacecolor="none",
-                markeredgecolor="0.1", markeredgewidth=1.4, zorder=4, label="on the frontier")
-    on_front = {r.run_name for r in front}
-    labels = []
-    for r in rs:
-        x, y = r.median("kept_mb_final"), r.median("insert_rate") / 1e6
-        text = r.configuration
-        labels.append(ax.annotate(
-            text, (x, y), xytext=(9, 0), textcoords="offset points", va="center", fontsize=8.5,
-            fontweight="bold" if r.run_name in on_front else "normal", zorder=5,
-            bbox=dict(boxstyle="round,pad=0.12", facecolor="white", edgecolor="none", alpha=0.85),
-            arrowprops=dict(arrowstyle="-", color="0.6", linewidth=0.6, shrinkA=0, shrinkB=5)))
-    xs = [r.median("kept_mb_final") for r in rs] or [0.0]
-    ys = [r.median("insert_rate") / 1e6 for r in rs] or [0.0]
-    xpad = (max(xs) - min(min(xs), 0.0)) * 0.08 + 1
-    ax.set_xlim(min(min(xs), 0.0) - xpad, max(xs) + xpad * 3.5)
-    ypad = (max(ys) - min(ys)) * 0.15 + 0.05 * max(ys) + 1e-9
-    ax.set_ylim(max(min(ys) - ypad, 0.0), max(ys) + ypad)
-    _spread_labels(fig, ax, labels)
-    _note_missing(ax, [r.configuration for r in everything if r not in rs], "not shown (no result)")
-    ax.set_xlabel(f"RSS kept above baseline after settle{f' ({settle})' if settle else ''} (MB) — lower is better")
-    ax.set_ylabel("insert rate (million items/s) — higher is better")
+def timeline(run, results, style, planned):
+    """RSS above baseline over the settle period (log time axis): one row per allocator family,
+    one column per settle workload (idle, active)."""
+    suite = run.suite
+    settle_workloads = list(planned.workload)
+    columns = []
+    for w in settle_workloads:
+        size = summary.sizes(results, w)[-1]
+        columns.append((w, [r for r in summary.select(results, w, size) if len(r.timeline) >= 2]))
+    families = list(dict.fromkeys(r.config.family for _, rs in columns for r in rs if r.config is not None))
+    fig, axes = plt.subplots(
+        len(families), len(columns), figsize=(6.2 * len(columns), 2.6 * len(families) + 1.0), squeeze=False, sharex=True
+    )
+    for col, (workload, rs) in enumerate(columns):
+        mode = suite.workloads[workload].settle if workload in suite.workloads else ""
+        for row, family in enumerate(families):
+            ax = axes[row][col]
+            members = [r for r in rs if r.config is not None and r.config.family == family]
+            for r in members:
+                ts = [max(t, 5e-4) for t, _ in r.timeline]  # t = 0 drawn at the axis' left edge
+                ax.plot(
+                    ts,
+                    [mb for _, mb in r.timeline],
+                    color=style.color(r.configuration),
+                    linestyle=style.linestyle(r.configuration),
+                    linewidth=1.5,
+                    label=f"{r.configuration}: {r.timeline[-1][1]:,.0f} MB at the end",
+                )
+            ax.set_xscale("log")
+            ax.set_xlim(5e-4, max((t for r in rs for t, _ in r.timeline), default=1.0) * 1.2)
+            ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
+            ax.grid(color="0.92")
+            ax.set_axisbelow(True)
+            if members:
+                ax.legend(loc="upper right", fontsize=7, frameon=False)
+            if row == 0:
+                ax.set_title(f"{workload} ({mode} while settling)", fontsize=10)
+            if col == 0:
+                ax.set_ylabel(f"{family}\nMB above baseline", fontsize=9)
+            if row == len(families) - 1:
+                ax.set_xlabel("seconds after the release step (log scale; 0 drawn at the left edge)")
+    top = _title(
+        fig,
+        "How long does each allocator hold on to freed memory, idle or kept busy?",
+        "RSS above the baseline sampled 10 times per decade from 1 ms · median over repetitions",
+    )
+    fig.tight_layout(rect=(0, 0, 1, top))
+    return fig
+
+
+def breakdown(run, results, style, planned):
+    """Per configuration, stacked: private dirty (4 KiB pages), huge pages, lazily freed, other
+    resident bytes — after clear and at the end."""
+    rs = [
+        r
+        for r in summary.by_retention(summary.select(results, planned.workload, planned.size))
+        if r.ok and r.median("private_dirty_final") is not None
+    ]
+    parts = [
+        ("4 KiB private dirty pages", "#b2182b"),
+        ("transparent huge pages", "#762a83"),
+        ("lazily freed (MADV_FREE), still counted", "#f4a582"),
+        ("other resident (binary, libraries, key table)", "#bababa"),
+    ]
+    n = len(rs)
+    fig, ax = plt.subplots(figsize=(10, 2.0 + 0.55 * n))
+    for i, r in enumerate(rs):
+        for k, point in enumerate(("cleared", "final")):
+            y = i + (k - 0.5) * 0.38
+            total = r.median(f"smaps_rss_{point}") or 0.0
+            huge = r.median(f"anon_huge_{point}") or 0.0
+            dirty = max((r.median(f"private_dirty_{point}") or 0.0) - huge, 0.0)
+            lazy = r.median(f"lazyfree_{point}") or 0.0
+            other = max(total - dirty - huge - lazy, 0.0)
+            left = 0.0
+            for (label, color), value in zip(parts, (dirty, huge, lazy, other)):
+                ax.barh(y, value / 1e6, left=left, height=0.34, color=color, label=label if i == 0 and k == 0 else None)
+                left += value / 1e6
+            ax.text(
+                left + 2,
+                y,
+                f"{'after clear' if point == 'cleared' else 'at the end'}: {total / 1e6:,.0f} MB",
+                va="center",
+                fontsize=7,
+            )
+    ax.set_yticks(range(n), [r.configuration for r in rs], fontsize=8)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlabel("resident MB of the whole process (smaps_rollup)")
+    ax.grid(axis="x", color="0.9")
+    ax.set_axisbelow(True)
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    top = _title(
+        fig,
+        "Where are the resident bytes after clear() and at the end?",
+        f"{planned.workload}, N = {format_size(planned.size)} · upper bar: right after clear(), lower: end of settle · medians",
+    )
+    fig.tight_layout(rect=(0, 0, 1, top))
+    return fig
+
+
+def cost(run, results, style, planned):
+    """Each knob: memory kept at the end against its round-2 insert rate relative to its base."""
+    rs = summary.select(results, planned.workload, planned.size)
+    found = [c for c in summary.costs(rs) if 2 in c.insert]
+    fig, ax = plt.subplots(figsize=(10, 6.2))
+    for c in found:
+        comparison = c.insert[2]
+        x, y = comparison.change_pct, c.kept_final_mb
+        differs = comparison.verdict == stats.DIFFERS
+        ax.plot(
+            x,
+            y,
+            linestyle="none",
+            marker=style.marker(c.knob.configuration),
+            markersize=9,
+            color=style.color(c.knob.configuration),
+            markerfacecolor=style.color(c.knob.configuration) if differs else "white",
+            markeredgewidth=1.6,
+        )
+        ax.annotate(
+            f"{c.knob.configuration} (vs {c.base.configuration})", (x, y), xytext=(7, 3), textcoords="offset points", fontsize=8
+        )
+    ax.axvline(0, color="0.4", linewidth=0.8)
+    ax.set_xlabel(
+        "round-2 insert rate against the base configuration (%, speed-scaled); filled: beyond the noise, hollow: within"
+    )
+    ax.set_ylabel("RSS kept above baseline at the end (MB)")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:+g} %"))
     ax.grid(color="0.9")
     ax.set_axisbelow(True)
-    height = fig.get_figheight()
-    if front:
-        fig.legend(*ax.get_legend_handles_labels(), loc="lower center", bbox_to_anchor=(0.5, 0.06 / height),
-                   ncol=2, frameon=False, fontsize=8.5)
-    top = _title(fig, "Which allocator is fast and also gives its memory back? (better: up and to the left)",
-                 f"{workload}, N = {format_size(size)} entries · insert rate vs memory kept after settle · "
-                 f"{_reps_text(rs)}")
-    fig.tight_layout(rect=(0, 0.4 / height if front else 0, 1, top))
+    top = _title(
+        fig,
+        "What does giving memory back cost the next round? (better: down and to the right)",
+        f"cycle, N = {format_size(planned.size)} · {run.suite.rounds} rounds, {format_offset(run.suite.pause_seconds)} pause · "
+        "each knob against its own library's defaults",
+    )
+    fig.tight_layout(rect=(0, 0, 1, top))
     return fig
 
 
-def _spread_labels(fig, ax, annotations, max_rounds=60):
-    """Nudge point labels vertically until no two overlap (greedy, in display coordinates)."""
-    if len(annotations) < 2:
-        return
-    renderer = fig.canvas.get_renderer()
-    to_points = 72.0 / fig.dpi
-    for _ in range(max_rounds):
-        moved = False
-        boxes = [a.get_window_extent(renderer) for a in annotations]
-        order = sorted(range(len(annotations)), key=lambda i: -boxes[i].y0)
-        for a_pos, i in enumerate(order):
-            for j in order[a_pos + 1:]:
-                bi, bj = boxes[i], boxes[j]
-                if bi.x1 <= bj.x0 or bj.x1 <= bi.x0 or bi.y1 <= bj.y0 or bj.y1 <= bi.y0:
-                    continue
-                shift = (bj.y1 - bi.y0 + 1.5) * to_points / 2
-                for idx, sign in ((i, 1), (j, -1)):
-                    dx, dy = annotations[idx].xyann
-                    annotations[idx].xyann = (dx, dy + sign * shift)
-                moved = True
-                break
-            if moved:
-                break
-        if not moved:
-            return
-
-
-def rates(results, context, style, workload, size):
-    """Three panels: insert, lookup, clear rate per configuration, whiskers min-max."""
-    everything = summary.select(results, workload, size)
-    rs = [r for r in everything if r.ok]
-    rs.sort(key=lambda r: (-(r.median("insert_rate") or 0.0), r.configuration))
-    panels = [(k, t) for k, t in (("insert_rate", "insert"), ("lookup_rate", "lookup"),
-                                  ("clear_rate", "clear"))
-              if any(r.median(k) is not None for r in rs)]
-    n = len(rs)
-    fig, axes = plt.subplots(1, len(panels), figsize=(11, 1.8 + 0.42 * n), sharey=True, squeeze=False)
-    for ax, (key, title) in zip(axes[0], panels):
-        values = [r.median(key) for r in rs]
-        top = max((v for v in values if v is not None), default=1.0) / 1e6
-        for i, r in enumerate(rs):
-            v = r.median(key)
-            if v is None:
-                ax.text(0, i, " no data", va="center", fontsize=7.5, color="0.5")
-                continue
-            lo, hi = [w / 1e6 for w in _whiskers(r.spread(key), v)]
-            ax.barh(i, v / 1e6, color=style.color(r.configuration), height=0.7)
-            if lo or hi:
-                ax.errorbar(v / 1e6, i, xerr=[[lo], [hi]], fmt="none", ecolor="0.15", elinewidth=0.8,
-                            capsize=2)
-            ax.text(v / 1e6 + hi + top * 0.02, i, f"{v / 1e6:.2f}", va="center", fontsize=7.5)
-        ax.set_xlim(0, top * 1.25)
-        ax.set_title(f"{title} rate", fontsize=10)
-        ax.set_xlabel("million items/s")
-        ax.grid(axis="x", color="0.9")
-        ax.set_axisbelow(True)
-    failed = [r.configuration for r in everything if not r.ok]
-    if failed:
-        fig.text(0.99, 0.01, "not shown (failed): " + ", ".join(failed), ha="right", va="bottom",
-                 fontsize=8, color="0.4")
-    axes[0][0].set_yticks(range(n), [r.configuration for r in rs])
-    axes[0][0].set_ylim(n - 0.5, -0.5)
-    top = _title(fig, "What does each configuration cost in speed? (longer bars are faster)",
-                 f"{workload}, N = {format_size(size)} entries · sorted by insert rate · {_reps_text(rs)}")
-    fig.tight_layout(rect=(0, 0.2 / fig.get_figheight() if failed else 0, 1, top))
-    return fig
-
-
-def scaling(results, context, style, workload, size=None):
-    """MB kept after settle vs N (log x), and the same as % of peak growth, per configuration."""
-    rs = [r for r in summary.select(results, workload) if r.median("kept_mb_final") is not None]
+def scaling(run, results, style, planned):
+    """Insert rate, bytes per entry and MB kept after settle against N, per configuration."""
+    rs = [r for r in summary.select(results, planned.workload) if r.ok and isinstance(r.size, int)]
     configurations = list(dict.fromkeys(r.configuration for r in rs))
-    settle = summary.settle_label(context, rs)
-    fig, (ax_mb, ax_pct) = plt.subplots(1, 2, figsize=(12, 5.5))
-    for name in configurations:
-        points = sorted(((r.size, r) for r in rs if r.configuration == name and isinstance(r.size, int)),
-                        key=lambda p: p[0])
-        if not points:
-            continue
-        kw = dict(color=style.color(name), marker=style.marker(name), linestyle=style.linestyle(name),
-                  linewidth=1.6, markersize=6)
-        ax_mb.plot([n for n, _ in points], [r.median("kept_mb_final") for _, r in points], label=name, **kw)
-        pct = [(n, r.median("kept_pct_final")) for n, r in points if r.median("kept_pct_final") is not None]
-        ax_pct.plot([n for n, _ in pct], [v for _, v in pct], **kw)
-    sizes_seen = sorted({r.size for r in rs if isinstance(r.size, int)})
-    for ax in (ax_mb, ax_pct):
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.6))
+    panels = [
+        ("insert_rate", "insert rate (million items/s)", 1e-6),
+        ("bytes_per_entry", "RSS growth per entry (bytes)", 1.0),
+        ("kept_mb_final", "RSS kept above baseline after settle (MB)", 1.0),
+    ]
+    for ax, (key, label, scale) in zip(axes, panels):
+        for name in configurations:
+            points = sorted(((r.size, r.median(key)) for r in rs if r.configuration == name and r.median(key) is not None))
+            if not points:
+                continue
+            ax.plot(
+                [n for n, _ in points],
+                [v * scale for _, v in points],
+                color=style.color(name),
+                marker=style.marker(name),
+                linestyle=style.linestyle(name),
+                linewidth=1.4,
+                markersize=5,
+                label=name,
+            )
+        sizes_seen = sorted({r.size for r in rs})
         ax.set_xscale("log")
-        ax.set_xticks(sizes_seen, [format_size(s) for s in sizes_seen])
+        ax.set_xticks(sizes_seen, [format_size(s) for s in sizes_seen], rotation=30, fontsize=7)
         ax.minorticks_off()
-        ax.set_xlabel("N, entries in the map (log scale)")
+        ax.set_xlabel("N, entries (log scale)")
+        ax.set_ylabel(label)
         ax.grid(color="0.9")
         ax.set_axisbelow(True)
-    ax_mb.set_ylabel(f"RSS kept above baseline after settle{f' ({settle})' if settle else ''} (MB)")
-    ax_pct.set_ylabel("the same, % of the peak growth")
-    ax_pct.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g} %"))
-    ax_pct.set_ylim(min(0.0, ax_pct.get_ylim()[0]), max(105.0, ax_pct.get_ylim()[1]))
-    fig.legend(loc="center left", bbox_to_anchor=(0.86, 0.5), frameon=False, fontsize=8)
-    top = _title(fig, "Does the memory kept grow with the map?",
-                 f"{workload} · kept after settle for each N · {_reps_text(rs, whiskers=False)}; "
-                 "failed runs missing")
-    fig.tight_layout(rect=(0, 0, 0.86, top))
+    axes[2].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=7.5)
+    top = _title(
+        fig,
+        "How do speed and bytes per entry change with the size of the map?",
+        f"{planned.workload} · medians per N · {_reps_text(rs)}",
+    )
+    fig.tight_layout(rect=(0, 0, 1, top))
     return fig
 
 
-DRAW = {"retention": retention, "timeline": timeline, "tradeoff": tradeoff, "rates": rates,
-        "scaling": scaling}
+def command(run, results, style, planned):
+    """The program's RSS over its life under each configuration."""
+    rs = [r for r in summary.select(results, "command") if r.ok and r.timeline]
+    fig, ax = plt.subplots(figsize=(11, 6))
+    for r in rs:
+        ax.plot(
+            [t for t, _ in r.timeline],
+            [mb for _, mb in r.timeline],
+            color=style.color(r.configuration),
+            linestyle=style.linestyle(r.configuration),
+            linewidth=1.5,
+            label=f"{r.configuration}: peak {r.median('rss_peak') / 1e6:,.0f} MB, end {r.median('rss_end') / 1e6:,.0f} MB",
+        )
+    ax.set_xlabel("seconds since the program started")
+    ax.set_ylabel("RSS (MB)")
+    ax.grid(color="0.9")
+    ax.set_axisbelow(True)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
+    argv = " ".join((run.suite.command or {}).get("argv", []))
+    top = _title(
+        fig,
+        "How much memory does the program hold over its life, under each allocator?",
+        f"{argv[:90]} · RSS sampled from outside (/proc/<pid>/smaps_rollup) · median over repetitions per sample",
+    )
+    fig.tight_layout(rect=(0, 0, 1, top))
+    return fig
+
+
+DRAW = {
+    "retention": retention,
+    "rates": rates,
+    "tradeoff": tradeoff,
+    "timeline": timeline,
+    "breakdown": breakdown,
+    "cost": cost,
+    "scaling": scaling,
+    "command": command,
+}
 
 
 def render(run, results, plan):
     """Yield (PlannedPlot, Figure) for every planned plot; the caller saves and closes each figure."""
     style = Style(r.configuration for r in results)
     for planned in plan:
-        fig = DRAW[planned.kind](results, run.context, style, planned.workload, planned.size)
+        fig = DRAW[planned.kind](run, results, style, planned)
         try:
             yield planned, fig
         finally:

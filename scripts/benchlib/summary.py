@@ -1,96 +1,78 @@
-"""Per-configuration results of a run: medians and spreads over repetitions, and derived quantities.
+"""The analysis of a run, in one place: per-instance results over repetitions, what is kept, what
+differs from what (the noise rule of stats.py), what giving memory back costs, which configuration
+suits which need. markdown.py and plots.py only render what this module decides.
 
-Values come from the iteration rows (each repetition), never from Google Benchmark's aggregate rows,
-so a run with one repetition or with --benchmark_report_aggregates_only=false/true reads the same way.
-Only when an instance has no successful iteration row at all do the aggregate rows stand in (median,
-else mean), without a min/max.
+Everything about a configuration (its kind, library, reference, release step) comes from the run's
+description (description.py); nothing is inferred from a name.
 
-Derived quantities, computed per repetition and then summarised like counters:
-  growth_mb                     (rss_peak - rss_base) / 1e6: what the map made the process grow
+Quantities derived per repetition, then summarised like counters:
+  growth_mb                     (rss_peak - rss_base) / 1e6: what the workload made the process grow
+  bytes_per_entry               (rss_peak - rss_base) / N
   kept_pct_<stage>              (rss_<stage> - rss_base) / (rss_peak - rss_base) * 100, for stage in
                                 STAGES: how much of that growth is still resident
   kept_mb_<stage>               (rss_<stage> - rss_base) / 1e6
-  release_ms                    release_seconds * 1000: the cost of the configuration's release step
-  above_base_mb:<rss_at_...>    (rss_at_<t> - rss_base) / 1e6: the settle timeline
+  release_ms                    release_seconds * 1000 (only for a configuration with a release step)
+  <rate>@speed                  a rate scaled to the run's typical machine speed: rate x probe_ns /
+                                (the run's median probe_ns); see speed_counter()
 """
 
-import math
 import re
 import statistics
 from dataclasses import dataclass, field
 
-from .gbjson import format_offset, rss_at_seconds
+from . import stats
+from .gbjson import format_offset
+from .stats import Spread
 
 MB = 1e6
 
-# The three moments the experiment measures after clear(), in order.
+# The three moments a build-use-free workload measures after its free phase, in order.
 STAGES = ("cleared", "released", "final")
-STAGE_TITLES = {"cleared": "right after clear()", "released": "after the release step",
-                "final": "after settle"}
+STAGE_TITLES = {"cleared": "right after clear()", "released": "after the release step", "final": "after settle"}
 
-# Thresholds the report and plots use to call a configuration's behaviour, in % of peak growth kept
-# after settle.
+# What the report calls keeping and giving back, in % of the growth still resident after settle.
 KEEPS_PCT = 80.0
 GIVES_BACK_PCT = 15.0
 
-# ./bench times the release step of every configuration; one without a release call still reports
-# the timer around its empty step (30-220 ns measured), while the cheapest real call, mi_collect with
-# nothing to collect, took about 6 us. Below this, a configuration is treated as having no release step.
-RELEASE_STEP_MIN_MS = 0.001
+RATES = ("insert_rate", "lookup_rate", "clear_rate")
+
+# How speeds are compared: every rate is scaled by the machine-speed probe measured in the same child
+# (benchmarks/measure/probe.h) to the run's typical speed; the raw rates stay in the tables.
+SPEED_SUFFIX = "@speed"
 
 
-@dataclass
-class Spread:
-    """A quantity over the successful repetitions of one benchmark instance."""
-    values: list
-
-    @property
-    def n(self):
-        return len(self.values)
-
-    @property
-    def median(self):
-        return statistics.median(self.values)
-
-    @property
-    def mean(self):
-        return statistics.fmean(self.values)
-
-    @property
-    def sd(self):
-        """Sample standard deviation (n - 1), as Google Benchmark's stddev aggregate; None for n < 2."""
-        return statistics.stdev(self.values) if self.n >= 2 else None
-
-    @property
-    def low(self):
-        return min(self.values)
-
-    @property
-    def high(self):
-        return max(self.values)
+def speed_counter(rate):
+    """The quantity speed comparisons use for `rate`."""
+    return rate + SPEED_SUFFIX
 
 
 @dataclass
 class ConfigResult:
     """One benchmark instance (workload, configuration, N) summarised over its repetitions."""
+
     workload: str
     configuration: str
+    config: object  # description.Configuration
     size: object
     run_name: str
-    quantities: dict = field(default_factory=dict)   # name -> Spread (counters and derived)
-    errors: list = field(default_factory=list)       # (repetition, message) of failed repetitions
+    quantities: dict = field(default_factory=dict)  # name -> Spread (counters and derived)
+    errors: list = field(default_factory=list)  # (repetition, message) of failed repetitions
     from_aggregates: bool = False
     malloc_library: str = ""
     new_library: str = ""
     library_version: str = ""
+    timeline: list = field(default_factory=list)  # [(seconds, MB above base)], medians per sample
 
     @property
     def ok(self):
         return bool(self.quantities)
 
     @property
+    def kind(self):
+        return self.config.kind
+
+    @property
     def repetitions(self):
-        """Number of successful repetitions summarised."""
         return max((s.n for s in self.quantities.values()), default=0)
 
     def median(self, name):
@@ -100,24 +82,16 @@ class ConfigResult:
     def spread(self, name):
         return self.quantities.get(name)
 
-    def timeline(self):
-        """[(seconds after clear, MB above baseline)] from the rss_at_* counters, in time order."""
-        points = []
-        for name, s in self.quantities.items():
-            if name.startswith("above_base_mb:"):
-                seconds = rss_at_seconds(name.split(":", 1)[1])
-                if seconds is not None:
-                    points.append((seconds, s.median))
-        return sorted(points)
 
-
-def derive(counters):
+def derive(counters, size, probe_typical):
     """The derived quantities of one repetition (see the module docstring). Missing inputs: omitted."""
     out = {}
     base, peak = counters.get("rss_base"), counters.get("rss_peak")
     growth = peak - base if base is not None and peak is not None else None
     if growth is not None:
         out["growth_mb"] = growth / MB
+        if isinstance(size, int) and size > 0:
+            out["bytes_per_entry"] = growth / size
     for stage in STAGES:
         rss = counters.get(f"rss_{stage}")
         if rss is None or base is None:
@@ -125,48 +99,77 @@ def derive(counters):
         out[f"kept_mb_{stage}"] = (rss - base) / MB
         if growth and growth > 0:
             out[f"kept_pct_{stage}"] = (rss - base) / growth * 100.0
-    if "kept_pct_final" not in out and "retained_pct" in counters:
-        out["kept_pct_final"] = counters["retained_pct"]
     if "release_seconds" in counters:
         out["release_ms"] = counters["release_seconds"] * 1e3
-    if base is not None:
+    probe = counters.get("probe_ns")
+    if probe and probe_typical:
         for name, value in counters.items():
-            if rss_at_seconds(name) is not None:
-                out[f"above_base_mb:{name}"] = (value - base) / MB
+            if name.endswith("_rate"):
+                out[speed_counter(name)] = value * probe / probe_typical
     return out
+
+
+def typical_probe_ns(run):
+    """The median machine-speed probe of every successful repetition of the run."""
+    values = [r.counters["probe_ns"] for r in run.rows if r.ok_iteration and "probe_ns" in r.counters]
+    return statistics.median(values) if values else None
 
 
 def summarize(run):
     """ConfigResults of every instance in the run, in file order."""
-    by_run = {}
+    probe_typical = typical_probe_ns(run)
+    by_run, order = {}, []
     for row in run.rows:
-        by_run.setdefault(row.run_name, []).append(row)
+        if row.run_name not in by_run:
+            by_run[row.run_name] = []
+            order.append(row.run_name)
+        by_run[row.run_name].append(row)
     results = []
-    for run_name, rows in by_run.items():
+    for run_name in order:
+        rows = by_run[run_name]
         first = rows[0]
-        result = ConfigResult(first.workload, first.configuration, first.size, run_name)
-        labelled = next((r for r in rows if r.raw_label), first)
-        result.malloc_library = labelled.label.malloc_library
-        result.new_library = labelled.label.new_library
-        result.library_version = labelled.label.version
+        config = run.suite.configuration(first.configuration)
+        result = ConfigResult(first.workload, first.configuration, config, first.size, run_name)
+        iterations = [r for r in rows if r.run_type == "iteration"]
+        result.errors = [(r.repetition_index, r.error) for r in iterations if r.error]
+        good = [r for r in iterations if not r.error]
         samples = {}
-        oks = [r for r in rows if r.ok_iteration]
-        result.errors = [(r.repetition, r.error) for r in rows if r.error]
-        if not oks:
+        for r in good:
+            values = dict(r.counters)
+            values.update(derive(r.counters, r.size, probe_typical))
+            for name, value in values.items():
+                samples.setdefault(name, []).append(value)
+        if not good:
             stand_in = _aggregate_stand_in(rows)
             if stand_in is not None:
-                oks, result.from_aggregates = [stand_in], True
-        for r in oks:
-            values = dict(r.counters)
-            if r.real_time_ms is not None:
-                values["real_time_ms"] = r.real_time_ms
-            values.update(derive(r.counters))
-            for name, value in values.items():
-                if not math.isnan(value):
-                    samples.setdefault(name, []).append(value)
+                result.from_aggregates = True
+                values = dict(stand_in.counters)
+                values.update(derive(stand_in.counters, stand_in.size, probe_typical))
+                samples = {k: [v] for k, v in values.items()}
         result.quantities = {name: Spread(v) for name, v in samples.items()}
+        labelled = next((r for r in good if r.label.malloc_library or r.label.version), None)
+        if labelled is not None:
+            result.malloc_library = labelled.label.malloc_library
+            result.new_library = labelled.label.new_library
+            result.library_version = labelled.label.version
+        result.timeline = _timeline(run.suite.series.get(run_name, []), result.median("rss_base"))
         results.append(result)
     return results
+
+
+def _timeline(series, base):
+    """[(seconds, MB above base)]: per sample index, the median over repetitions (every repetition
+    samples at the same offsets). Without a baseline (a program's run), MB of RSS."""
+    entries = [s for s in series if s.get("seconds")]
+    if not entries:
+        return []
+    length = min(len(s["seconds"]) for s in entries)
+    points = []
+    for i in range(length):
+        t = statistics.median(s["seconds"][i] for s in entries)
+        rss = statistics.median(s["rss_bytes"][i] for s in entries)
+        points.append((t, (rss - (base or 0)) / MB))
+    return points
 
 
 def _aggregate_stand_in(rows):
@@ -174,10 +177,8 @@ def _aggregate_stand_in(rows):
     return aggregates.get("median") or aggregates.get("mean")
 
 
-def release_step_ms(result):
-    """Median duration of the configuration's release call, None when it has none (see above)."""
-    ms = result.median("release_ms")
-    return ms if ms is not None and ms >= RELEASE_STEP_MIN_MS else None
+# ---------------------------------------------------------------------------------------------------
+# selections
 
 
 def select(results, workload, size=None):
@@ -185,94 +186,289 @@ def select(results, workload, size=None):
 
 
 def sizes(results, workload):
-    """Sizes of a workload, ascending (numeric sizes first)."""
-    found = {r.size for r in results if r.workload == workload}
-    return sorted(found, key=_size_key)
+    """Sizes of a workload, ascending."""
+    return sorted({r.size for r in results if r.workload == workload}, key=lambda s: (s is None, s or 0))
 
 
-def _size_key(size):
-    return (0, size, "") if isinstance(size, int) else (1, 0, str(size))
+def workloads(results, suite):
+    """Workloads of the run, in the description's order."""
+    present = {r.workload for r in results}
+    ordered = [w for w in suite.workloads if w in present]
+    return ordered + sorted(present - set(ordered))
 
 
-def workloads(results):
-    seen = list(dict.fromkeys(r.workload for r in results))
-    return sorted(seen, key=lambda w: w != "map")
-
-
-def primary_workload(results):
-    """`map` when present (the suite's question), else the first workload of the run."""
-    ws = workloads(results)
+def primary_workload(results, suite):
+    ws = workloads(results, suite)
     return ws[0] if ws else None
 
 
+def by_kind(results):
+    """{kind: results} in description.KINDS order, each list as given."""
+    groups = {}
+    for kind in ("allocator", "container allocator", "different container"):
+        members = [r for r in results if r.config is not None and r.kind == kind]
+        if members:
+            groups[kind] = members
+    return groups
+
+
 def format_size(size):
-    return f"{size:,}" if isinstance(size, int) else str(size if size is not None else "?")
+    return f"{size:,}" if isinstance(size, int) else str(size if size is not None else "—")
 
 
 def by_retention(results):
     """Order for tables and retention plots: least kept after settle first; failed ones last."""
+
     def key(r):
         final = r.median("kept_pct_final")
         cleared = r.median("kept_pct_cleared")
-        return (not r.ok, final is None, final if final is not None else 0.0,
-                cleared if cleared is not None else 0.0, r.configuration)
+        return (
+            not r.ok,
+            final is None,
+            final if final is not None else 0.0,
+            cleared if cleared is not None else 0.0,
+            r.configuration,
+        )
+
     return sorted(results, key=key)
 
 
-def pareto_front(results, rate="insert_rate", kept="kept_mb_final"):
-    """Configurations no other configuration beats on both axes (higher rate, less kept).
+# ---------------------------------------------------------------------------------------------------
+# retention
 
-    Returns them ordered by memory kept, ascending. Results lacking either value are ignored.
-    """
-    points = [(r, r.median(rate), r.median(kept)) for r in results]
+
+def classify(results):
+    """(keepers, givers, middle) by what is kept after settle."""
+    ok = [r for r in results if r.median("kept_pct_final") is not None]
+    keepers = [r for r in ok if r.median("kept_pct_final") >= KEEPS_PCT]
+    givers = [r for r in ok if r.median("kept_pct_final") <= GIVES_BACK_PCT]
+    middle = [r for r in ok if r not in keepers and r not in givers]
+    return keepers, givers, middle
+
+
+def release_step_ms(result):
+    """Median duration of the configuration's release step; None when it has none (description)."""
+    if result.config is None or not result.config.release_step:
+        return None
+    return result.median("release_ms")
+
+
+def when_given_back(result):
+    """('clear' | 'release' | 'settle' | None, seconds into the settle period or None)."""
+    cleared, released = result.median("kept_pct_cleared"), result.median("kept_pct_released")
+    if cleared is not None and cleared <= GIVES_BACK_PCT:
+        return "clear", None
+    if release_step_ms(result) is not None and released is not None and released <= GIVES_BACK_PCT:
+        return "release", None
+    r90 = result.median("return_90pct_s")
+    if r90 is not None and r90 >= 0:
+        return "settle", r90
+    growth = result.median("growth_mb")
+    if growth:
+        for t, mb in result.timeline:
+            if mb / growth * 100 <= GIVES_BACK_PCT:
+                return "settle", t
+    return None, None
+
+
+def peak_outliers(ok, factor=2.0):
+    """[(result, median growth of all)] for configurations whose growth is over factor x the median
+    configuration's: a small percentage of a huge peak can still be many MB."""
+    growths = [r.median("growth_mb") for r in ok if r.median("growth_mb")]
+    if len(growths) < 3:
+        return []
+    typical = statistics.median(growths)
+    return [(r, typical) for r in ok if r.median("growth_mb") and typical > 0 and r.median("growth_mb") > factor * typical]
+
+
+# ---------------------------------------------------------------------------------------------------
+# speed
+
+
+@dataclass
+class SpeedComparison:
+    """One rate of one configuration against another (its reference, or a rival)."""
+
+    subject: object  # ConfigResult
+    other: object  # ConfigResult
+    rate: str  # "insert_rate", ...
+    ratio: object  # median(subject) / median(other) of the speed-scaled rate
+    verdict: str  # stats.DIFFERS or stats.WITHIN_NOISE
+
+    @property
+    def change_pct(self):
+        return None if self.ratio is None else (self.ratio - 1) * 100
+
+
+def compare_speed(subject, other, rate):
+    a, b = subject.spread(speed_counter(rate)), other.spread(speed_counter(rate))
+    if a is None or b is None:
+        a, b = subject.spread(rate), other.spread(rate)
+    verdict = stats.compare(a, b)
+    if verdict is None:
+        return None
+    return SpeedComparison(subject, other, rate, stats.ratio(a, b), verdict)
+
+
+def against_reference(results):
+    """{configuration name: [SpeedComparison per rate]} of each result against its reference
+    configuration (description), when both are in `results`."""
+    by_name = {r.configuration: r for r in results if r.ok}
+    out = {}
+    for r in by_name.values():
+        ref_name = r.config.reference if r.config is not None else None
+        ref = by_name.get(ref_name)
+        if ref is None:
+            continue
+        comparisons = [c for c in (compare_speed(r, ref, rate) for rate in RATES) if c is not None]
+        if comparisons:
+            out[r.configuration] = comparisons
+    return out
+
+
+def fastest(results, rate="insert_rate"):
+    """(best, tied): the configuration with the highest median speed-scaled rate, and the others
+    that are within noise of it (stats.compare)."""
+    have = [r for r in results if r.ok and r.spread(speed_counter(rate)) is not None]
+    if not have:
+        have = [r for r in results if r.ok and r.spread(rate) is not None]
+        key = rate
+    else:
+        key = speed_counter(rate)
+    if not have:
+        return None, []
+    best = max(have, key=lambda r: r.median(key))
+    tied = [r for r in have if r is not best and stats.compare(r.spread(key), best.spread(key)) == stats.WITHIN_NOISE]
+    return best, tied
+
+
+def rate_key(results, rate):
+    """The quantity name speed statements about `results` use for `rate`."""
+    return speed_counter(rate) if any(r.spread(speed_counter(rate)) is not None for r in results) else rate
+
+
+def pareto_front(results, rate="insert_rate", kept="kept_mb_final"):
+    """Configurations no other configuration beats on both axes (a faster median rate AND less kept),
+    among `results` (callers pass one like-for-like group). Ordered by memory kept."""
+    key = rate_key(results, rate)
+    points = [(r, r.median(key), r.median(kept)) for r in results]
     points = [p for p in points if p[1] is not None and p[2] is not None]
     front = []
     for r, x_rate, x_kept in points:
         dominated = any(
             o_rate >= x_rate and o_kept <= x_kept and (o_rate > x_rate or o_kept < x_kept)
-            for o, o_rate, o_kept in points if o is not r)
+            for o, o_rate, o_kept in points
+            if o is not r
+        )
         if not dominated:
             front.append(r)
-    return sorted(front, key=lambda r: (r.median(kept), -r.median(rate)))
+    return sorted(front, key=lambda r: (r.median(kept), -r.median(key)))
 
 
-def balance_score(result, fastest_rate):
-    """(insert rate / fastest insert rate) * (1 - fraction kept after settle), both clamped to [0, 1].
-
-    1 would be the fastest configuration giving everything back; the report names the highest.
-    """
-    rate, kept = result.median("insert_rate"), result.median("kept_pct_final")
-    if rate is None or kept is None or not fastest_rate:
-        return None
-    return min(max(rate / fastest_rate, 0.0), 1.0) * (1.0 - min(max(kept / 100.0, 0.0), 1.0))
-
-
-def reference_for(configuration, configurations):
-    """The configuration a variant is measured against: its family's default (`jemalloc` for
-    `jemalloc-decay0`), else `glibc`; None for the reference itself or when neither exists."""
-    family = configuration.split("-")[0]
-    for candidate in (family, "glibc"):
-        if candidate != configuration and candidate in configurations:
-            return candidate
-    return None
+def noise_summary(results, rates=("insert_rate", "lookup_rate")):
+    """[(result, rate, half width % raw, half width % speed-scaled)] for every result and rate."""
+    rows = []
+    for r in results:
+        for rate in rates:
+            raw, scaled = r.spread(rate), r.spread(speed_counter(rate))
+            if raw is None:
+                continue
+            rows.append((r, rate, raw.half_width_pct, scaled.half_width_pct if scaled else None))
+    return rows
 
 
-def settle_label(context, results):
-    """How long the settle phase lasted, for legends: the context's `settle`, else the last rss_at."""
-    settle = context.get("settle")
-    if isinstance(settle, str) and settle.strip():
-        return settle.strip()
-    last = max((t for r in results for t, _ in r.timeline()), default=None)
-    return format_offset(last) if last is not None else ""
+# ---------------------------------------------------------------------------------------------------
+# what giving memory back costs (the cycle workload)
+
+_ROUND = re.compile(r"^round(\d+)_")
+
+
+def rounds_of(result):
+    """Round numbers present in a cycle result, ascending."""
+    return sorted({int(m.group(1)) for name in result.quantities if (m := _ROUND.match(name))})
+
+
+@dataclass
+class Cost:
+    """A knob (a release step or a tuned configuration) against its base configuration in `cycle`."""
+
+    knob: object  # ConfigResult
+    base: object  # ConfigResult
+    release_ms: object
+    kept_final_mb: object
+    base_kept_final_mb: object
+    insert: dict  # round -> SpeedComparison (knob vs base, same round)
+    minflt: dict  # round -> (knob median, base median)
+    sys_s: dict  # round -> (knob median, base median)
+    insert_p999_ns: dict  # round -> (knob median, base median)
+
+
+def costs(results):
+    """A Cost per knob of the cycle results whose base is present (description: reference of the
+    same library)."""
+    by_name = {r.configuration: r for r in results if r.ok}
+    out = []
+    for r in by_name.values():
+        if r.config is None or not r.config.reference:
+            continue
+        base = by_name.get(r.config.reference)
+        if base is None or base.config.library != r.config.library or base.kind != r.kind:
+            continue
+        rounds = rounds_of(r)
+        insert, minflt, sys_s, p999 = {}, {}, {}, {}
+        for k in rounds:
+            c = compare_speed(r, base, f"round{k}_insert_rate")
+            if c is not None:
+                insert[k] = c
+            minflt[k] = (r.median(f"round{k}_minflt"), base.median(f"round{k}_minflt"))
+            sys_s[k] = (r.median(f"round{k}_sys_s"), base.median(f"round{k}_sys_s"))
+            p999[k] = (r.median(f"round{k}_insert_p999_ns"), base.median(f"round{k}_insert_p999_ns"))
+        release = None
+        if r.config.release_step:
+            values = [r.median(f"round{k}_release_seconds") for k in rounds if r.median(f"round{k}_release_seconds") is not None]
+            release = statistics.median(values) * 1e3 if values else None
+        out.append(Cost(r, base, release, r.median("kept_mb_final"), base.median("kept_mb_final"), insert, minflt, sys_s, p999))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# choices
+
+
+def choices(results):
+    """{need: (result, why)} within one like-for-like group of the map workload: memory must go
+    back, speed only, both. Speed statements honour the noise rule (fastest's ties)."""
+    ok = [r for r in results if r.ok]
+    out = {}
+    with_kept = [r for r in ok if r.median("kept_mb_final") is not None]
+    key = rate_key(ok, "insert_rate")
+    if with_kept:
+        least = min(with_kept, key=lambda r: (r.median("kept_mb_final"), -(r.median(key) or 0)))
+        out["memory"] = least
+    best, tied = fastest(ok)
+    if best is not None:
+        out["speed"] = (best, tied)
+        front = pareto_front(ok)
+        givers = [r for r in front if r.median("kept_pct_final") is not None and r.median("kept_pct_final") <= GIVES_BACK_PCT]
+        if givers:
+            # Among those that give memory back, the fastest, and who is within noise of it.
+            both, both_tied = fastest(givers)
+            out["both"] = (both, both_tied)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# plots
 
 
 @dataclass(frozen=True)
 class PlannedPlot:
     """One figure plot.py makes; report.py embeds the same list, so both agree on file names."""
-    stem: str          # file name without extension
-    kind: str          # retention | timeline | tradeoff | rates | scaling
-    workload: str
-    size: object       # None for scaling (all sizes)
+
+    stem: str
+    kind: str
+    workload: object
+    size: object
     caption: str
 
 
@@ -280,45 +476,143 @@ def _safe(text):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text))
 
 
-def plan_plots(results):
-    """The figures this run supports, with their file stems.
-
-    retention: every workload and size with retention data. The primary workload's largest size is
-    `retention`; another workload's largest size is `retention_<workload>`; smaller sizes append `_<N>`.
-    timeline, tradeoff, rates: primary workload, largest size. scaling: each workload with >= 2 sizes.
-    """
+def plan_plots(results, suite):
+    """The figures this run supports, with their file stems (see plots.DRAW for what each shows)."""
     plans = []
-    primary = primary_workload(results)
-    for workload in workloads(results):
-        ws = sizes(results, workload)
-        largest = ws[-1] if ws else None
-        for size in reversed(ws):
+    ws = workloads(results, suite)
+    primary = ws[0] if ws else None
+    settle_workloads = [w for w in ws if any(len(r.timeline) >= 2 for r in select(results, w)) and w != "command"]
+    for workload in ws:
+        if workload == "command":
+            continue
+        w_sizes = sizes(results, workload)
+        largest = w_sizes[-1] if w_sizes else None
+        for size in reversed(w_sizes):
             rs = select(results, workload, size)
             if not any(r.median("kept_pct_final") is not None for r in rs):
                 continue
             stem = "retention" if workload == primary else f"retention_{_safe(workload)}"
             if size != largest:
                 stem = f"retention_{_safe(workload)}_{_safe(size)}"
-            plans.append(PlannedPlot(stem, "retention", workload, size,
-                                     f"Memory kept after clear, {workload}, N = {format_size(size)}"))
-        if workload == primary and largest is not None:
-            rs = select(results, workload, largest)
-            n = format_size(largest)
-            if any(len(r.timeline()) >= 2 for r in rs):
-                plans.append(PlannedPlot("timeline", "timeline", workload, largest,
-                                         f"RSS above baseline over time after clear, {workload}, N = {n}"))
-            if any(r.median("insert_rate") is not None and r.median("kept_mb_final") is not None
-                   for r in rs):
-                plans.append(PlannedPlot("tradeoff", "tradeoff", workload, largest,
-                                         f"Insert rate vs memory kept after settle, {workload}, N = {n}"))
-            if any(r.median(k) is not None for r in rs
-                   for k in ("insert_rate", "lookup_rate", "clear_rate")):
-                plans.append(PlannedPlot("rates", "rates", workload, largest,
-                                         f"Insert, lookup and clear rates, {workload}, N = {n}"))
-        with_data = [s for s in ws
-                     if any(r.median("kept_mb_final") is not None for r in select(results, workload, s))]
+            plans.append(
+                PlannedPlot(stem, "retention", workload, size, f"Memory kept after clear, {workload}, N = {format_size(size)}")
+            )
+        rs = select(results, workload, largest)
+        n = format_size(largest)
+        if workload == primary:
+            if any(r.median("insert_rate") is not None for r in rs):
+                plans.append(PlannedPlot("rates", "rates", workload, largest, f"Insert, lookup and clear, {workload}, N = {n}"))
+                plans.append(
+                    PlannedPlot(
+                        "tradeoff",
+                        "tradeoff",
+                        workload,
+                        largest,
+                        f"Insert rate vs memory kept after settle, like for like, {workload}, N = {n}",
+                    )
+                )
+            if any(r.median("private_dirty_final") is not None for r in rs):
+                plans.append(
+                    PlannedPlot("breakdown", "breakdown", workload, largest, f"Where the resident bytes are, {workload}, N = {n}")
+                )
+        if any(rounds_of(r) for r in rs) and costs(rs):
+            plans.append(PlannedPlot("cost", "cost", workload, largest, f"What giving memory back costs, {workload}, N = {n}"))
+        with_data = [s for s in w_sizes if any(r.median("kept_mb_final") is not None for r in select(results, workload, s))]
         if len(with_data) >= 2:
             stem = "scaling" if workload == primary else f"scaling_{_safe(workload)}"
-            plans.append(PlannedPlot(stem, "scaling", workload, None,
-                                     f"Memory kept after settle vs N, {workload}"))
+            plans.append(PlannedPlot(stem, "scaling", workload, None, f"Rates and bytes per entry vs N, {workload}"))
+    if settle_workloads:
+        plans.append(
+            PlannedPlot(
+                "timeline",
+                "timeline",
+                tuple(settle_workloads),
+                None,
+                "RSS above baseline after clear, by allocator family: " + ", ".join(settle_workloads),
+            )
+        )
+    if "command" in ws:
+        plans.append(PlannedPlot("command", "command", "command", None, "The program's RSS over its life, per configuration"))
     return plans
+
+
+def settle_label(suite):
+    return format_offset(suite.settle_seconds) if suite.settle_seconds else ""
+
+
+# ---------------------------------------------------------------------------------------------------
+# the contract with ./bench: what this module and the renderers read, with the unit they assume
+
+_EVERY_WORKLOAD = {
+    "rss_base": "bytes",
+    "rss_peak": "bytes",
+    "rss_cleared": "bytes",
+    "rss_released": "bytes",
+    "rss_final": "bytes",
+    "release_seconds": "seconds",
+    "probe_ns": "nanoseconds",
+    "return_50pct_s": "seconds",
+    "return_90pct_s": "seconds",
+    "smaps_rss_final": "bytes",
+    "private_dirty_cleared": "bytes",
+    "private_dirty_final": "bytes",
+    "lazyfree_cleared": "bytes",
+    "lazyfree_final": "bytes",
+    "anon_huge_peak": "bytes",
+    "anon_huge_final": "bytes",
+}
+_MAP_WORKLOAD = {
+    "insert_rate": "items_per_second",
+    "lookup_rate": "items_per_second",
+    "clear_seconds": "seconds",
+    "insert_p999_ns": "nanoseconds",
+    "lookup_p999_ns": "nanoseconds",
+}
+_ROUNDS_WORKLOAD = {
+    "round1_insert_rate": "items_per_second",
+    "round2_insert_rate": "items_per_second",
+    "round2_minflt": "count",
+    "round2_sys_s": "seconds",
+    "round2_insert_p999_ns": "nanoseconds",
+    "round2_release_seconds": "seconds",
+}
+_PROGRAM = {
+    "wall_seconds": "seconds",
+    "user_seconds": "seconds",
+    "sys_seconds": "seconds",
+    "minflt": "count",
+    "rss_peak": "bytes",
+    "rss_mean": "bytes",
+    "rss_end": "bytes",
+    "rss_integral_mb_s": "megabyte_seconds",
+}
+
+
+def counters_read(workload):
+    """{counter: unit} the analysis reads for a workload (description.Workload, or None for a program)."""
+    if workload is None:
+        return dict(_PROGRAM)
+    needed = dict(_EVERY_WORKLOAD)
+    if workload.uses_rounds:
+        needed.update(_ROUNDS_WORKLOAD)
+    elif "insert_rate" in workload.headline:
+        needed.update(_MAP_WORKLOAD)
+    return needed
+
+
+def contract_violations(run):
+    """Sentences naming every counter the analysis reads that a workload of `run` (with at least one
+    successful repetition) lacks, or reports in another unit; empty when the contract holds."""
+    problems = []
+    for name in sorted({r.workload for r in run.rows if r.ok_iteration}):
+        workload = run.suite.workloads.get(name)
+        if workload is None and name != "command":
+            problems.append(f"workload {name} is not in the description")
+            continue
+        for counter, unit in counters_read(workload).items():
+            have = run.suite.unit(counter)
+            if have is None:
+                problems.append(f"{name}: no counter {counter}")
+            elif have != unit:
+                problems.append(f"{name}: {counter} is in {have}, the scripts read {unit}")
+    return problems

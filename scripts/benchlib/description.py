@@ -1,0 +1,151 @@
+"""The run's description: the section "suite" that ./bench writes into its JSON after "benchmarks"
+(benchmarks/driver/description.h). Everything the scripts know about configurations, workloads,
+counters and timelines comes from here, never from names: a configuration's kind, library,
+reference and release step, a workload's headline counters, a counter's unit.
+"""
+
+from dataclasses import dataclass, field
+
+KINDS = ("allocator", "container allocator", "different container")
+UNITS = ("bytes", "seconds", "items_per_second", "count", "percent", "nanoseconds", "megabyte_seconds")
+
+
+@dataclass(frozen=True)
+class Configuration:
+    name: str
+    summary: str
+    kind: str
+    library: str
+    reference: object  # name of the configuration it is compared with; None for glibc
+    release_step: bool
+    release_call: object  # str or None
+    huge_pages: bool
+    environment: dict
+    available: bool
+    unavailable_reason: str
+    command_skip_reason: str
+
+    @property
+    def family(self):
+        """What timeline and breakdown panels group by: the malloc library for an allocator, the
+        kind for the others (the process keeps glibc there, the container decides)."""
+        return self.library if self.kind == "allocator" else self.kind
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    summary: str
+    process_level_only: bool
+    settle: str  # "idle" or "active"
+    uses_rounds: bool
+    headline: tuple
+
+
+@dataclass(frozen=True)
+class Instance:
+    workload: str
+    configuration: str
+    size: object  # int, or None for a program run
+
+
+@dataclass
+class Description:
+    configurations: dict
+    workloads: dict
+    units: dict  # counter -> unit
+    instances: dict  # benchmark name -> Instance
+    series: dict  # benchmark name -> [{"repetition", "seconds", "rss_bytes"}]
+    order: str = "rounds"
+    repetitions: int = 1
+    settle_seconds: float = 0.0
+    rounds: int = 1
+    pause_seconds: float = 0.0
+    latency: bool = True
+    machine: dict = field(default_factory=dict)
+    command: object = None  # dict for ./bench -- PROGRAM runs
+
+    def configuration(self, name):
+        return self.configurations.get(name)
+
+    def reference_of(self, name):
+        """The Configuration `name` is measured against, or None."""
+        c = self.configurations.get(name)
+        return self.configurations.get(c.reference) if c is not None and c.reference else None
+
+    def is_knob(self, name):
+        """True for a configuration that changes its own library's defaults (a release step, an
+        option): its reference has the same library and kind."""
+        c, ref = self.configurations.get(name), self.reference_of(name)
+        return c is not None and ref is not None and ref.library == c.library and ref.kind == c.kind
+
+    def unit(self, counter):
+        return self.units.get(counter)
+
+
+class DescriptionError(ValueError):
+    """The section is missing or does not have the documented shape."""
+
+
+def parse(section):
+    """Description from the JSON section "suite". Raises DescriptionError naming what is wrong."""
+    if not isinstance(section, dict):
+        raise DescriptionError(
+            'no "suite" section (the description ./bench writes after "benchmarks"): '
+            "the file was written by an older ./bench, or by another program"
+        )
+    if section.get("schema") != 1:
+        raise DescriptionError(f'"suite" has schema {section.get("schema")!r}, these scripts read schema 1')
+    try:
+        configurations = {}
+        for c in section["configurations"]:
+            if c["kind"] not in KINDS:
+                raise DescriptionError(f"configuration {c['name']} has an unknown kind {c['kind']!r}")
+            configurations[c["name"]] = Configuration(
+                name=c["name"],
+                summary=c["summary"],
+                kind=c["kind"],
+                library=c["library"],
+                reference=c["reference"],
+                release_step=bool(c["release_step"]),
+                release_call=c["release_call"],
+                huge_pages=bool(c["huge_pages"]),
+                environment=dict(c["environment"]),
+                available=bool(c["available"]),
+                unavailable_reason=c["unavailable_reason"],
+                command_skip_reason=c["command_skip_reason"],
+            )
+        workloads = {
+            w["name"]: Workload(
+                name=w["name"],
+                summary=w["summary"],
+                process_level_only=bool(w["process_level_only"]),
+                settle=w["settle"],
+                uses_rounds=bool(w["uses_rounds"]),
+                headline=tuple(w["headline"]),
+            )
+            for w in section["workloads"]
+        }
+        units = {}
+        for name, info in section["counters"].items():
+            if info["unit"] not in UNITS:
+                raise DescriptionError(f"counter {name} has an unknown unit {info['unit']!r}")
+            units[name] = info["unit"]
+        instances = {name: Instance(i["workload"], i["configuration"], i["size"]) for name, i in section["instances"].items()}
+        return Description(
+            configurations=configurations,
+            workloads=workloads,
+            units=units,
+            instances=instances,
+            series=dict(section.get("series", {})),
+            order=section.get("order", "rounds"),
+            repetitions=int(section.get("repetitions", 1)),
+            settle_seconds=float(section.get("settle_seconds", 0.0)),
+            rounds=int(section.get("rounds", 1)),
+            pause_seconds=float(section.get("pause_seconds", 0.0)),
+            latency=bool(section.get("latency", True)),
+            machine=dict(section.get("machine", {})),
+            command=section.get("command"),
+        )
+    except (KeyError, TypeError) as e:
+        raise DescriptionError(f'"suite" lacks or misspells {e}: not the layout of benchmarks/driver/description.h') from None
