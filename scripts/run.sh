@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# The main command: installs what is missing, builds, runs ./bench (the map workload on every
-# configuration by default, or the flags given) into a new run folder results/<UTC time>/, and
-# writes there the merged JSON, a flat CSV,
-# the environment, REPORT.md and the plots (also copied to plots/<run>/).
+# The main command: installs what is missing, builds, runs ./bench into a new run folder
+# results/<UTC time>/, and writes there the JSON (with the run's description), two flat CSVs
+# (bench.csv, timeline.csv), the environment, REPORT.md and the plots (also copied to plots/<run>/).
 # An existing run folder is never reused or overwritten.
+#
+#   scripts/run.sh                     the map workload on every configuration: N = 500,000, 6
+#                                      interleaved repetitions (enough for a 95 % interval of each
+#                                      median), 15 s settle; about 8 minutes on 2 cores
+#   scripts/run.sh FLAGS               the same with ./bench's flags added (later ones win), e.g.
+#                                      --sizes=5000000 --benchmark_repetitions=3, or
+#                                      --benchmark_filter='^cycle/' for another workload
+#   scripts/run.sh [FLAGS] -- PROGRAM [ARGS...]
+#                                      your program under every process-level configuration; its
+#                                      output goes to the run folder's command-output/
 #
 # Interrupted (Ctrl-C, or SIGTERM to this script or to bench): bench stops its children and writes
 # what finished, marked "incomplete"; the folder is still completed from that partial JSON, and the
@@ -48,11 +57,17 @@ if ! mkdir "$run" 2>/dev/null; then
 fi
 echo "run.sh: writing $run" >&2
 
-# The default matrix is the seed's experiment: the map workload on every configuration. Any
-# --benchmark_filter given (or BENCHMARK_FILTER) replaces it, e.g. '^fragment/' or '.' for everything.
+# The default matrix is the seed's experiment at a size that fits in minutes: the map workload on
+# every configuration. Flags given come after the defaults and win; any --benchmark_filter (or
+# BENCHMARK_FILTER) replaces the workload, e.g. '^fragment/' or '.' for everything. A program after
+# `--` is run instead of the workloads.
+defaults=(--sizes=500000 --benchmark_repetitions=6 --settle=15s --benchmark_display_aggregates_only=true)
 default_filter=(--benchmark_filter='^map/')
 for argument in "$@"; do
-  case "$argument" in --benchmark_filter=*) default_filter=() ;; esac
+  case "$argument" in
+    --benchmark_filter=*) default_filter=() ;;
+    --) default_filter=(); defaults=(--benchmark_repetitions=6 --benchmark_display_aggregates_only=true); break ;;
+  esac
 done
 [ -z "${BENCHMARK_FILTER:-}" ] || default_filter=()
 
@@ -61,7 +76,7 @@ done
 # process group, and bench's last lines must still reach console.txt.
 exec 3> >(trap '' INT TERM; exec tee "$run/console.txt")
 tee_pid=$!
-"$bench" --benchmark_out="$run/bench.json" --benchmark_out_format=json "${default_filter[@]}" "$@" >&3 &
+"$bench" --benchmark_out="$run/bench.json" --benchmark_out_format=json "${defaults[@]}" "${default_filter[@]}" "$@" >&3 &
 bench_pid=$!
 exec 3>&-
 trap 'kill -INT "$bench_pid" 2>/dev/null || true' INT
@@ -87,8 +102,8 @@ if [ "$status" -ne 0 ]; then
 fi
 
 "$python" "$root/scripts/environment.py" --bench "$bench" --command "scripts/run.sh $*" -o "$run/environment.json"
-"$python" "$root/scripts/results_csv.py" "$run/bench.json" -o "$run/bench.csv"
+"$python" "$root/scripts/results_csv.py" "$run/bench.json" -o "$run/bench.csv" --timeline "$run/timeline.csv"
 "$python" "$root/scripts/plot.py" "$run/bench.json" --out "$run/plots" --out "$plots/$id"
 "$python" "$root/scripts/report.py" "$run/bench.json" --plots-dir plots -o "$run/REPORT.md"
-echo "run.sh: results in $run (REPORT.md, bench.json, bench.csv, environment.json, plots/)" >&2
+echo "run.sh: results in $run (REPORT.md, bench.json, bench.csv, timeline.csv, environment.json, plots/)" >&2
 exit "$status"

@@ -130,6 +130,53 @@ class ReleasingAllocator(unittest.TestCase):
         self.assertIn("mapped in the program", decay0["label"])
 
 
+class RunScript(unittest.TestCase):
+    def test_run_sh_makes_a_run_folder_for_a_program(self):
+        script = os.environ.get("BENCH_RUN_SCRIPT", os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "run.sh"))
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {
+                **os.environ,
+                "BENCH_BINARY": BENCH,
+                "BENCH_RESULTS_DIR": os.path.join(tmp, "results"),
+                "BENCH_PLOTS_DIR": os.path.join(tmp, "plots"),
+                "BENCH_RUN_ID": "program",
+            }
+            proc = subprocess.run(
+                [
+                    "bash",
+                    script,
+                    "--benchmark_repetitions=2",
+                    "--benchmark_filter=^command/(glibc|jemalloc-decay0)$",
+                    "--",
+                    TEST_PROGRAM,
+                    "200000",
+                    "200",
+                ],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=600,
+            )
+            self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+            folder = os.path.join(tmp, "results", "program")
+            for name in (
+                "bench.json",
+                "bench.csv",
+                "timeline.csv",
+                "environment.json",
+                "REPORT.md",
+                "plots/command.png",
+                "command-output/glibc.0.stdout",
+                "command-output/jemalloc-decay0.1.stderr",
+            ):
+                self.assertTrue(os.path.exists(os.path.join(folder, name)), name)
+            with open(os.path.join(folder, "REPORT.md")) as f:
+                report = f.read()
+            self.assertIn("## The program under every allocator", report)
+            self.assertIn("| jemalloc-decay0 |", report)
+            self.assertTrue(os.path.exists(os.path.join(tmp, "plots", "program", "command.png")))
+
+
 class Failures(unittest.TestCase):
     def test_a_missing_program_is_a_usage_error_and_nothing_is_written(self):
         with tempfile.TemporaryDirectory() as tmp:

@@ -633,6 +633,7 @@ class RunScript(unittest.TestCase):
             command=[
                 "bash",
                 RUN_SCRIPT,
+                "--benchmark_repetitions=1",
                 f"--benchmark_filter={GLIBC_CONFIGS}",
                 "--sizes=100000",
                 "--settle=500ms",
