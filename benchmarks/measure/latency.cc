@@ -31,6 +31,16 @@ double LatencyRecorder::nanoseconds_per_tick() const noexcept {
   return ticks == 0 ? 1.0 : static_cast<double>(ns) / static_cast<double>(ticks);
 }
 
+double LatencyRecorder::cost_per_call_ns(std::uint32_t calls) noexcept {
+  static LatencyHistogram scratch;
+  scratch.clear();
+  LatencyRecorder recorder(scratch);
+  const std::uint64_t start = TickClock::steady_ns();
+  recorder.start();
+  for (std::uint32_t i = 0; i < calls; ++i) recorder();
+  return static_cast<double>(TickClock::steady_ns() - start) / calls;
+}
+
 void LatencyHistogram::clear() noexcept {
   counts_.fill(0);
   total_ = 0;

@@ -145,6 +145,9 @@ void run_map(WorkloadContext& context) {
   static LatencyHistogram insert_latency, lookup_latency;  // 30 KB each: static, touched before the baseline
   insert_latency.clear();
   lookup_latency.clear();
+  // What timing one operation costs, measured here, before the baseline: latency_cost_ns x N over a
+  // phase's seconds is the share of the phase the latency histogram takes.
+  if (context.time_operations) context.report.counter("latency_cost_ns", LatencyRecorder::cost_per_call_ns(), Unit::nanoseconds);
   Adapter container;  // constructed (empty) before the baseline: its own bookkeeping is not growth
 
   const std::size_t base = resident_bytes();

@@ -818,6 +818,45 @@ def _command_section(results, suite):
     return out
 
 
+def _latency_section(rs):
+    """The latency of single inserts and lookups, and what timing them costs."""
+    have = [r for r in rs if r.ok and r.median("lookup_p999_ns") is not None]
+    if not have:
+        return []
+    out = [
+        "## Latency of single operations",
+        "",
+        "Every insert and lookup is timed into a histogram (1.6 % resolution): medians over repetitions of each "
+        "percentile, in µs. A bulk load has no per-insert latency.",
+        "",
+    ]
+
+    def us(r, counter):
+        v = r.median(counter)
+        return "—" if v is None else f"{v / 1e3:,.2f}"
+
+    rows = [
+        (r.configuration,)
+        + tuple(us(r, f"{phase}_{p}_ns") for phase in ("insert", "lookup") for p in ("p50", "p99", "p999", "max"))
+        for r in have
+    ]
+    out.append(_table(("configuration", "insert p50", "p99", "p99.9", "max", "lookup p50", "p99", "p99.9", "max"), rows))
+    costs = [r.median("latency_cost_ns") for r in have if r.median("latency_cost_ns") is not None]
+    shares = [
+        r.median("latency_cost_ns") / (r.median("insert_seconds") * 1e9 / r.size) * 100
+        for r in have
+        if r.median("latency_cost_ns") is not None and r.median("insert_seconds") and isinstance(r.size, int)
+    ]
+    if costs and shares:
+        out += [
+            "",
+            f"Timing one operation costs {min(costs):.0f}–{max(costs):.0f} ns (measured in every child before its baseline: "
+            f"`latency_cost_ns`), {min(shares):.1f}–{max(shares):.1f} % of an insert here: the rates include it, for every "
+            "configuration alike (`--latency=off` leaves it out).",
+        ]
+    return out
+
+
 def _noise_section(results):
     rows = summary.noise_summary([r for r in results if r.ok and r.repetitions >= 2])
     if not rows:
@@ -935,6 +974,7 @@ def render(run, results, plots_dir=None):
             _different_container_section(primary_results, primary, largest),
             _cost_section(results, suite),
             _timeline_section(results, suite),
+            _latency_section(primary_results),
             _breakdown_section(primary_results, settle),
             _glibc_section(primary_results, primary, largest),
         ):

@@ -318,6 +318,8 @@ class TestReport(TempDirTestCase):
         self.assertIn("## How long until it comes back", text)
         self.assertIn("## Where the resident bytes are", text)
         self.assertIn("## How sure the speeds are", text)
+        self.assertIn("## Latency of single operations", text)
+        self.assertIn("Timing one operation costs 17–17 ns", text)
         self.assertIn("child 1234 killed during the measured phases by signal 9", text)
 
     def test_no_speed_verdict_from_one_repetition(self):
