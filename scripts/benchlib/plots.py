@@ -293,7 +293,7 @@ def timeline(run, results, style, planned):
         columns.append((w, [r for r in summary.select(results, w, size) if len(r.timeline) >= 2]))
     families = list(dict.fromkeys(r.config.family for _, rs in columns for r in rs if r.config is not None))
     fig, axes = plt.subplots(
-        len(families), len(columns), figsize=(6.2 * len(columns), 2.6 * len(families) + 1.0), squeeze=False, sharex=True
+        len(families), len(columns), figsize=(max(10.0, 6.2 * len(columns)), 2.6 * len(families) + 1.0), squeeze=False, sharex=True
     )
     for col, (workload, rs) in enumerate(columns):
         mode = suite.workloads[workload].settle if workload in suite.workloads else ""
@@ -308,7 +308,7 @@ def timeline(run, results, style, planned):
                     color=style.color(r.configuration),
                     linestyle=style.linestyle(r.configuration),
                     linewidth=1.5,
-                    label=f"{r.configuration}: {r.timeline[-1][1]:,.0f} MB at the end",
+                    label=f"{r.configuration}: {r.timeline[-1][1]:,.1f} MB at the end",
                 )
             ax.set_xscale("log")
             ax.set_xlim(5e-4, max((t for r in rs for t, _ in r.timeline), default=1.0) * 1.2)
