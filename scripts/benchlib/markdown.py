@@ -40,11 +40,16 @@ def _rate(v):
 
 
 def _mb(v):
-    return "—" if v is None else f"{v:,.1f}"
+    return "—" if v is None else f"{_no_negative_zero(v, 0.05):,.1f}"
 
 
 def _pct(v):
-    return "—" if v is None else f"{v:.1f} %"
+    return "—" if v is None else f"{_no_negative_zero(v, 0.05):.1f} %"
+
+
+def _no_negative_zero(v, rounding):
+    """0.0 for a value that rounds to zero (no '-0.0' from a few bytes below the baseline)."""
+    return 0.0 if abs(v) < rounding else v
 
 
 def _ms(v):
@@ -185,7 +190,15 @@ def _context_section(run):
 
 
 def _kept(r):
-    return f"{r.median('kept_pct_final'):.1f} %, {r.median('kept_mb_final'):,.1f} MB"
+    return f"{_pct(r.median('kept_pct_final'))}, {_mb(r.median('kept_mb_final'))} MB"
+
+
+def _insert_speed(r, results):
+    """The insert rate a speed statement about `results` rests on: speed-scaled when the run has the
+    probe (summary.rate_key), so that the figure shown is the one compared."""
+    key = summary.rate_key(results, "insert_rate")
+    scaled = key != "insert_rate"
+    return f"{_rate(r.median(key))} M/s{' speed-scaled' if scaled else ''}"
 
 
 def _given_back_text(r):
@@ -195,7 +208,7 @@ def _given_back_text(r):
     if how == "release":
         return f"by its release step ({_ms(summary.release_step_ms(r))} ms)"
     if how == "settle":
-        return f"while settling, 90 % within {format_offset(seconds)}" if seconds else "while settling"
+        return f"while settling, 90 % within {_duration(seconds)}" if seconds else "while settling"
     return "by the end of the settle period"
 
 
@@ -254,7 +267,7 @@ def _speed_findings(rs):
             continue
         best, tied = summary.fastest(members)
         if best is not None:
-            text = f"- **Fastest insert among {kind} configurations**: **{best.configuration}** ({_rate(best.median('insert_rate'))} M/s)"
+            text = f"- **Fastest insert among {kind} configurations**: **{best.configuration}** ({_insert_speed(best, members)})"
             text += (f"; within noise of it: {_names(tied)}" if tied else "; every other is slower beyond the noise") + "."
             out.append(text)
         knobs = [r for r in members if r.configuration in versus]
@@ -280,8 +293,7 @@ def _speed_findings(rs):
             out.append(
                 f"- **Pareto set ({kind})**: no other {kind} configuration inserts faster and keeps less: "
                 + ", ".join(
-                    f"**{r.configuration}** ({_rate(r.median('insert_rate'))} M/s, {_mb(r.median('kept_mb_final'))} MB)"
-                    for r in front
+                    f"**{r.configuration}** ({_insert_speed(r, members)}, {_mb(r.median('kept_mb_final'))} MB)" for r in front
                 )
                 + "."
             )
@@ -842,10 +854,13 @@ def _latency_section(rs):
     ]
     out.append(_table(("configuration", "insert p50", "p99", "p99.9", "max", "lookup p50", "p99", "p99.9", "max"), rows))
     costs = [r.median("latency_cost_ns") for r in have if r.median("latency_cost_ns") is not None]
-    shares = [
+    shares = [  # of a timed insert: a bulk load (no insert latency) does not count
         r.median("latency_cost_ns") / (r.median("insert_seconds") * 1e9 / r.size) * 100
         for r in have
-        if r.median("latency_cost_ns") is not None and r.median("insert_seconds") and isinstance(r.size, int)
+        if r.median("latency_cost_ns") is not None
+        and r.median("insert_p50_ns") is not None
+        and r.median("insert_seconds")
+        and isinstance(r.size, int)
     ]
     if costs and shares:
         out += [

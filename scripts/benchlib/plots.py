@@ -293,7 +293,11 @@ def timeline(run, results, style, planned):
         columns.append((w, [r for r in summary.select(results, w, size) if len(r.timeline) >= 2]))
     families = list(dict.fromkeys(r.config.family for _, rs in columns for r in rs if r.config is not None))
     fig, axes = plt.subplots(
-        len(families), len(columns), figsize=(max(10.0, 6.2 * len(columns)), 2.6 * len(families) + 1.0), squeeze=False, sharex=True
+        len(families),
+        len(columns),
+        figsize=(max(10.0, 6.2 * len(columns)), 2.6 * len(families) + 1.0),
+        squeeze=False,
+        sharex=True,
     )
     for col, (workload, rs) in enumerate(columns):
         mode = suite.workloads[workload].settle if workload in suite.workloads else ""
