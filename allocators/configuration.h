@@ -55,6 +55,11 @@ struct MallocLibrary {
   // allocator recognises `block` as its own. The child asks it about a block from malloc and one
   // from operator new, because dladdr can only name the proxy. Null for every other library.
   bool (*owns)(const void* block) = nullptr;
+  // Called in the child once the library is verified, before the baseline: resolves every function
+  // the release step and the statistics call later, and touches every buffer they write. Between
+  // clear() and the release step nothing may allocate (a malloc there changes what the release step
+  // finds) or fault in a new page (it would count as memory kept). Null when there is nothing to do.
+  void (*prepare)() = nullptr;
 };
 
 enum class Kind { allocator, container_allocator, different_container };
@@ -126,5 +131,23 @@ template <class Function>
 Function loaded_library_function(std::string_view path, const char* symbol) {
   return reinterpret_cast<Function>(loaded_library_symbol(path, symbol));
 }
+
+// A function of a preloaded library, looked up once (dlopen and the path's string allocate) and
+// then called from its cached address. `prepare` hooks call get() so that the lookup happens before
+// the baseline, never between clear() and the release step.
+template <class Function>
+class LibraryFunction {
+ public:
+  constexpr LibraryFunction(std::string_view path, const char* name) : path_(path), name_(name) {}
+  Function get() {
+    if (function_ == nullptr) function_ = loaded_library_function<Function>(path_, name_);
+    return function_;
+  }
+
+ private:
+  std::string_view path_;
+  const char* name_;
+  Function function_ = nullptr;
+};
 
 }  // namespace bench

@@ -13,7 +13,9 @@ constexpr std::string_view kPath = BENCH_JEMALLOC_PATH;
 // int mallctl(const char* name, void* oldp, size_t* oldlenp, void* newp, size_t newlen) — jemalloc(3).
 using Mallctl = int (*)(const char*, void*, std::size_t*, void*, std::size_t);
 
-Mallctl mallctl() { return loaded_library_function<Mallctl>(kPath, "mallctl"); }
+LibraryFunction<Mallctl> g_mallctl(kPath, "mallctl");
+
+Mallctl mallctl() { return g_mallctl.get(); }
 
 template <class T>
 T read(const char* name) {
@@ -28,6 +30,8 @@ void command(const char* name) {
 }
 
 std::string version() { return std::string("jemalloc ") + read<const char*>("version"); }
+
+void prepare() { g_mallctl.get(); }
 
 void report_stats(CounterSink& out) {
   std::uint64_t epoch = 1;  // stats are snapshots refreshed by writing "epoch"
@@ -59,6 +63,7 @@ const MallocLibrary kLibrary{
     .version = version,
     .report_stats = report_stats,
     .report_options = report_options,
+    .prepare = prepare,
 };
 
 void flush_and_purge() {

@@ -24,6 +24,16 @@ Function symbol(const char* name) {
   return loaded_library_function<Function>(kPath, name);
 }
 
+using ProcessInfo = void (*)(std::size_t*, std::size_t*, std::size_t*, std::size_t*, std::size_t*, std::size_t*, std::size_t*,
+                             std::size_t*);
+LibraryFunction<ProcessInfo> g_process_info(kPath, "mi_process_info");
+LibraryFunction<void (*)(bool)> g_collect(kPath, "mi_collect");
+
+void prepare() {
+  g_process_info.get();
+  g_collect.get();
+}
+
 std::string version() {
   const int v = symbol<int (*)()>("mi_version")();  // MI_MALLOC_VERSION: major*100 + minor*10 + patch
   return "mimalloc " + std::to_string(v / 100) + "." + std::to_string(v / 10 % 10) + "." + std::to_string(v % 10);
@@ -33,8 +43,7 @@ void report_stats(CounterSink& out) {
   // mi_process_info's current_rss is the commit counter on Linux, not RSS: we keep the commit
   // figures, which are what mimalloc itself believes it holds.
   std::size_t elapsed, user, system, rss, peak_rss, commit = 0, peak_commit = 0, faults;
-  symbol<void (*)(std::size_t*, std::size_t*, std::size_t*, std::size_t*, std::size_t*, std::size_t*, std::size_t*, std::size_t*)>(
-      "mi_process_info")(&elapsed, &user, &system, &rss, &peak_rss, &commit, &peak_commit, &faults);
+  g_process_info.get()(&elapsed, &user, &system, &rss, &peak_rss, &commit, &peak_commit, &faults);
   out.counter("stat_current_commit", static_cast<double>(commit), Unit::bytes);
   out.counter("stat_peak_commit", static_cast<double>(peak_commit), Unit::bytes);
 }
@@ -55,8 +64,9 @@ const MallocLibrary kLibrary{
     .version = version,
     .report_stats = report_stats,
     .report_options = report_options,
+    .prepare = prepare,
 };
 
-void collect() { symbol<void (*)(bool)>("mi_collect")(true); }
+void collect() { g_collect.get()(true); }
 
 }  // namespace bench::mimalloc

@@ -13,9 +13,12 @@ constexpr std::string_view kPath = BENCH_SCUDO_PATH;
 // M_PURGE in scudo's wrappers_c.inc (not in glibc's malloc.h): release all free memory to the OS.
 constexpr int kMallocPurge = -101;
 
-template <class Function>
-Function symbol(const char* name) {
-  return loaded_library_function<Function>(kPath, name);
+LibraryFunction<struct mallinfo2 (*)()> g_mallinfo2(kPath, "mallinfo2");
+LibraryFunction<int (*)(int, int)> g_mallopt(kPath, "mallopt");
+
+void prepare() {
+  g_mallinfo2.get();
+  g_mallopt.get();
 }
 
 // scudo reports no version of its own: the library ships inside one LLVM release's tree, whose
@@ -32,7 +35,7 @@ std::string version() {
 // scudo's mallinfo2 (wrappers_c.inc): hblkhd = bytes mapped, uordblks = allocated, fordblks = free
 // inside its regions. Read from scudo itself: under LD_PRELOAD, the name resolves to scudo's copy.
 void report_stats(CounterSink& out) {
-  const struct mallinfo2 info = symbol<struct mallinfo2 (*)()>("mallinfo2")();
+  const struct mallinfo2 info = g_mallinfo2.get()();
   out.counter("stat_mapped", static_cast<double>(info.hblkhd), Unit::bytes);
   out.counter("stat_allocated", static_cast<double>(info.uordblks), Unit::bytes);
   out.counter("stat_free", static_cast<double>(info.fordblks), Unit::bytes);
@@ -50,10 +53,11 @@ const MallocLibrary kLibrary{
     .version = version,
     .report_stats = report_stats,
     .report_options = report_options,
+    .prepare = prepare,
 };
 
 void purge() {
-  if (symbol<int (*)(int, int)>("mallopt")(kMallocPurge, 0) != 1) throw std::runtime_error("scudo's mallopt(M_PURGE, 0) did not return 1");
+  if (g_mallopt.get()(kMallocPurge, 0) != 1) throw std::runtime_error("scudo's mallopt(M_PURGE, 0) did not return 1");
 }
 
 }  // namespace bench::scudo

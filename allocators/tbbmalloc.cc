@@ -27,10 +27,10 @@ constexpr int kNoEffect = 4;
 static_assert(TBBMALLOC_CLEAN_ALL_BUFFERS == kCleanAllBuffers && TBBMALLOC_OK == kOk && TBBMALLOC_NO_EFFECT == kNoEffect);
 #endif
 
-template <class Function>
-Function symbol(const char* name) {
-  return loaded_library_function<Function>(kAllocatorPath, name);
-}
+LibraryFunction<int (*)(int, void*)> g_allocation_command(kAllocatorPath, "scalable_allocation_command");
+LibraryFunction<std::size_t (*)(void*, std::size_t (*)(void*))> g_safer_msize(kAllocatorPath, "__TBB_malloc_safer_msize");
+
+void prepare() { g_allocation_command.get(); }
 
 // TBB_runtime_version() lives in libtbb, which a malloc replacement does not load; the allocator's
 // own version is its soname's, fixed by the path CMake resolved (libtbbmalloc.so.2.8 -> 2.8).
@@ -45,9 +45,7 @@ void report_options(CounterSink&) {}  // nor a read-back of its modes
 
 // __TBB_malloc_safer_msize(p, nullptr): the block's size if tbbmalloc recognises it as its own,
 // otherwise 0 (oneTBB's src/tbbmalloc/frontend.cpp); never touches a block it does not know.
-bool owns(const void* block) {
-  return symbol<std::size_t (*)(void*, std::size_t (*)(void*))>("__TBB_malloc_safer_msize")(const_cast<void*>(block), nullptr) > 0;
-}
+bool owns(const void* block) { return g_safer_msize.get()(const_cast<void*>(block), nullptr) > 0; }
 
 }  // namespace
 
@@ -60,10 +58,11 @@ const MallocLibrary kLibrary{
     .report_stats = report_stats,
     .report_options = report_options,
     .owns = owns,
+    .prepare = prepare,
 };
 
 void clean_all_buffers() {
-  const int result = symbol<int (*)(int, void*)>("scalable_allocation_command")(kCleanAllBuffers, nullptr);
+  const int result = g_allocation_command.get()(kCleanAllBuffers, nullptr);
   if (result != kOk && result != kNoEffect)
     throw std::runtime_error("scalable_allocation_command(TBBMALLOC_CLEAN_ALL_BUFFERS) failed with " + std::to_string(result));
 }

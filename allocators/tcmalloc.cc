@@ -13,10 +13,19 @@ Function symbol(const char* name) {
   return loaded_library_function<Function>(kPath, name);
 }
 
+LibraryFunction<int (*)(const char*, std::size_t*)> g_numeric_property(kPath, "MallocExtension_GetNumericProperty");
+LibraryFunction<void (*)()> g_mark_thread_idle(kPath, "MallocExtension_MarkThreadIdle");
+LibraryFunction<void (*)()> g_release_free_memory(kPath, "MallocExtension_ReleaseFreeMemory");
+
+void prepare() {
+  g_numeric_property.get();
+  g_mark_thread_idle.get();
+  g_release_free_memory.get();
+}
+
 double property(const char* name) {
   std::size_t value = 0;
-  if (!symbol<int (*)(const char*, std::size_t*)>("MallocExtension_GetNumericProperty")(name, &value))
-    throw std::runtime_error(std::string("tcmalloc has no property ") + name);
+  if (!g_numeric_property.get()(name, &value)) throw std::runtime_error(std::string("tcmalloc has no property ") + name);
   return static_cast<double>(value);
 }
 
@@ -53,11 +62,12 @@ const MallocLibrary kLibrary{
     .version = version,
     .report_stats = report_stats,
     .report_options = report_options,
+    .prepare = prepare,
 };
 
 void flush_and_release() {
-  symbol<void (*)()>("MallocExtension_MarkThreadIdle")();
-  symbol<void (*)()>("MallocExtension_ReleaseFreeMemory")();
+  g_mark_thread_idle.get()();
+  g_release_free_memory.get()();
 }
 
 }  // namespace bench::tcmalloc

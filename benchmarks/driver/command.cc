@@ -12,11 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
+#include <utility>
 
 #include "benchmarks/driver/units.h"
 #include "benchmarks/measure/clock.h"
@@ -29,6 +31,18 @@ bool executable_file(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
+
+// A descriptor closed when it goes out of scope, unless released.
+struct Descriptor {
+  explicit Descriptor(int descriptor) : fd(descriptor) {}
+  ~Descriptor() {
+    if (fd >= 0) ::close(fd);
+  }
+  Descriptor(const Descriptor&) = delete;
+  Descriptor& operator=(const Descriptor&) = delete;
+  int release() { return std::exchange(fd, -1); }
+  int fd;
+};
 
 std::string canonical(const std::string& path) {
   char resolved[PATH_MAX];
@@ -94,6 +108,16 @@ std::vector<std::string> command_environment(char** caller_environment, const Co
 
 CommandRun::CommandRun(const CommandOptions& options, const Configuration& configuration, const std::string& output_stem)
     : configuration_(configuration), options_(options) {
+  // The libraries /proc/<pid>/maps is searched for, resolved once: the sampling must stay cheap,
+  // since the parent runs beside the program it measures.
+  if (configuration.library->preloaded) own_library_ = canonical(std::string(configuration.library->preload_path));
+  for (const Configuration& other : configurations())
+    if (other.library->preloaded && !other.library->preload_path.empty()) {
+      const std::string path = canonical(std::string(other.library->preload_path));
+      if (path != own_library_ && std::find(malloc_libraries_.begin(), malloc_libraries_.end(), path) == malloc_libraries_.end())
+        malloc_libraries_.push_back(path);
+    }
+
   std::vector<std::string> environment = command_environment(::environ, configuration);
   std::vector<std::string> arguments = options.argv;
   std::vector<char*> argv, envp;
@@ -106,15 +130,15 @@ CommandRun::CommandRun(const CommandOptions& options, const Configuration& confi
     stdout_path_ = options.output_directory + "/" + output_stem + ".stdout";
     stderr_path_ = options.output_directory + "/" + output_stem + ".stderr";
   }
-  const int input = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const int output = open_output(stdout_path_);
-  const int errors = open_output(stderr_path_);
+  // Each descriptor closes itself on any way out of here; the child's copies are what it keeps.
+  const Descriptor input(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  const Descriptor output(open_output(stdout_path_));
+  const Descriptor errors(open_output(stderr_path_));
   int pipe_fds[2];
-  if (input < 0 || output < 0 || errors < 0 || ::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    for (int fd : {input, output, errors})
-      if (fd >= 0) ::close(fd);
+  if (input.fd < 0 || ::pipe2(pipe_fds, O_CLOEXEC) != 0)
     throw std::runtime_error(std::string("cannot prepare the program's descriptors: ") + std::strerror(errno));
-  }
+  Descriptor exec_error_read(pipe_fds[0]);
+  const Descriptor exec_error_write(pipe_fds[1]);
   const pid_t parent = ::getpid();
   const std::string program = options.program;
   start_ns_ = monotonic_ns();
@@ -125,22 +149,29 @@ CommandRun::CommandRun(const CommandOptions& options, const Configuration& confi
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);
     ::signal(SIGPIPE, SIG_DFL);
-    ::dup2(input, STDIN_FILENO);
-    ::dup2(output, STDOUT_FILENO);
-    ::dup2(errors, STDERR_FILENO);
+    // Out of the way first (the parent's own 0, 1 or 2 may be closed, and one of these sit there),
+    // then onto 0, 1 and 2 (dup2 clears close-on-exec); nothing else of the parent's reaches the
+    // program.
+    const int in = ::fcntl(input.fd, F_DUPFD_CLOEXEC, 10);
+    const int out = ::fcntl(output.fd, F_DUPFD_CLOEXEC, 10);
+    const int err = ::fcntl(errors.fd, F_DUPFD_CLOEXEC, 10);
+    ::dup2(in, STDIN_FILENO);
+    ::dup2(out, STDOUT_FILENO);
+    ::dup2(err, STDERR_FILENO);
+    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
     ::execve(program.c_str(), argv.data(), envp.data());
     const int error = errno;
-    [[maybe_unused]] ssize_t ignored = ::write(pipe_fds[1], &error, sizeof error);
+    [[maybe_unused]] ssize_t ignored = ::write(exec_error_write.fd, &error, sizeof error);
     ::_exit(127);
   }
   ::setpgid(pid, pid);
-  for (int fd : {input, output, errors, pipe_fds[1]}) ::close(fd);
   pid_ = pid;
-  exec_error_fd_ = pipe_fds[0];
+  exec_error_fd_ = exec_error_read.release();
   pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (pidfd_ < 0) {
     const std::string reason = std::strerror(errno);
     finish("pidfd_open failed: " + reason);
+    ::close(exec_error_fd_);
     throw std::runtime_error("pidfd_open failed (Linux >= 5.3 is needed to watch a program): " + reason);
   }
   next_sample_ns_ = start_ns_ + dense_offset_ns(0);
@@ -176,24 +207,22 @@ void CommandRun::take_sample(std::int64_t now) {
   samples_.push_back({static_cast<double>(now - start_ns_) / 1e9, static_cast<double>(smaps->rss)});
   private_dirty_end_ = smaps->private_dirty;
   lazy_free_end_ = smaps->lazy_free;
-  inspect_maps();
+  // Which malloc libraries are mapped: at every one of the first 20 samples (the program's start,
+  // where the dynamic linker maps them), then at every 10th (a library loaded later).
+  if (sample_index_ < 20 || sample_index_ % 10 == 0) inspect_maps();
 }
 
 void CommandRun::inspect_maps() {
   std::ifstream maps("/proc/" + std::to_string(pid_) + "/maps");
-  const std::string own = configuration_.library->preloaded ? canonical(std::string(configuration_.library->preload_path)) : "";
   for (std::string line; std::getline(maps, line);) {
     const std::size_t slash = line.find('/');
     if (slash == std::string::npos) continue;
-    const std::string path = line.substr(slash);
-    if (!own.empty() && path == own) saw_library_ = true;
-    for (const Configuration& other : configurations()) {
-      if (!other.library->preloaded || other.library->preload_path.empty()) continue;
-      const std::string other_path = canonical(std::string(other.library->preload_path));
-      if (other_path != own && path == other_path) foreign_malloc_library_ = path;
-    }
+    const std::string_view path = std::string_view(line).substr(slash);
+    if (!own_library_.empty() && path == own_library_) saw_library_ = true;
+    for (const std::string& other : malloc_libraries_)
+      if (path == other) foreign_malloc_library_ = other;
   }
-  if (own.empty() && !samples_.empty()) saw_library_ = true;  // glibc: the process default, once it runs
+  if (own_library_.empty()) saw_library_ = true;  // glibc: the process default, once it runs
 }
 
 CommandOutcome CommandRun::finish(const std::string& forced_error) {

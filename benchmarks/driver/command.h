@@ -78,8 +78,10 @@ class CommandRun {
   int sample_index_ = 0;
   std::vector<TimelineSample> samples_;
   std::uint64_t private_dirty_end_ = 0, lazy_free_end_ = 0;
-  bool saw_library_ = false;            // the configuration's library in /proc/<pid>/maps
-  std::string foreign_malloc_library_;  // another malloc library of the table seen there
+  std::string own_library_;                    // the configuration's library (canonical); empty for glibc
+  std::vector<std::string> malloc_libraries_;  // every other malloc library of the table (canonical)
+  bool saw_library_ = false;                   // own_library_ seen in /proc/<pid>/maps
+  std::string foreign_malloc_library_;         // one of malloc_libraries_ seen there
   std::string stdout_path_, stderr_path_;
 };
 

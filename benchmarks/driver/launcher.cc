@@ -219,8 +219,10 @@ void Launcher::maybe_launch() {
     const auto next = std::find_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.state == State::planned; });
     if (next == slots_.end()) return;
     if (settling > 0 && settling >= options_.max_settling) return;
-    // Checked before launch(), which hashes the keys for this size if none are hashed yet.
+    // Checked before launch(), which hashes the keys for this size if none are hashed yet. Settling
+    // children hold memory for a while: refuse only what would not fit with none of them left.
     if (std::string refusal = memory_refusal(next->spec); !refusal.empty()) {
+      if (settling > 0) return;
       next->result.error = std::move(refusal);
       mark_finished(*next);
       continue;
@@ -305,6 +307,9 @@ void Launcher::launch(Slot& slot) {
     if (probe_copy >= 0) ::dup2(probe_copy, kProbeFd);
     for (int fd : {result_copy, key_copy, probe_copy})
       if (fd >= 0) ::close(fd);
+    // Nothing else of the parent's reaches the child (Google Benchmark's output file, say, which it
+    // opens without close-on-exec); the executable's copy is closed by fexecve itself.
+    ::close_range(kProbeFd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
     ::dup2(STDERR_FILENO, STDOUT_FILENO);  // the parent's stdout carries only its reports
     ::fexecve(executable_copy, argv.data(), envp.data());
     static const char message[] = "error fexecve of /proc/self/exe failed\n";

@@ -63,7 +63,10 @@ def judge(a, b):
     if a is None or b is None:
         return None, f"missing in {'A' if a is None else 'B'}"
     ratio = b.median / a.median if a.median else None
-    return ratio, CHANGED if stats.compare(a, b) == stats.DIFFERS else UNCHANGED
+    verdict = stats.compare(a, b)
+    if verdict == stats.NO_VERDICT:
+        return ratio, stats.NO_VERDICT
+    return ratio, CHANGED if verdict == stats.DIFFERS else UNCHANGED
 
 
 def compare(run_a, run_b, counters=None, show_all=False):

@@ -3,6 +3,7 @@ costs, choices — and the run's own numbers; it judges nothing itself. The one 
 advance is the explanation of glibc's free lists, which quotes the run's stat_ counters.
 """
 
+import math
 import os
 
 from . import stats, summary
@@ -68,7 +69,7 @@ def _duration(seconds):
 def _seconds(v):
     if v is None:
         return "—"
-    if v < 0:
+    if v < 0 or math.isinf(v):
         return "never"
     return _duration(v) if v >= 1e-3 else "at once"  # before the first offset (1 ms): the first sample
 
@@ -189,6 +190,18 @@ def _context_section(run):
     return "\n".join(text)
 
 
+def _lazy_note(results):
+    """Pages released with MADV_FREE are given back but still counted in RSS: say so where there are."""
+    lazy = [r for r in results if (r.median("lazyfree_final") or 0) > 1e6]
+    if not lazy:
+        return ""
+    return (
+        " (but for the lazily freed pages that RSS still counts: "
+        + ", ".join(f"{r.configuration} {_bytes_mb(r.median('lazyfree_final'))}" for r in lazy)
+        + ")"
+    )
+
+
 def _kept(r):
     return f"{_pct(r.median('kept_pct_final'))}, {_mb(r.median('kept_mb_final'))} MB"
 
@@ -221,7 +234,9 @@ def _retention_findings(rs, settle):
         out.append(
             f"- **RSS does not go down.** {len(keepers)} of {len(ok)} configurations keep ≥ {KEEPS_PCT:g} % {after}: "
             + ", ".join(f"**{r.configuration}** ({_kept(r)})" for r in keepers)
-            + ". The memory was freed to the allocator, not to the operating system."
+            + ". The memory was freed to the allocator, not to the operating system"
+            + _lazy_note(keepers)
+            + "."
         )
     if givers:
         out.append(
@@ -262,6 +277,14 @@ def _speed_findings(rs):
         ]
     groups = summary.by_kind(rs)
     versus = summary.against_reference(rs)
+    n = min(r.repetitions for r in rs if r.ok)
+    if n < 6:
+        out.append(
+            f"- **How far to trust these speed verdicts**: with {n} repetitions an interval is the range (min–max), and two "
+            f"configurations that are in truth equally fast have ranges that do not overlap {stats.range_false_alarm(n, n) * 100:.0f} % "
+            "of the time: among many comparisons, expect a few false *differs*. The run with 10 repetitions "
+            "(95 % intervals) is the one to judge speed by."
+        )
     for kind, members in groups.items():
         if kind == "different container":
             continue
@@ -284,14 +307,15 @@ def _speed_findings(rs):
         same = [r for r in knobs if all(c.verdict == stats.WITHIN_NOISE for c in versus[r.configuration])]
         if same:
             out.append(
-                f"- **As fast as their reference** (every rate within noise, {kind}): "
+                f"- **No difference beyond the noise from their reference** (every rate, {kind}): "
                 + ", ".join(f"{r.configuration} (vs {versus[r.configuration][0].other.configuration})" for r in same)
                 + "."
             )
         front = summary.pareto_front(members)
         if len(front) > 1 or (front and len(members) > 1):
             out.append(
-                f"- **Pareto set ({kind})**: no other {kind} configuration inserts faster and keeps less: "
+                f"- **Pareto set ({kind}, on medians)**: no other {kind} configuration has both a higher median insert rate "
+                "and less kept: "
                 + ", ".join(
                     f"**{r.configuration}** ({_insert_speed(r, members)}, {_mb(r.median('kept_mb_final'))} MB)" for r in front
                 )
@@ -502,8 +526,8 @@ def _glibc_section(rs, workload, size):
     sentences = []
     if g("stat_arena") is not None and g("stat_fordblks") is not None:
         text = (
-            f"In **{plain.configuration}**, after clear() the main heap still spans {_bytes_mb(g('stat_arena'))} taken from "
-            "the kernel (arena)"
+            f"In **{plain.configuration}**, after clear() glibc's heap still spans {_bytes_mb(g('stat_arena'))} taken from "
+            "the kernel (arena, all arenas together)"
         )
         if g("stat_uordblks") is not None:
             text += f", of which only {_bytes_mb(g('stat_uordblks'))} is in use (uordblks, tcache included)"
@@ -514,13 +538,19 @@ def _glibc_section(rs, workload, size):
                 "fastbins (fsmblks), which are not even merged with their neighbours until `malloc_consolidate` runs."
             )
         sentences.append(text)
+    in_fastbins = g("stat_fsmblks") is not None and g("stat_fordblks") and g("stat_fsmblks") >= 0.5 * g("stat_fordblks")
     if g("stat_keepcost") is not None:
-        sentences.append(
+        text = (
             "free() hands memory back to the kernel only from the top of the heap, and only when a freed chunk of ≥ 64 KiB "
-            "triggers consolidation and the top chunk then exceeds `M_TRIM_THRESHOLD`. Map nodes are a few dozen bytes: "
-            "freeing them never triggers consolidation, so they stay in tcache and fastbins, unmerged, and never join the "
-            f"top chunk. The top chunk, all that free() could trim, is {g('stat_keepcost') / 1e3:,.1f} kB here (keepcost)."
+            "triggers consolidation and the top chunk then exceeds `M_TRIM_THRESHOLD`."
         )
+        if in_fastbins:  # true of small blocks (≤ 128 B chunks); larger ones coalesce as they are freed
+            text += (
+                " These blocks are fastbin-sized: freeing them never triggers consolidation, so they stay in tcache and "
+                "fastbins, unmerged, and never join the top chunk."
+            )
+        text += f" The top chunk, all that free() could trim, is {g('stat_keepcost') / 1e3:,.1f} kB here (keepcost)."
+        sentences.append(text)
     with_release = [r for r in gl if summary.release_step_ms(r) is not None and r.median("kept_pct_released") is not None]
     if with_release:
         sentences.append(
@@ -549,7 +579,7 @@ def _timeline_section(results, suite):
         for w in summary.workloads(results, suite)
         if w in suite.workloads
         and not suite.workloads[w].uses_rounds
-        and any(r.median("return_90pct_s") is not None for r in summary.select(results, w))
+        and any(r.median("return_90pct") is not None for r in summary.select(results, w))
     ]
     if not settle_ws:
         return []
@@ -581,7 +611,7 @@ def _timeline_section(results, suite):
         for w in settle_ws:
             r = per.get(w)
             row += (
-                [_seconds(r.median("return_50pct_s")), _seconds(r.median("return_90pct_s")), _pct(r.median("kept_pct_final"))]
+                [_seconds(r.median("return_50pct")), _seconds(r.median("return_90pct")), _pct(r.median("kept_pct_final"))]
                 if r is not None and r.ok
                 else ["—"] * 3
             )
@@ -805,7 +835,9 @@ def _command_section(results, suite):
         )
     )
     base = next((r for r in rs if r.ok and r.config is not None and not r.config.reference), None)
-    if base is not None:
+    if base is not None and base.repetitions < 2:
+        out += ["", "One repetition: no verdict on wall time (the noise rule needs at least 2)."]
+    elif base is not None:
         notes = []
         for r in rs:
             if r is base or not r.ok:
@@ -813,11 +845,17 @@ def _command_section(results, suite):
             verdict = stats.compare(r.spread("wall_seconds"), base.spread("wall_seconds"))
             if verdict == stats.DIFFERS:
                 notes.append(f"{r.configuration} {(r.median('wall_seconds') / base.median('wall_seconds') - 1) * 100:+.1f} %")
+        n = base.repetitions
+        caveat = (
+            f" (with {n} repetitions an interval is the range: {stats.range_false_alarm(n, n) * 100:.0f} % false alarms)"
+            if n < 6
+            else ""
+        )
         out += [
             "",
-            ("Wall time against " + base.configuration + ", beyond the noise: " + "; ".join(notes) + ".")
+            ("Wall time against " + base.configuration + ", beyond the noise" + caveat + ": " + "; ".join(notes) + ".")
             if notes
-            else f"Every wall time is within noise of {base.configuration}'s.",
+            else f"No wall time differs from {base.configuration}'s beyond the noise{caveat}.",
         ]
     skipped = command.get("skipped", [])
     if skipped:
@@ -865,9 +903,10 @@ def _latency_section(rs):
     if costs and shares:
         out += [
             "",
-            f"Timing one operation costs {min(costs):.0f}–{max(costs):.0f} ns (measured in every child before its baseline: "
-            f"`latency_cost_ns`), {min(shares):.1f}–{max(shares):.1f} % of an insert here: the rates include it, for every "
-            "configuration alike (`--latency=off` leaves it out).",
+            f"Timing one operation costs at least {min(costs):.0f}–{max(costs):.0f} ns (timed in every child before its "
+            "baseline, calls back to back, so a lower bound: `latency_cost_ns`), "
+            f"{min(shares):.1f}–{max(shares):.1f} % of an insert here: the rates include it, for every configuration alike "
+            "(`--latency=off` leaves it out).",
         ]
     return out
 
@@ -922,7 +961,7 @@ def _plot_markdown(planned, plots_dir):
     return f"![{planned.caption}]({path})"
 
 
-def _how_to_read(settle):
+def _how_to_read(settle, order):
     after = f" ({settle})" if settle else ""
     return [
         "## How to read the numbers",
@@ -1023,5 +1062,5 @@ def render(run, results, plots_dir=None):
     noise = _noise_section(results)
     if noise:
         out += noise + [""]
-    out += _errors_section(run) + [""] + _how_to_read(settle) + [""]
+    out += _errors_section(run) + [""] + _how_to_read(settle, suite.order) + [""]
     return "\n".join(out)

@@ -230,10 +230,11 @@ def tradeoff(run, results, style, planned):
     fig, axes = plt.subplots(1, len(groups), figsize=(6.5 * len(groups), 6.2), squeeze=False)
     for ax, (kind, members) in zip(axes[0], groups.items()):
         rs = [r for r in members if r.median("insert_rate") is not None and r.median("kept_mb_final") is not None]
+        key = summary.rate_key(rs, "insert_rate")  # the rate the Pareto set is judged on, and drawn at
         front = summary.pareto_front(rs)
         for r in rs:
-            x, y = r.median("kept_mb_final"), r.median("insert_rate") / 1e6
-            ylo, yhi = _whiskers(r.spread("insert_rate"), y, 1e-6)
+            x, y = r.median("kept_mb_final"), r.median(key) / 1e6
+            ylo, yhi = _whiskers(r.spread(key), y, 1e-6)
             on_front = r in front
             ax.errorbar(x, y, yerr=[[ylo], [yhi]], fmt="none", ecolor=style.color(r.configuration), alpha=0.6, elinewidth=0.9)
             ax.plot(
@@ -257,7 +258,7 @@ def tradeoff(run, results, style, planned):
         if len(front) > 1:
             ax.plot(
                 [r.median("kept_mb_final") for r in front],
-                [r.median("insert_rate") / 1e6 for r in front],
+                [r.median(key) / 1e6 for r in front],
                 color="0.2",
                 linestyle="--",
                 linewidth=1,
@@ -270,13 +271,15 @@ def tradeoff(run, results, style, planned):
         ax.set_xlim(min(min(xs), 0.0) - pad, max(xs) + pad * 3)
         ax.set_title(kind + " configurations", fontsize=10)
         ax.set_xlabel(f"RSS kept above baseline after settle{f' ({settle})' if settle else ''} (MB) — lower is better")
-        ax.set_ylabel("insert rate (million items/s) — higher is better")
+        ax.set_ylabel(
+            "insert rate (million items/s" + (", speed-scaled" if key != "insert_rate" else "") + ") — higher is better"
+        )
         ax.grid(color="0.9")
         ax.set_axisbelow(True)
     top = _title(
         fig,
         "Which configuration is fast and also gives its memory back? (better: up and to the left)",
-        f"{planned.workload}, N = {format_size(planned.size)} · like for like · raw rates · {_reps_text(everything)}",
+        f"{planned.workload}, N = {format_size(planned.size)} · like for like · Pareto set on medians · {_reps_text(everything)}",
     )
     fig.tight_layout(rect=(0, 0, 1, top))
     return fig
@@ -395,13 +398,14 @@ def cost(run, results, style, planned):
         comparison = c.insert[2]
         x, y = comparison.change_pct, c.kept_final_mb
         differs = comparison.verdict == stats.DIFFERS
+        judged = comparison.verdict != stats.NO_VERDICT
         ax.plot(
             x,
             y,
             linestyle="none",
             marker=style.marker(c.knob.configuration),
             markersize=9,
-            color=style.color(c.knob.configuration),
+            color=style.color(c.knob.configuration) if judged else "0.6",
             markerfacecolor=style.color(c.knob.configuration) if differs else "white",
             markeredgewidth=1.6,
         )
@@ -410,7 +414,7 @@ def cost(run, results, style, planned):
         )
     ax.axvline(0, color="0.4", linewidth=0.8)
     ax.set_xlabel(
-        "round-2 insert rate against the base configuration (%, speed-scaled); filled: beyond the noise, hollow: within"
+        "round-2 insert rate against the base configuration (%, speed-scaled); filled: beyond the noise, hollow: within, grey: one run"
     )
     ax.set_ylabel("RSS kept above baseline at the end (MB)")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:+g} %"))

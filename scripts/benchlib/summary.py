@@ -16,6 +16,7 @@ Quantities derived per repetition, then summarised like counters:
                                 (the run's median probe_ns); see speed_counter()
 """
 
+import math
 import re
 import statistics
 from dataclasses import dataclass, field
@@ -101,6 +102,10 @@ def derive(counters, size, probe_typical):
             out[f"kept_pct_{stage}"] = (rss - base) / growth * 100.0
     if "release_seconds" in counters:
         out["release_ms"] = counters["release_seconds"] * 1e3
+    for share in ("50", "90"):  # -1 (never, within the settle period) sorts after every time
+        value = counters.get(f"return_{share}pct_s")
+        if value is not None:
+            out[f"return_{share}pct"] = math.inf if value < 0 else value
     probe = counters.get("probe_ns")
     if probe and probe_typical:
         for name, value in counters.items():
@@ -260,8 +265,8 @@ def when_given_back(result):
         return "clear", None
     if release_step_ms(result) is not None and released is not None and released <= GIVES_BACK_PCT:
         return "release", None
-    r90 = result.median("return_90pct_s")
-    if r90 is not None and r90 >= 0:
+    r90 = result.median("return_90pct")
+    if r90 is not None and not math.isinf(r90):
         return "settle", r90
     growth = result.median("growth_mb")
     if growth:
@@ -338,7 +343,8 @@ def fastest(results, rate="insert_rate"):
     if not have:
         return None, []
     best = max(have, key=lambda r: r.median(key))
-    tied = [r for r in have if r is not best and stats.compare(r.spread(key), best.spread(key)) == stats.WITHIN_NOISE]
+    # Within noise, or not judged at all (one repetition): either way not shown to be slower.
+    tied = [r for r in have if r is not best and stats.compare(r.spread(key), best.spread(key)) != stats.DIFFERS]
     return best, tied
 
 
@@ -436,8 +442,9 @@ def costs(results):
 
 
 def choices(results):
-    """{need: (result, why)} within one like-for-like group of the map workload: memory must go
-    back, speed only, both. Speed statements honour the noise rule (fastest's ties)."""
+    """{need: result or (result, ties)} within one like-for-like group of the map workload: memory
+    must go back, speed only, both. Speed choices honour the noise rule (fastest's ties) and need at
+    least 2 repetitions."""
     ok = [r for r in results if r.ok]
     out = {}
     with_kept = [r for r in ok if r.median("kept_mb_final") is not None]
@@ -445,15 +452,15 @@ def choices(results):
     if with_kept:
         least = min(with_kept, key=lambda r: (r.median("kept_mb_final"), -(r.median(key) or 0)))
         out["memory"] = least
+    if any(r.repetitions < 2 for r in ok):
+        return out  # no verdict on speed from a single repetition: only the memory choice
     best, tied = fastest(ok)
     if best is not None:
         out["speed"] = (best, tied)
-        front = pareto_front(ok)
-        givers = [r for r in front if r.median("kept_pct_final") is not None and r.median("kept_pct_final") <= GIVES_BACK_PCT]
+        givers = [r for r in ok if r.median("kept_pct_final") is not None and r.median("kept_pct_final") <= GIVES_BACK_PCT]
         if givers:
-            # Among those that give memory back, the fastest, and who is within noise of it.
-            both, both_tied = fastest(givers)
-            out["both"] = (both, both_tied)
+            # Among all that give memory back, the fastest, and who is within noise of it.
+            out["both"] = fastest(givers)
     return out
 
 
