@@ -621,14 +621,15 @@ def _timeline_section(results, suite):
 
 
 def _breakdown_section(rs, settle):
-    have = [r for r in rs if r.ok and r.median("private_dirty_final") is not None]
+    have = [r for r in rs if r.ok and r.median("anonymous_cleared") is not None]
     if not have:
         return []
     out = [
         "## Where the resident bytes are",
         "",
         "From `/proc/self/smaps_rollup` after clear() and at the end of the settle period, in MB above nothing (whole "
-        "process): private dirty pages are the process's own written memory; *lazy free* pages were released with "
+        "process): *anonymous* is the process's own memory (heap and mmap'ed blocks; it includes the huge and the "
+        "lazily freed pages, not the key table, which is a shared file mapping); *lazy free* pages were released with "
         "`MADV_FREE` and still count in RSS until the kernel needs them; huge pages are transparent huge pages "
         "(AnonHugePages).",
         "",
@@ -638,10 +639,10 @@ def _breakdown_section(rs, settle):
         rows.append(
             (
                 r.configuration,
-                _bytes_mb(r.median("private_dirty_cleared")),
+                _bytes_mb(r.median("anonymous_cleared")),
                 _bytes_mb(r.median("lazyfree_cleared")),
                 _bytes_mb(r.median("anon_huge_cleared")),
-                _bytes_mb(r.median("private_dirty_final")),
+                _bytes_mb(r.median("anonymous_final")),
                 _bytes_mb(r.median("lazyfree_final")),
                 _bytes_mb(r.median("anon_huge_final")),
                 _bytes_mb(r.median("anon_huge_peak")),
@@ -651,10 +652,10 @@ def _breakdown_section(rs, settle):
         _table(
             (
                 "configuration",
-                "private dirty after clear",
+                "anonymous after clear",
                 "lazy free",
                 "huge pages",
-                "private dirty at end",
+                "anonymous at end",
                 "lazy free",
                 "huge pages",
                 "huge pages at peak",
@@ -682,6 +683,14 @@ def _breakdown_section(rs, settle):
     return out + [""] + [" ".join(notes)]
 
 
+def _versus_round1(entry):
+    """'0.95 / 1.43 (differs)': a round's insert rate over round 1 of the same child, knob / base."""
+    if entry is None:
+        return "—"
+    mine, theirs, verdict = entry
+    return f"{mine:.2f} / {theirs:.2f}" + (f" ({verdict})" if verdict else "")
+
+
 def _cost_section(results, suite):
     cycle = [r for r in results if r.workload in suite.workloads and suite.workloads[r.workload].uses_rounds]
     if not cycle:
@@ -699,7 +708,9 @@ def _cost_section(results, suite):
         f"{suite.rounds} times in one process (N = {format_size(size)}). Memory an allocator keeps is reused by the next "
         "round; memory a knob gave back faults in again. Each knob against its base configuration, round by round: the "
         "insert rate (speed-scaled medians, with the noise rule), then knob / base for minor page faults, system time and "
-        "the 99.9th percentile of a single insert's latency. Round 1 starts from a fresh process for both: the control.",
+        "the 99.9th percentile of a single insert's latency. Round 1 starts from a fresh process for both: the control. "
+        "Where the control already differs, a slow spell hit one side's children; the column *vs round 1* compares each "
+        "child's round with its own round 1, which cancels that (knob / base, medians, noise rule).",
         "",
     ]
     rows = []
@@ -713,6 +724,7 @@ def _cost_section(results, suite):
                     (_ms(c.release_ms) + f" / {_mb(c.kept_final_mb)} / {_mb(c.base_kept_final_mb)}") if k == rounds[0] else "",
                     str(k),
                     _change(c.insert.get(k)),
+                    _versus_round1(c.vs_round1.get(k)),
                     f"{mf[0]:,.0f} / {mf[1]:,.0f}" if None not in mf else "—",
                     f"{ms[0] * 1e3:,.0f} / {ms[1] * 1e3:,.0f}" if None not in ms else "—",
                     f"{p[0] / 1e3:,.1f} / {p[1] / 1e3:,.1f}" if None not in p else "—",
@@ -726,6 +738,7 @@ def _cost_section(results, suite):
                 "release step (ms) / kept at end (MB), knob / base",
                 "round",
                 "insert vs base",
+                "insert vs round 1",
                 "minor faults",
                 "sys (ms)",
                 "insert p99.9 (µs)",

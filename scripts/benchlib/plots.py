@@ -340,15 +340,16 @@ def timeline(run, results, style, planned):
 
 
 def breakdown(run, results, style, planned):
-    """Per configuration, stacked: private dirty (4 KiB pages), huge pages, lazily freed, other
-    resident bytes — after clear and at the end."""
+    """Per configuration, stacked: the process's anonymous memory in 4 KiB pages, in huge pages,
+    lazily freed, other resident bytes — after clear and at the end. Anonymous, not private dirty:
+    the shared key table counts as private dirty whenever the child happens to be its only mapper."""
     rs = [
         r
         for r in summary.by_retention(summary.select(results, planned.workload, planned.size))
-        if r.ok and r.median("private_dirty_final") is not None
+        if r.ok and r.median("anonymous_cleared") is not None
     ]
     parts = [
-        ("4 KiB private dirty pages", "#b2182b"),
+        ("anonymous memory in 4 KiB pages", "#b2182b"),
         ("transparent huge pages", "#762a83"),
         ("lazily freed (MADV_FREE), still counted", "#f4a582"),
         ("other resident (binary, libraries, key table)", "#bababa"),
@@ -360,8 +361,9 @@ def breakdown(run, results, style, planned):
             y = i + (k - 0.5) * 0.38
             total = r.median(f"smaps_rss_{point}") or 0.0
             huge = r.median(f"anon_huge_{point}") or 0.0
-            dirty = max((r.median(f"private_dirty_{point}") or 0.0) - huge, 0.0)
             lazy = r.median(f"lazyfree_{point}") or 0.0
+            # LazyFree and AnonHugePages are parts of Anonymous.
+            dirty = max((r.median(f"anonymous_{point}") or 0.0) - huge - lazy, 0.0)
             other = max(total - dirty - huge - lazy, 0.0)
             left = 0.0
             for (label, color), value in zip(parts, (dirty, huge, lazy, other)):

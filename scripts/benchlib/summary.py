@@ -106,6 +106,14 @@ def derive(counters, size, probe_typical):
         value = counters.get(f"return_{share}pct_s")
         if value is not None:
             out[f"return_{share}pct"] = math.inf if value < 0 else value
+    # cycle: each round's insert rate against round 1 of the same child, which cancels a slow spell
+    # that lasts the whole child (this machine's typical noise).
+    first = counters.get("round1_insert_rate")
+    if first:
+        for name, value in counters.items():
+            m = _ROUND_INSERT.match(name)
+            if m and m.group(1) != "1":
+                out[f"round{m.group(1)}_insert_vs_round1"] = value / first
     probe = counters.get("probe_ns")
     if probe and probe_typical:
         for name, value in counters.items():
@@ -387,6 +395,7 @@ def noise_summary(results, rates=("insert_rate", "lookup_rate")):
 # what giving memory back costs (the cycle workload)
 
 _ROUND = re.compile(r"^round(\d+)_")
+_ROUND_INSERT = re.compile(r"^round(\d+)_insert_rate$")
 
 
 def rounds_of(result):
@@ -407,6 +416,7 @@ class Cost:
     minflt: dict  # round -> (knob median, base median)
     sys_s: dict  # round -> (knob median, base median)
     insert_p999_ns: dict  # round -> (knob median, base median)
+    vs_round1: dict = field(default_factory=dict)  # round -> (knob median, base median, noise verdict)
 
 
 def costs(results):
@@ -421,7 +431,7 @@ def costs(results):
         if base is None or base.config.library != r.config.library or base.kind != r.kind:
             continue
         rounds = rounds_of(r)
-        insert, minflt, sys_s, p999 = {}, {}, {}, {}
+        insert, minflt, sys_s, p999, vs_round1 = {}, {}, {}, {}, {}
         for k in rounds:
             c = compare_speed(r, base, f"round{k}_insert_rate")
             if c is not None:
@@ -429,11 +439,18 @@ def costs(results):
             minflt[k] = (r.median(f"round{k}_minflt"), base.median(f"round{k}_minflt"))
             sys_s[k] = (r.median(f"round{k}_sys_s"), base.median(f"round{k}_sys_s"))
             p999[k] = (r.median(f"round{k}_insert_p999_ns"), base.median(f"round{k}_insert_p999_ns"))
+            mine, theirs = r.spread(f"round{k}_insert_vs_round1"), base.spread(f"round{k}_insert_vs_round1")
+            if mine is not None and theirs is not None:
+                vs_round1[k] = (mine.median, theirs.median, stats.compare(mine, theirs))
         release = None
         if r.config.release_step:
             values = [r.median(f"round{k}_release_seconds") for k in rounds if r.median(f"round{k}_release_seconds") is not None]
             release = statistics.median(values) * 1e3 if values else None
-        out.append(Cost(r, base, release, r.median("kept_mb_final"), base.median("kept_mb_final"), insert, minflt, sys_s, p999))
+        out.append(
+            Cost(
+                r, base, release, r.median("kept_mb_final"), base.median("kept_mb_final"), insert, minflt, sys_s, p999, vs_round1
+            )
+        )
     return out
 
 
@@ -518,7 +535,7 @@ def plan_plots(results, suite):
                         f"Insert rate vs memory kept after settle, like for like, {workload}, N = {n}",
                     )
                 )
-            if any(r.median("private_dirty_final") is not None for r in rs):
+            if any(r.median("anonymous_cleared") is not None for r in rs):
                 plans.append(
                     PlannedPlot("breakdown", "breakdown", workload, largest, f"Where the resident bytes are, {workload}, N = {n}")
                 )
@@ -556,25 +573,28 @@ _EVERY_WORKLOAD = {
     "rss_cleared": "bytes",
     "rss_released": "bytes",
     "rss_final": "bytes",
-    "release_seconds": "seconds",
     "probe_ns": "nanoseconds",
     "return_50pct_s": "seconds",
     "return_90pct_s": "seconds",
     "smaps_rss_final": "bytes",
-    "private_dirty_cleared": "bytes",
-    "private_dirty_final": "bytes",
-    "lazyfree_cleared": "bytes",
+    "anonymous_final": "bytes",
     "lazyfree_final": "bytes",
-    "anon_huge_peak": "bytes",
     "anon_huge_final": "bytes",
+}
+# A workload of one pass (not rounds) also has its release step.
+_ONE_PASS = {
+    "release_seconds": "seconds",
 }
 _MAP_WORKLOAD = {
     "insert_rate": "items_per_second",
     "lookup_rate": "items_per_second",
     "clear_seconds": "seconds",
-    "insert_p999_ns": "nanoseconds",
-    "lookup_p999_ns": "nanoseconds",
 }
+# Read where a workload reports them (the breakdown, the latency table): all of a group or none.
+_GROUPS = (
+    {"anonymous_cleared": "bytes", "lazyfree_cleared": "bytes", "anon_huge_peak": "bytes"},
+    {"insert_p999_ns": "nanoseconds", "lookup_p999_ns": "nanoseconds", "insert_p50_ns": "nanoseconds"},
+)
 _ROUNDS_WORKLOAD = {
     "round1_insert_rate": "items_per_second",
     "round2_insert_rate": "items_per_second",
@@ -602,7 +622,9 @@ def counters_read(workload):
     needed = dict(_EVERY_WORKLOAD)
     if workload.uses_rounds:
         needed.update(_ROUNDS_WORKLOAD)
-    elif "insert_rate" in workload.headline:
+        return needed
+    needed.update(_ONE_PASS)
+    if "insert_rate" in workload.headline:
         needed.update(_MAP_WORKLOAD)
     return needed
 
@@ -616,7 +638,11 @@ def contract_violations(run):
         if workload is None and name != "command":
             problems.append(f"workload {name} is not in the description")
             continue
-        for counter, unit in counters_read(workload).items():
+        needed = counters_read(workload)
+        for group in _GROUPS:
+            if any(run.suite.unit(counter) is not None for counter in group):
+                needed.update(group)
+        for counter, unit in needed.items():
             have = run.suite.unit(counter)
             if have is None:
                 problems.append(f"{name}: no counter {counter}")

@@ -233,6 +233,12 @@ class TestSummary(unittest.TestCase):
         self.assertEqual(trim.minflt[2], (15600, 0))
         self.assertAlmostEqual(trim.release_ms, 150)
         self.assertEqual(found["jemalloc-decay0"].insert[2].verdict, stats.WITHIN_NOISE)
+        # Each round against round 1 of the same child: knob 1.2M / 1.0M, base 1.5M / 1.0M.
+        mine, theirs, verdict = trim.vs_round1[2]
+        self.assertAlmostEqual(mine, 1.2, places=3)
+        self.assertAlmostEqual(theirs, 1.5, places=3)
+        self.assertIn(verdict, (stats.DIFFERS, stats.WITHIN_NOISE))
+        self.assertNotIn(1, trim.vs_round1, "round 1 against itself says nothing")
 
     def test_plot_plan(self):
         for name, stems in (
