@@ -416,7 +416,7 @@ class Cost:
     minflt: dict  # round -> (knob median, base median)
     sys_s: dict  # round -> (knob median, base median)
     insert_p999_ns: dict  # round -> (knob median, base median)
-    vs_round1: dict = field(default_factory=dict)  # round -> (knob median, base median, noise verdict)
+    vs_round1: dict  # round -> (knob median, base median, noise verdict)
 
 
 def costs(results):
