@@ -7,6 +7,9 @@ reference and release step, a workload's headline counters, a counter's unit.
 from dataclasses import dataclass, field
 
 KINDS = ("allocator", "container allocator", "different container")
+
+# The moment rss_cleared is read, for a workload whose description does not say (benchmarks/driver/description.h).
+DEFAULT_CLEARED_MOMENT = "right after clear()"
 UNITS = ("bytes", "seconds", "items_per_second", "count", "percent", "nanoseconds", "megabyte_seconds")
 
 
@@ -40,6 +43,7 @@ class Workload:
     settle: str  # "idle" or "active"
     uses_rounds: bool
     headline: tuple
+    cleared_moment: str = DEFAULT_CLEARED_MOMENT  # when rss_cleared is read, as a phrase: "right after clear()"
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,19 @@ class Description:
         option): its reference has the same library and kind."""
         c, ref = self.configurations.get(name), self.reference_of(name)
         return c is not None and ref is not None and ref.library == c.library and ref.kind == c.kind
+
+    def is_control(self, name):
+        """True for a configuration whose timed code is its reference's: same library and kind, the same
+        environment and huge-page setting, and only a release step of its own, which runs after the
+        timed phases. Any speed difference between the two is noise: the run's false-alarm evidence."""
+        c, ref = self.configurations.get(name), self.reference_of(name)
+        return (
+            self.is_knob(name)
+            and c.release_step
+            and not ref.release_step
+            and c.environment == ref.environment
+            and c.huge_pages == ref.huge_pages
+        )
 
     def unit(self, counter):
         return self.units.get(counter)
@@ -123,6 +140,7 @@ def parse(section):
                 settle=w["settle"],
                 uses_rounds=bool(w["uses_rounds"]),
                 headline=tuple(w["headline"]),
+                cleared_moment=str(w.get("cleared_moment") or DEFAULT_CLEARED_MOMENT),
             )
             for w in section["workloads"]
         }

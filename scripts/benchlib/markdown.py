@@ -6,7 +6,9 @@ advance is the explanation of glibc's free lists, which quotes the run's stat_ c
 import math
 import os
 
-from . import stats, summary
+from . import cost_section
+from . import mdformat as fmt
+from . import noise_section, reading, stats, summary
 from .gbjson import format_offset, library_name
 from .summary import GIVES_BACK_PCT, KEEPS_PCT, MB, format_size
 
@@ -32,74 +34,6 @@ _KNOWN_CONTEXT = (
 )
 
 
-# ---------------------------------------------------------------------------------------------------
-# number formatting
-
-
-def _rate(v):
-    return "—" if v is None else f"{v / 1e6:.3f}"
-
-
-def _mb(v):
-    return "—" if v is None else f"{_no_negative_zero(v, 0.05):,.1f}"
-
-
-def _pct(v):
-    return "—" if v is None else f"{_no_negative_zero(v, 0.05):.1f} %"
-
-
-def _no_negative_zero(v, rounding):
-    """0.0 for a value that rounds to zero (no '-0.0' from a few bytes below the baseline)."""
-    return 0.0 if abs(v) < rounding else v
-
-
-def _ms(v):
-    if v is None:
-        return "—"
-    if v == 0:
-        return "0"
-    return f"{v:.2g}" if abs(v) < 1 else (f"{v:.2f}" if abs(v) < 10 else f"{v:,.0f}")
-
-
-def _duration(seconds):
-    """3 significant digits: 0.501187 -> '501 ms', 12.6 -> '12.6 s'."""
-    return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
-
-
-def _seconds(v):
-    if v is None:
-        return "—"
-    if v < 0 or math.isinf(v):
-        return "never"
-    return _duration(v) if v >= 1e-3 else "at once"  # before the first offset (1 ms): the first sample
-
-
-def _bytes_mb(v):
-    return "—" if v is None else f"{v / MB:,.1f} MB"
-
-
-def _cell(text):
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _table(header, rows, numeric=True):
-    """A Markdown table; with numeric, every column but the first is right-aligned."""
-    lines = [
-        "| " + " | ".join(_cell(h) for h in header) + " |",
-        "|" + "|".join("---" if i == 0 or not numeric else "---:" for i in range(len(header))) + "|",
-    ]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _rate_interval(result, rate):
-    """'0.512 (0.49–0.53)': the median rate in M/s with its interval."""
-    spread = result.spread(rate)
-    if spread is None:
-        return "—"
-    return stats.interval_text(spread, lambda v: f"{v / 1e6:.3f}")
-
-
 def _served_by(r):
     malloc = library_name(r.malloc_library) if r.malloc_library.startswith("/") else r.malloc_library
     new = library_name(r.new_library)
@@ -109,17 +43,6 @@ def _served_by(r):
     if new and new != malloc and not new.startswith("libstdc++"):
         text += f"; operator new: {new}"
     return text if (malloc or r.library_version) else "—"
-
-
-def _change(comparison):
-    """'+4.1 % (differs)' / '−0.8 % (within noise)'."""
-    if comparison is None or comparison.change_pct is None:
-        return "—"
-    return f"{comparison.change_pct:+.1f} % ({comparison.verdict})"
-
-
-def _names(results):
-    return ", ".join(f"`{r.configuration}`" for r in results)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -186,7 +109,7 @@ def _context_section(run):
         add(key, c[key])
     text = ["## The run", "", f"From `{os.path.basename(run.path)}`."]
     if rows:
-        text += ["", _table(("", ""), rows, numeric=False)]
+        text += ["", fmt.table(("", ""), rows, numeric=False)]
     return "\n".join(text)
 
 
@@ -197,13 +120,13 @@ def _lazy_note(results):
         return ""
     return (
         " (but for the lazily freed pages that RSS still counts: "
-        + ", ".join(f"{r.configuration} {_bytes_mb(r.median('lazyfree_final'))}" for r in lazy)
+        + ", ".join(f"{r.configuration} {fmt.bytes_mb(r.median('lazyfree_final'))}" for r in lazy)
         + ")"
     )
 
 
 def _kept(r):
-    return f"{_pct(r.median('kept_pct_final'))}, {_mb(r.median('kept_mb_final'))} MB"
+    return f"{fmt.pct(r.median('kept_pct_final'))}, {fmt.mb(r.median('kept_mb_final'))} MB"
 
 
 def _insert_speed(r, results):
@@ -211,21 +134,27 @@ def _insert_speed(r, results):
     probe (summary.rate_key), so that the figure shown is the one compared."""
     key = summary.rate_key(results, "insert_rate")
     scaled = key != "insert_rate"
-    return f"{_rate(r.median(key))} M/s{' speed-scaled' if scaled else ''}"
+    return f"{fmt.rate(r.median(key))} M/s{' speed-scaled' if scaled else ''}"
 
 
 def _given_back_text(r):
     how, seconds = summary.when_given_back(r)
     if how == "clear":
-        return "already on clear()"
+        return f"already {summary.cleared_moment(r)}"
     if how == "release":
-        return f"by its release step ({_ms(summary.release_step_ms(r))} ms)"
+        return f"by its release step ({fmt.ms(summary.release_step_ms(r))} ms)"
     if how == "settle":
-        return f"while settling, 90 % within {_duration(seconds)}" if seconds else "while settling"
+        return f"while settling, 90 % within {fmt.duration(seconds)}" if seconds else "while settling"
     return "by the end of the settle period"
 
 
-def _retention_findings(rs, settle):
+def _readings_text(r, units):
+    """'; 66.0 MB kept at `rss_cleared_threads_alive`': the workload's own earlier readings."""
+    readings = summary.extra_readings(r, units)
+    return "".join(f"; {fmt.mb(mb)} MB kept at `{counter}`" for counter, mb in readings)
+
+
+def _retention_findings(rs, settle, units):
     keepers, givers, middle = summary.classify(rs)
     ok = [r for r in rs if r.ok]
     after = f"after {settle} of settle" if settle else "after settle"
@@ -241,18 +170,22 @@ def _retention_findings(rs, settle):
     if givers:
         out.append(
             f"- **Given back** (≤ {GIVES_BACK_PCT:g} % kept {after}): "
-            + "; ".join(f"**{r.configuration}** ({_kept(r)}, {_given_back_text(r)})" for r in givers)
+            + "; ".join(f"**{r.configuration}** ({_kept(r)}, {_given_back_text(r)}{_readings_text(r, units)})" for r in givers)
             + "."
         )
     if middle:
-        out.append("- **Partly given back**: " + ", ".join(f"**{r.configuration}** ({_kept(r)})" for r in middle) + ".")
+        out.append(
+            "- **Partly given back**: "
+            + ", ".join(f"**{r.configuration}** ({_kept(r)}{_readings_text(r, units)})" for r in middle)
+            + "."
+        )
     outliers = summary.peak_outliers(ok)
     if outliers:
         out.append(
             "- **Mind the peak**: "
             + ", ".join(
                 f"{r.configuration} grew {r.median('growth_mb') / typical:.0f}× the typical configuration "
-                f"(+{_mb(r.median('growth_mb'))} MB against +{_mb(typical)} MB)"
+                f"(+{fmt.mb(r.median('growth_mb'))} MB against +{fmt.mb(typical)} MB)"
                 for r, typical in outliers
             )
             + "; their percentages are of that larger peak, so compare them in MB."
@@ -267,8 +200,9 @@ def _retention_findings(rs, settle):
     return out
 
 
-def _speed_findings(rs):
-    """Per like-for-like group: the fastest (with its ties) and each knob against its reference."""
+def _speed_findings(rs, controls):
+    """Per like-for-like group: the fastest (with its ties) and each knob against its reference, every
+    verdict judged with the run's controls."""
     out = []
     if any(r.ok and r.repetitions < 2 for r in rs):
         return [
@@ -276,7 +210,7 @@ def _speed_findings(rs):
             "rule needs at least 2; the report's speed statements need a run with --benchmark_repetitions)."
         ]
     groups = summary.by_kind(rs)
-    versus = summary.against_reference(rs)
+    versus = summary.against_reference(rs, controls)
     n = min(r.repetitions for r in rs if r.ok)
     if n < 6:
         out.append(
@@ -288,13 +222,13 @@ def _speed_findings(rs):
     for kind, members in groups.items():
         if kind == "different container":
             continue
-        best, tied = summary.fastest(members)
+        best, tied = summary.fastest(members, controls=controls)
         if best is not None:
             text = f"- **Fastest insert among {kind} configurations**: **{best.configuration}** ({_insert_speed(best, members)})"
-            text += (f"; within noise of it: {_names(tied)}" if tied else "; every other is slower beyond the noise") + "."
+            text += (f"; not shown to be slower: {fmt.names(tied)}" if tied else "; every other is slower beyond the noise") + "."
             out.append(text)
         knobs = [r for r in members if r.configuration in versus]
-        differing = [(r, c) for r in knobs for c in versus[r.configuration] if c.verdict == stats.DIFFERS]
+        differing = [(r, c) for r in knobs for c in versus[r.configuration] if summary.shown(c)]
         if differing:
             out.append(
                 f"- **Speed against the reference ({kind})**, only the differences beyond the noise: "
@@ -305,6 +239,18 @@ def _speed_findings(rs):
                 + "."
             )
         same = [r for r in knobs if all(c.verdict == stats.WITHIN_NOISE for c in versus[r.configuration])]
+        not_shown = [(r, c) for r in knobs for c in versus[r.configuration] if c.verdict == stats.NOT_SHOWN]
+        if not_shown:
+            out.append(
+                f"- **Not shown ({kind})**: beyond the noise rule, but no larger than the run's controls differ by "
+                "(configurations with the same timed code as their reference: see the noise section): "
+                + "; ".join(
+                    f"{r.configuration} {c.rate.replace('_rate', '')} {c.change_pct:+.1f} % vs {c.other.configuration} "
+                    f"(the controls differ by up to {c.control_pct:.1f} %)"
+                    for r, c in not_shown
+                )
+                + "."
+            )
         if same:
             out.append(
                 f"- **No difference beyond the noise from their reference** (every rate, {kind}): "
@@ -317,20 +263,32 @@ def _speed_findings(rs):
                 f"- **Pareto set ({kind}, on medians)**: no other {kind} configuration has both a higher median insert rate "
                 "and less kept: "
                 + ", ".join(
-                    f"**{r.configuration}** ({_insert_speed(r, members)}, {_mb(r.median('kept_mb_final'))} MB)" for r in front
+                    f"**{r.configuration}** ({_insert_speed(r, members)}, {fmt.mb(r.median('kept_mb_final'))} MB)" for r in front
                 )
                 + "."
             )
     return out
 
 
-def _choices(rs, settle):
+def _refill_text(results, r):
+    """', and refilling it costs 15,618 minor faults and 106 ms of system time per round in `cycle`'."""
+    found = summary.refill(results, r.configuration)
+    if found is None:
+        return ""
+    workload, size, rows = found
+    return f"; giving it back costs a refill the next time: in `{workload}` (N = {format_size(size)}) " + ", ".join(
+        f"round {k} {faults:,.0f} minor faults" + (f", {sys_s * 1e3:,.0f} ms system time" if sys_s is not None else "")
+        for k, faults, sys_s in rows
+    )
+
+
+def _choices(rs, settle, controls, results):
     out = []
     after = f"after settle ({settle})" if settle else "after settle"
     for kind, members in summary.by_kind(rs).items():
         if kind == "different container":
             continue
-        picked = summary.choices(members)
+        picked = summary.choices(members, controls)
         lines = []
         if "memory" in picked:
             r = picked["memory"]
@@ -341,15 +299,33 @@ def _choices(rs, settle):
             best, tied = picked["speed"]
             lines.append(
                 f"  - speed only (short-lived or batch processes): **{best.configuration}**"
-                + (f", or within noise of it {_names(tied)}" if tied else "")
+                + (f", or not shown to be slower {fmt.names(tied)}" if tied else "")
                 + f"; keeps {_kept(best)}"
             )
         if "both" in picked:
             best, tied = picked["both"]
+            if picked["both_by"] == "job_seconds":
+                key = summary.rate_key(members, "job_seconds")
+                how = (
+                    "the shortest whole job (insert, lookup, clear and the release step"
+                    + (", speed-scaled" if key != "job_seconds" else "")
+                    + f": {best.median(key):.3g} s"
+                    + (
+                        f", of it release step {fmt.ms(summary.release_step_ms(best))} ms"
+                        if summary.release_step_ms(best)
+                        else ""
+                    )
+                    + ") of those that give memory back"
+                )
+                others = ", ".join(f"`{r.configuration}` {r.median(key):.3g} s" for r in tied)
+            else:
+                how = "the fastest insert of those that give memory back"
+                others = fmt.names(tied)
             lines.append(
-                f"  - both: **{best.configuration}**, the fastest of those that give memory back"
-                + (f" (within noise: {_names(tied)})" if tied else "")
+                f"  - both: **{best.configuration}**, {how}"
+                + (f" (not shown to be slower: {others})" if tied else "")
                 + f"; keeps {_kept(best)}"
+                + _refill_text(results, best)
             )
         if lines:
             out += [f"- Among {kind} configurations:"] + lines
@@ -376,17 +352,17 @@ def _different_container_section(rs, primary, size):
         rows.append(
             (
                 r.configuration,
-                _rate_interval(r, "insert_rate"),
-                _rate_interval(r, "lookup_rate"),
+                fmt.rate_interval(r, "insert_rate"),
+                fmt.rate_interval(r, "lookup_rate"),
                 "—" if clear is None else f"{clear * 1e6:.1f} µs",
-                _mb(r.median("growth_mb")),
+                fmt.mb(r.median("growth_mb")),
                 "—" if r.median("bytes_per_entry") is None else f"{r.median('bytes_per_entry'):.1f}",
-                _pct(r.median("kept_pct_final")),
-                _ms(summary.release_step_ms(r)),
+                fmt.pct(r.median("kept_pct_final")),
+                fmt.ms(summary.release_step_ms(r)),
             )
         )
     out.append(
-        _table(
+        fmt.table(
             (
                 "configuration",
                 "load (M/s)",
@@ -406,7 +382,7 @@ def _different_container_section(rs, primary, size):
 def _headline_column(counter, unit, settle):
     """(header, cell(result)) for one headline counter of a workload (description)."""
     if counter == "rss_peak":
-        return "growth (MB)", lambda r: _mb(r.median("growth_mb"))
+        return "growth (MB)", lambda r: fmt.mb(r.median("growth_mb"))
     if counter.startswith("rss_") and unit == "bytes":
         stage = counter[4:]
         title = {
@@ -418,14 +394,14 @@ def _headline_column(counter, unit, settle):
         def kept(r, counter=counter):
             base, peak, value = r.median("rss_base"), r.median("rss_peak"), r.median(counter)
             if None in (base, peak, value) or peak - base <= 4096:
-                return _bytes_mb(value)
-            return _pct((value - base) / (peak - base) * 100)
+                return fmt.bytes_mb(value)
+            return fmt.pct((value - base) / (peak - base) * 100)
 
         return title, kept
     if unit == "items_per_second":
 
         def rate(r, counter=counter):
-            cell = _rate_interval(r, counter)
+            cell = fmt.rate_interval(r, counter)
             seconds = r.median(counter.replace("_rate", "_seconds"))
             if cell == "—" and seconds is not None:
                 return f"{seconds * 1e6:.1f} µs (constant time)"
@@ -433,11 +409,13 @@ def _headline_column(counter, unit, settle):
 
         return counter.replace("_rate", "").replace("_", " ") + " (M/s)", rate
     if counter == "release_seconds":
-        return "release step (ms)", lambda r: _ms(summary.release_step_ms(r))
+        return "release step (ms)", lambda r: fmt.ms(summary.release_step_ms(r))
     if unit == "seconds":
-        return counter.replace("_", " ") + " (ms)", lambda r, c=counter: _ms(None if r.median(c) is None else r.median(c) * 1e3)
+        return counter.replace("_", " ") + " (ms)", lambda r, c=counter: fmt.ms(
+            None if r.median(c) is None else r.median(c) * 1e3
+        )
     if unit == "bytes":
-        return counter.replace("_", " ") + " (MB)", lambda r, c=counter: _bytes_mb(r.median(c))
+        return counter.replace("_", " ") + " (MB)", lambda r, c=counter: fmt.bytes_mb(r.median(c))
     if unit == "nanoseconds":
         return (
             counter.replace("_", " ").replace(" ns", "") + " (µs)",
@@ -466,7 +444,7 @@ def _results_table(rs, settle, workload, suite):
             )
             continue
         rows.append([r.configuration, kind, runs] + [cell(r) for _, cell in columns] + [_served_by(r)])
-    return _table(header, rows)
+    return fmt.table(header, rows)
 
 
 _GLIBC_STATS = ("stat_arena", "stat_uordblks", "stat_fordblks", "stat_fsmblks", "stat_keepcost")
@@ -489,7 +467,8 @@ def _glibc_section(rs, workload, size):
     out = [
         "## Why glibc keeps the memory",
         "",
-        f"glibc's own statistics after clear() (`mallinfo2()`, `{workload}`, N = {format_size(size)}), next to the RSS it kept:",
+        f"glibc's own statistics {summary.cleared_moment(gl[0])} (`mallinfo2()`, `{workload}`, N = {format_size(size)}), "
+        "next to the RSS it kept:",
         "",
     ]
     rows = []
@@ -497,17 +476,17 @@ def _glibc_section(rs, workload, size):
         rows.append(
             (
                 r.configuration,
-                _bytes_mb(r.median("stat_arena")),
-                _bytes_mb(r.median("stat_uordblks")),
-                _bytes_mb(r.median("stat_fordblks")),
-                _bytes_mb(r.median("stat_fsmblks")),
+                fmt.bytes_mb(r.median("stat_arena")),
+                fmt.bytes_mb(r.median("stat_uordblks")),
+                fmt.bytes_mb(r.median("stat_fordblks")),
+                fmt.bytes_mb(r.median("stat_fsmblks")),
                 "—" if r.median("stat_keepcost") is None else f"{r.median('stat_keepcost') / 1e3:,.1f} kB",
-                _mb(r.median("kept_mb_cleared")),
-                _mb(r.median("kept_mb_final")),
+                fmt.mb(r.median("kept_mb_cleared")),
+                fmt.mb(r.median("kept_mb_final")),
             )
         )
     out.append(
-        _table(
+        fmt.table(
             (
                 "configuration",
                 "heap from the OS (arena)",
@@ -515,7 +494,7 @@ def _glibc_section(rs, workload, size):
                 "free inside the heap (fordblks)",
                 "of it in fastbins (fsmblks)",
                 "top chunk (keepcost)",
-                "RSS kept after clear (MB)",
+                f"RSS kept {summary.cleared_moment(gl[0])} (MB)",
                 "after settle (MB)",
             ),
             rows,
@@ -526,15 +505,15 @@ def _glibc_section(rs, workload, size):
     sentences = []
     if g("stat_arena") is not None and g("stat_fordblks") is not None:
         text = (
-            f"In **{plain.configuration}**, after clear() glibc's heap still spans {_bytes_mb(g('stat_arena'))} taken from "
+            f"In **{plain.configuration}**, {summary.cleared_moment(plain)} glibc's heap still spans {fmt.bytes_mb(g('stat_arena'))} taken from "
             "the kernel (arena, all arenas together)"
         )
         if g("stat_uordblks") is not None:
-            text += f", of which only {_bytes_mb(g('stat_uordblks'))} is in use (uordblks, tcache included)"
-        text += f" and {_bytes_mb(g('stat_fordblks'))} is free chunks inside the heap (fordblks): the freed nodes, now in glibc's free lists."
+            text += f", of which only {fmt.bytes_mb(g('stat_uordblks'))} is in use (uordblks, tcache included)"
+        text += f" and {fmt.bytes_mb(g('stat_fordblks'))} is free chunks inside the heap (fordblks): the freed nodes, now in glibc's free lists."
         if g("stat_fsmblks") is not None and g("stat_fordblks"):
             text += (
-                f" {_bytes_mb(g('stat_fsmblks'))} of them ({g('stat_fsmblks') / g('stat_fordblks') * 100:.0f} %) sit in "
+                f" {fmt.bytes_mb(g('stat_fsmblks'))} of them ({g('stat_fsmblks') / g('stat_fordblks') * 100:.0f} %) sit in "
                 "fastbins (fsmblks), which are not even merged with their neighbours until `malloc_consolidate` runs."
             )
         sentences.append(text)
@@ -551,17 +530,8 @@ def _glibc_section(rs, workload, size):
             )
         text += f" The top chunk, all that free() could trim, is {g('stat_keepcost') / 1e3:,.1f} kB here (keepcost)."
         sentences.append(text)
-    with_release = [r for r in gl if summary.release_step_ms(r) is not None and r.median("kept_pct_released") is not None]
-    if with_release:
-        sentences.append(
-            "`malloc_trim(0)` does what free() cannot: it consolidates the fastbins and returns every whole free page inside "
-            "the heap with `madvise(MADV_DONTNEED)`: "
-            + "; ".join(
-                f"**{r.configuration}** {_ms(summary.release_step_ms(r))} ms, then {_pct(r.median('kept_pct_released'))} kept"
-                for r in with_release
-            )
-            + "."
-        )
+    with_release = [r for r in gl if summary.release_step_ms(r) is not None and r.median("kept_mb_released") is not None]
+    sentences += [_release_step_sentence(r) for r in with_release]
     out += [
         "",
         " ".join(sentences),
@@ -570,6 +540,18 @@ def _glibc_section(rs, workload, size):
         "`int_mallinfo`) and the mallopt(3), malloc_trim(3) and mallinfo2(3) manual pages.",
     ]
     return out
+
+
+def _release_step_sentence(r):
+    """What this row's release step did, from its own readings: returned X of the Y MB, or nothing."""
+    before, after = r.median("kept_mb_cleared"), r.median("kept_mb_released")
+    text = f"**{r.configuration}**'s release step (`{r.config.release_call}`, {fmt.ms(summary.release_step_ms(r))} ms) "
+    if before is None or before - after < 0.05:
+        return text + f"returned nothing: {fmt.mb(after)} MB were kept before and after it."
+    return (
+        text + f"returned {fmt.mb(before - after)} of the {fmt.mb(before)} MB kept {summary.cleared_moment(r)}, "
+        f"leaving {fmt.mb(after)} MB ({fmt.pct(r.median('kept_pct_released'))} of the growth)."
+    )
 
 
 def _timeline_section(results, suite):
@@ -611,12 +593,16 @@ def _timeline_section(results, suite):
         for w in settle_ws:
             r = per.get(w)
             row += (
-                [_seconds(r.median("return_50pct")), _seconds(r.median("return_90pct")), _pct(r.median("kept_pct_final"))]
+                [
+                    fmt.seconds(r.median("return_50pct")),
+                    fmt.seconds(r.median("return_90pct")),
+                    fmt.pct(r.median("kept_pct_final")),
+                ]
                 if r is not None and r.ok
                 else ["—"] * 3
             )
         rows.append(row)
-    out.append(_table(header, rows))
+    out.append(fmt.table(header, rows))
     return out
 
 
@@ -639,17 +625,17 @@ def _breakdown_section(rs, settle):
         rows.append(
             (
                 r.configuration,
-                _bytes_mb(r.median("anonymous_cleared")),
-                _bytes_mb(r.median("lazyfree_cleared")),
-                _bytes_mb(r.median("anon_huge_cleared")),
-                _bytes_mb(r.median("anonymous_final")),
-                _bytes_mb(r.median("lazyfree_final")),
-                _bytes_mb(r.median("anon_huge_final")),
-                _bytes_mb(r.median("anon_huge_peak")),
+                fmt.bytes_mb(r.median("anonymous_cleared")),
+                fmt.bytes_mb(r.median("lazyfree_cleared")),
+                fmt.bytes_mb(r.median("anon_huge_cleared")),
+                fmt.bytes_mb(r.median("anonymous_final")),
+                fmt.bytes_mb(r.median("lazyfree_final")),
+                fmt.bytes_mb(r.median("anon_huge_final")),
+                fmt.bytes_mb(r.median("anon_huge_peak")),
             )
         )
     out.append(
-        _table(
+        fmt.table(
             (
                 "configuration",
                 "anonymous after clear",
@@ -669,134 +655,17 @@ def _breakdown_section(rs, settle):
     if lazy:
         notes.append(
             "RSS overstates what these keep, by their lazily freed pages: "
-            + ", ".join(f"{r.configuration} ({_bytes_mb(r.median('lazyfree_final'))})" for r in lazy)
+            + ", ".join(f"{r.configuration} ({fmt.bytes_mb(r.median('lazyfree_final'))})" for r in lazy)
             + "."
         )
     if huge:
         notes.append(
             "Transparent huge pages at peak: "
-            + ", ".join(f"{r.configuration} ({_bytes_mb(r.median('anon_huge_peak'))})" for r in huge)
+            + ", ".join(f"{r.configuration} ({fmt.bytes_mb(r.median('anon_huge_peak'))})" for r in huge)
             + "."
         )
     else:
         notes.append("No configuration had transparent huge pages at peak.")
-    return out + [""] + [" ".join(notes)]
-
-
-def _versus_round1(entry):
-    """'0.95 / 1.43 (differs)': a round's insert rate over round 1 of the same child, knob / base."""
-    if entry is None:
-        return "—"
-    mine, theirs, verdict = entry
-    return f"{mine:.2f} / {theirs:.2f}" + (f" ({verdict})" if verdict else "")
-
-
-def _cost_section(results, suite):
-    cycle = [r for r in results if r.workload in suite.workloads and suite.workloads[r.workload].uses_rounds]
-    if not cycle:
-        return []
-    size = max((r.size for r in cycle if isinstance(r.size, int)), default=None)
-    cycle = [r for r in cycle if r.size == size]
-    found = summary.costs(cycle)
-    if not found:
-        return []
-    rounds = sorted({k for c in found for k in c.insert})
-    out = [
-        "## What giving memory back costs",
-        "",
-        f"`cycle` runs insert N, look up, clear, the release step and a pause of {format_offset(suite.pause_seconds)} "
-        f"{suite.rounds} times in one process (N = {format_size(size)}). Memory an allocator keeps is reused by the next "
-        "round; memory a knob gave back faults in again. Each knob against its base configuration, round by round: the "
-        "insert rate (speed-scaled medians, with the noise rule), then knob / base for minor page faults, system time and "
-        "the 99.9th percentile of a single insert's latency. Round 1 starts from a fresh process for both: the control. "
-        "Where the control already differs, a slow spell hit one side's children; the column *vs round 1* compares each "
-        "child's round with its own round 1, which cancels that (knob / base, medians, noise rule).",
-        "",
-    ]
-    rows = []
-    for c in found:
-        for k in rounds:
-            mf, ms, p = c.minflt.get(k, (None, None)), c.sys_s.get(k, (None, None)), c.insert_p999_ns.get(k, (None, None))
-            rows.append(
-                [
-                    c.knob.configuration if k == rounds[0] else "",
-                    c.base.configuration if k == rounds[0] else "",
-                    (_ms(c.release_ms) + f" / {_mb(c.kept_final_mb)} / {_mb(c.base_kept_final_mb)}") if k == rounds[0] else "",
-                    str(k),
-                    _change(c.insert.get(k)),
-                    _versus_round1(c.vs_round1.get(k)),
-                    f"{mf[0]:,.0f} / {mf[1]:,.0f}" if None not in mf else "—",
-                    f"{ms[0] * 1e3:,.0f} / {ms[1] * 1e3:,.0f}" if None not in ms else "—",
-                    f"{p[0] / 1e3:,.1f} / {p[1] / 1e3:,.1f}" if None not in p else "—",
-                ]
-            )
-    out.append(
-        _table(
-            (
-                "knob",
-                "base",
-                "release step (ms) / kept at end (MB), knob / base",
-                "round",
-                "insert vs base",
-                "insert vs round 1",
-                "minor faults",
-                "sys (ms)",
-                "insert p99.9 (µs)",
-            ),
-            rows,
-        )
-    )
-    later = [k for k in rounds if k > 1]
-    paying = [
-        c
-        for c in found
-        if any(
-            c.minflt.get(k, (0, 0))[0] and c.minflt[k][1] is not None and c.minflt[k][0] > 2 * max(c.minflt[k][1], 1)
-            for k in later
-        )
-    ]
-    slower = [
-        (c, k)
-        for c in found
-        for k in later
-        if c.insert.get(k) is not None and c.insert[k].verdict == stats.DIFFERS and c.insert[k].ratio < 1
-    ]
-    faster = [
-        (c, k)
-        for c in found
-        for k in later
-        if c.insert.get(k) is not None and c.insert[k].verdict == stats.DIFFERS and c.insert[k].ratio > 1
-    ]
-    notes = []
-    if paying:
-        notes.append(
-            "Pay for the memory again in every round (more than twice the base's minor faults after round 1): "
-            + ", ".join(f"**{c.knob.configuration}**" for c in paying)
-            + "."
-        )
-    if slower:
-        notes.append(
-            "Insert slower than the base beyond the noise: "
-            + "; ".join(f"{c.knob.configuration} round {k} {c.insert[k].change_pct:+.1f} %" for c, k in slower)
-            + "."
-        )
-    if faster:
-        notes.append(
-            "Faster than the base beyond the noise: "
-            + "; ".join(f"{c.knob.configuration} round {k} {c.insert[k].change_pct:+.1f} %" for c, k in faster)
-            + "."
-        )
-    level = [
-        c
-        for c in found
-        if later and all(c.insert.get(k) is not None and c.insert[k].verdict == stats.WITHIN_NOISE for k in later)
-    ]
-    if level:
-        notes.append(
-            "Insert within noise of the base in every later round: " + ", ".join(c.knob.configuration for c in level) + "."
-        )
-    if any(c.insert.get(k) is not None and c.insert[k].verdict == stats.NO_VERDICT for c in found for k in rounds):
-        notes.append("With one repetition there is no verdict on speed.")
     return out + [""] + [" ".join(notes)]
 
 
@@ -826,14 +695,14 @@ def _command_section(results, suite):
                 stats.interval_text(spread, lambda v: f"{v:.3f}"),
                 f"{r.median('user_seconds'):.3f} / {r.median('sys_seconds'):.3f}",
                 f"{r.median('minflt'):,.0f}",
-                _bytes_mb(r.median("rss_peak")),
-                _bytes_mb(r.median("rss_mean")),
-                _bytes_mb(r.median("rss_end")),
+                fmt.bytes_mb(r.median("rss_peak")),
+                fmt.bytes_mb(r.median("rss_mean")),
+                fmt.bytes_mb(r.median("rss_end")),
                 f"{r.median('rss_integral_mb_s'):,.1f}",
             )
         )
     out.append(
-        _table(
+        fmt.table(
             (
                 "configuration",
                 "wall (s)",
@@ -851,13 +720,16 @@ def _command_section(results, suite):
     if base is not None and base.repetitions < 2:
         out += ["", "One repetition: no verdict on wall time (the noise rule needs at least 2)."]
     elif base is not None:
-        notes = []
+        notes, withheld = [], []
+        controls = summary.controls_of(rs)
         for r in rs:
             if r is base or not r.ok:
                 continue
-            verdict = stats.compare(r.spread("wall_seconds"), base.spread("wall_seconds"))
-            if verdict == stats.DIFFERS:
-                notes.append(f"{r.configuration} {(r.median('wall_seconds') / base.median('wall_seconds') - 1) * 100:+.1f} %")
+            comparison = summary.compare_speed(r, base, "wall_seconds", controls)
+            if summary.shown(comparison):
+                notes.append(f"{r.configuration} {comparison.change_pct:+.1f} %")
+            elif comparison is not None and comparison.verdict == stats.NOT_SHOWN:
+                withheld.append(comparison)
         n = base.repetitions
         caveat = (
             f" (with {n} repetitions an interval is the range: {stats.range_false_alarm(n, n) * 100:.0f} % false alarms)"
@@ -870,6 +742,13 @@ def _command_section(results, suite):
             if notes
             else f"No wall time differs from {base.configuration}'s beyond the noise{caveat}.",
         ]
+        if withheld:
+            out[-1] += (
+                " Not shown (beyond the noise rule, but no larger than the run's controls differ by, up to "
+                f"{withheld[0].control_pct:.1f} %): "
+                + "; ".join(f"{c.subject.configuration} {c.change_pct:+.1f} %" for c in withheld)
+                + "."
+            )
     skipped = command.get("skipped", [])
     if skipped:
         out += [
@@ -903,7 +782,7 @@ def _latency_section(rs):
         + tuple(us(r, f"{phase}_{p}_ns") for phase in ("insert", "lookup") for p in ("p50", "p99", "p999", "max"))
         for r in have
     ]
-    out.append(_table(("configuration", "insert p50", "p99", "p99.9", "max", "lookup p50", "p99", "p99.9", "max"), rows))
+    out.append(fmt.table(("configuration", "insert p50", "p99", "p99.9", "max", "lookup p50", "p99", "p99.9", "max"), rows))
     costs = [r.median("latency_cost_ns") for r in have if r.median("latency_cost_ns") is not None]
     shares = [  # of a timed insert: a bulk load (no insert latency) does not count
         r.median("latency_cost_ns") / (r.median("insert_seconds") * 1e9 / r.size) * 100
@@ -924,40 +803,6 @@ def _latency_section(rs):
     return out
 
 
-def _noise_section(results):
-    rows = summary.noise_summary([r for r in results if r.ok and r.repetitions >= 2])
-    if not rows:
-        return []
-    raw = [w for _, _, w, _ in rows if w is not None]
-    scaled = [w for _, _, _, w in rows if w is not None]
-    n = max(r.repetitions for r, _, _, _ in rows)
-    out = [
-        "## How sure the speeds are",
-        "",
-        f"Half the width of each rate's interval, in % of its median, over {len(rows)} rate figures (up to {n} repetitions; "
-        f"the interval is the 95 % confidence interval of the median for ≥ 6 repetitions, the range below). Raw rates, "
-        "and rates scaled by the machine-speed probe measured in the same child (what the comparisons use):",
-        "",
-    ]
-
-    def quartiles(values):
-        vs = sorted(values)
-        return (vs[len(vs) // 2], vs[-1]) if vs else (None, None)
-
-    raw_median, raw_max = quartiles(raw)
-    scaled_median, scaled_max = quartiles(scaled)
-    out.append(
-        _table(
-            ("", "median half-width", "largest half-width", "within ±3 %"),
-            [
-                ("raw", _pct(raw_median), _pct(raw_max), f"{sum(1 for w in raw if w <= 3)} of {len(raw)}"),
-                ("speed-scaled", _pct(scaled_median), _pct(scaled_max), f"{sum(1 for w in scaled if w <= 3)} of {len(scaled)}"),
-            ],
-        )
-    )
-    return out
-
-
 def _errors_section(run):
     failed = [r for r in run.rows if r.error]
     out = ["## Errors", ""]
@@ -972,29 +817,6 @@ def _errors_section(run):
 def _plot_markdown(planned, plots_dir):
     path = f"{plots_dir.rstrip('/')}/{planned.stem}.png" if plots_dir else f"{planned.stem}.png"
     return f"![{planned.caption}]({path})"
-
-
-def _how_to_read(settle, order):
-    after = f" ({settle})" if settle else ""
-    return [
-        "## How to read the numbers",
-        "",
-        "- Each repetition runs in a fresh process; repetitions are interleaved (repetition 1 of every configuration, "
-        "then repetition 2, ...), so that a slow spell of the machine falls on every configuration alike.",
-        "- **rss_base** is RSS before the map is built, **rss_peak** with the map full; *growth* = peak − base. *Kept* at a "
-        "step = (RSS at that step − base) / growth: **after clear**, **after release step** (the configuration's call, if "
-        f"any), **after settle** at the end of the idle wait{after}.",
-        f"- ≥ {KEEPS_PCT:g} % kept counts as *keeps*, ≤ {GIVES_BACK_PCT:g} % as *gives back*.",
-        "- Rates are items per second (M = 10⁶); MB = 10⁶ bytes. Values are medians over the successful repetitions; in "
-        "parentheses the distribution-free 95 % confidence interval of the median (order statistics; ≥ 6 repetitions) or, "
-        "marked *range*, the min–max with its lower coverage.",
-        "- **The noise rule**: two rates differ only when their intervals do not overlap; otherwise the report says "
-        "*within noise*. Speed comparisons use each rate scaled by the machine-speed probe timed in the same process "
-        "(`probe_ns`: a fixed walk through memory), which takes the machine's slow spells out of the comparison; the "
-        "tables show the raw rates.",
-        "- Configurations are compared like for like: *allocator* (the same `std::map` code, another malloc or knob), "
-        "*container allocator* (the same node-based map with another allocator) and *different container*.",
-    ]
 
 
 def render(run, results, plots_dir=None):
@@ -1021,7 +843,8 @@ def render(run, results, plots_dir=None):
         out += _command_section(results, suite) + [""]
     else:
         primary_results = summary.select(results, primary, largest)
-        findings = _retention_findings(primary_results, settle) + _speed_findings(primary_results)
+        controls = summary.controls_of(primary_results)
+        findings = _retention_findings(primary_results, settle, suite.units) + _speed_findings(primary_results, controls)
         if findings:
             out += (
                 [
@@ -1034,12 +857,12 @@ def render(run, results, plots_dir=None):
                 + findings
                 + [""]
             )
-            choices = _choices(primary_results, settle)
+            choices = _choices(primary_results, settle, controls, results)
             if choices:
                 out += ["### Which configuration for which need", ""] + choices + [""]
         for section in (
             _different_container_section(primary_results, primary, largest),
-            _cost_section(results, suite),
+            cost_section.render(results, suite),
             _timeline_section(results, suite),
             _latency_section(primary_results),
             _breakdown_section(primary_results, settle),
@@ -1072,8 +895,8 @@ def render(run, results, plots_dir=None):
     for planned in plan:
         if not isinstance(planned.workload, str) or planned.workload == "command":
             out += [_plot_markdown(planned, plots_dir), ""]
-    noise = _noise_section(results)
+    noise = noise_section.render(results, suite)
     if noise:
         out += noise + [""]
-    out += _errors_section(run) + [""] + _how_to_read(settle, suite.order) + [""]
+    out += _errors_section(run) + [""] + reading.how_to_read(results, suite) + [""]
     return "\n".join(out)

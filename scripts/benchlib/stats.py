@@ -97,6 +97,9 @@ def scaled(spread, factors):
 DIFFERS = "differs"
 WITHIN_NOISE = "within noise"
 NO_VERDICT = "one repetition: no verdict"
+# Set by summary.Controls, never by compare(): beyond the noise, but no larger than what the run's own
+# control pairs (the same timed code) differ by.
+NOT_SHOWN = "not shown"
 
 
 def compare(a, b):

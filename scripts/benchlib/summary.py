@@ -12,8 +12,16 @@ Quantities derived per repetition, then summarised like counters:
                                 STAGES: how much of that growth is still resident
   kept_mb_<stage>               (rss_<stage> - rss_base) / 1e6
   release_ms                    release_seconds * 1000 (only for a configuration with a release step)
+  work_seconds                  insert_seconds + lookup_seconds + clear_seconds: the timed work
+  job_seconds                   work_seconds + release_seconds: the whole job, its release step included
   <rate>@speed                  a rate scaled to the run's typical machine speed: rate x probe_ns /
-                                (the run's median probe_ns); see speed_counter()
+                                (the run's median probe_ns); see speed_counter(); the same for
+                                work_seconds and job_seconds, divided instead of multiplied
+
+Speed statements obey one rule: the noise rule of stats.py, checked against the run's controls
+(controls()): pairs of configurations whose timed code is the same. When a control pair "differs",
+that is a measured false alarm, and a difference no larger than the largest control difference (per
+rate) is "not shown" (stats.NOT_SHOWN).
 """
 
 import math
@@ -30,6 +38,14 @@ MB = 1e6
 # The three moments a build-use-free workload measures after its free phase, in order.
 STAGES = ("cleared", "released", "final")
 STAGE_TITLES = {"cleared": "right after clear()", "released": "after the release step", "final": "after settle"}
+
+
+def stage_title(stage, workload=None):
+    """The moment a stage is read, as a phrase; "cleared" as the workload's description says."""
+    if stage == "cleared" and workload is not None:
+        return workload.cleared_moment
+    return STAGE_TITLES[stage]
+
 
 # What the report calls keeping and giving back, in % of the growth still resident after settle.
 KEEPS_PCT = 80.0
@@ -63,6 +79,9 @@ class ConfigResult:
     new_library: str = ""
     library_version: str = ""
     timeline: list = field(default_factory=list)  # [(seconds, MB above base)], medians per sample
+    workload_info: object = None  # description.Workload, None for a program run
+    settle_seconds: float = 0.0  # the run's settle period
+    control: bool = False  # description.is_control: its timed code is its reference's
 
     @property
     def ok(self):
@@ -102,6 +121,10 @@ def derive(counters, size, probe_typical):
             out[f"kept_pct_{stage}"] = (rss - base) / growth * 100.0
     if "release_seconds" in counters:
         out["release_ms"] = counters["release_seconds"] * 1e3
+    parts = [counters.get(f"{phase}_seconds") for phase in ("insert", "lookup", "clear")]
+    if None not in parts:
+        out["work_seconds"] = sum(parts)
+        out["job_seconds"] = out["work_seconds"] + counters.get("release_seconds", 0.0)
     for share in ("50", "90"):  # -1 (never, within the settle period) sorts after every time
         value = counters.get(f"return_{share}pct_s")
         if value is not None:
@@ -119,6 +142,9 @@ def derive(counters, size, probe_typical):
         for name, value in counters.items():
             if name.endswith("_rate"):
                 out[speed_counter(name)] = value * probe / probe_typical
+        for name in ("work_seconds", "job_seconds"):
+            if name in out:
+                out[speed_counter(name)] = out[name] * probe_typical / probe
     return out
 
 
@@ -166,6 +192,9 @@ def summarize(run):
             result.new_library = labelled.label.new_library
             result.library_version = labelled.label.version
         result.timeline = _timeline(run.suite.series.get(run_name, []), result.median("rss_base"))
+        result.workload_info = run.suite.workloads.get(first.workload)
+        result.settle_seconds = run.suite.settle_seconds
+        result.control = run.suite.is_control(first.configuration)
         results.append(result)
     return results
 
@@ -250,6 +279,25 @@ def by_retention(results):
 # retention
 
 
+def cleared_moment(result):
+    """When the result's rss_cleared was read, as its workload's description says."""
+    return stage_title("cleared", result.workload_info)
+
+
+def extra_readings(result, units):
+    """[(counter, MB above the baseline)] for the RSS readings (bytes) in the workload's headline
+    besides the baseline, the peak and the three stages, in the headline's order: a workload's own
+    moments (for one with threads, the reading while they were still alive)."""
+    if result.workload_info is None or result.workload_info.uses_rounds or result.median("rss_base") is None:
+        return []  # a workload of rounds: its per-round readings are the cost section's
+    skip = {"rss_base", "rss_peak"} | {f"rss_{stage}" for stage in STAGES}
+    return [
+        (c, (result.median(c) - result.median("rss_base")) / MB)
+        for c in result.workload_info.headline
+        if c not in skip and units.get(c) == "bytes" and result.median(c) is not None
+    ]
+
+
 def classify(results):
     """(keepers, givers, middle) by what is kept after settle."""
     ok = [r for r in results if r.median("kept_pct_final") is not None]
@@ -273,6 +321,8 @@ def when_given_back(result):
         return "clear", None
     if release_step_ms(result) is not None and released is not None and released <= GIVES_BACK_PCT:
         return "release", None
+    if result.settle_seconds <= 0 or (result.workload_info is not None and result.workload_info.uses_rounds):
+        return None, None  # no settle period (rounds report their own release times): nothing settled
     r90 = result.median("return_90pct")
     if r90 is not None and not math.isinf(r90):
         return "settle", r90
@@ -306,53 +356,126 @@ class SpeedComparison:
     other: object  # ConfigResult
     rate: str  # "insert_rate", ...
     ratio: object  # median(subject) / median(other) of the speed-scaled rate
-    verdict: str  # stats.DIFFERS or stats.WITHIN_NOISE
+    verdict: str  # stats.DIFFERS, stats.WITHIN_NOISE, stats.NOT_SHOWN or stats.NO_VERDICT
+    control_pct: object = None  # for NOT_SHOWN: the largest difference among the run's controls, in %
 
     @property
     def change_pct(self):
         return None if self.ratio is None else (self.ratio - 1) * 100
 
 
-def compare_speed(subject, other, rate):
+def compare_speed(subject, other, rate, controls=None):
+    """The rule every speed statement obeys: the noise rule on the speed-scaled quantity (the raw one
+    when there is no probe), then the run's controls (see Controls.judge)."""
     a, b = subject.spread(speed_counter(rate)), other.spread(speed_counter(rate))
     if a is None or b is None:
         a, b = subject.spread(rate), other.spread(rate)
     verdict = stats.compare(a, b)
     if verdict is None:
         return None
-    return SpeedComparison(subject, other, rate, stats.ratio(a, b), verdict)
+    comparison = SpeedComparison(subject, other, rate, stats.ratio(a, b), verdict)
+    return controls.judge(comparison) if controls is not None else comparison
 
 
-def against_reference(results):
-    """{configuration name: [SpeedComparison per rate]} of each result against its reference
-    configuration (description), when both are in `results`."""
+# The quantity whose control pairs speak for a compared quantity: a round's rate for round 1's (the only
+# round whose timed code a control pair shares: its release step runs after round 1), the job's time
+# for the timed work (the release step is the one part a control pair does not share).
+_ROUND_QUANTITY = re.compile(r"^round\d+_(.+)$")
+_CONTROL_OF = {"job_seconds": "work_seconds"}
+CONTROL_QUANTITIES = RATES + ("work_seconds", "round1_insert_rate", "round1_lookup_rate", "round1_clear_rate", "wall_seconds")
+
+
+def control_quantity(rate):
+    m = _ROUND_QUANTITY.match(rate)
+    if m:
+        return f"round1_{m.group(1)}"
+    return _CONTROL_OF.get(rate, rate)
+
+
+@dataclass
+class Controls:
+    """The run's control pairs (description.is_control: the same timed code as the reference) and their
+    speed comparisons: the false alarms the noise rule raises in this very run."""
+
+    pairs: list  # [(control ConfigResult, reference ConfigResult)]
+    comparisons: list  # [SpeedComparison] of each pair, per quantity in CONTROL_QUANTITIES it has
+
+    def of(self, rate):
+        """The control comparisons that speak for `rate`."""
+        quantity = control_quantity(rate)
+        return [c for c in self.comparisons if c.rate == quantity]
+
+    def false_alarm_pct(self, rate):
+        """When a control pair "differs" on `rate` (a measured false alarm): the largest difference, in
+        %, of any control pair on it, what identical code shows in this run. None when they all agree
+        (or there are none): then the noise rule's verdicts stand."""
+        cs = [c for c in self.of(rate) if c.change_pct is not None]
+        if not any(c.verdict in (stats.DIFFERS, stats.NOT_SHOWN) for c in cs):
+            return None
+        return max(abs(c.change_pct) for c in cs)
+
+    def judge(self, comparison):
+        """A difference no larger than the run's largest control difference is not shown."""
+        limit = self.false_alarm_pct(comparison.rate)
+        if (
+            comparison.verdict == stats.DIFFERS
+            and limit is not None
+            and comparison.change_pct is not None
+            and abs(comparison.change_pct) <= limit
+        ):
+            comparison.verdict = stats.NOT_SHOWN
+            comparison.control_pct = limit
+        return comparison
+
+
+def controls_of(results):
+    """Controls of one like-for-like run group (one workload at one N): every pair in `results`."""
     by_name = {r.configuration: r for r in results if r.ok}
+    pairs = [
+        (r, by_name[r.config.reference])
+        for r in by_name.values()
+        if r.control and r.config is not None and r.config.reference in by_name
+    ]
+    comparisons = [c for r, ref in pairs for q in CONTROL_QUANTITIES if (c := compare_speed(r, ref, q)) is not None]
+    return Controls(pairs, comparisons)
+
+
+def shown(comparison):
+    """True for a difference the report may claim: beyond the noise and beyond the run's controls."""
+    return comparison is not None and comparison.verdict == stats.DIFFERS
+
+
+def against_reference(results, controls=None):
+    """{configuration name: [SpeedComparison per rate]} of each result against its reference
+    configuration (description), when both are in `results`; judged with `controls` (by default the
+    controls among `results`)."""
+    by_name = {r.configuration: r for r in results if r.ok}
+    judge = controls if controls is not None else controls_of(results)
     out = {}
     for r in by_name.values():
         ref_name = r.config.reference if r.config is not None else None
         ref = by_name.get(ref_name)
         if ref is None:
             continue
-        comparisons = [c for c in (compare_speed(r, ref, rate) for rate in RATES) if c is not None]
+        comparisons = [c for c in (compare_speed(r, ref, rate, judge) for rate in RATES) if c is not None]
         if comparisons:
             out[r.configuration] = comparisons
     return out
 
 
-def fastest(results, rate="insert_rate"):
-    """(best, tied): the configuration with the highest median speed-scaled rate, and the others
-    that are within noise of it (stats.compare)."""
-    have = [r for r in results if r.ok and r.spread(speed_counter(rate)) is not None]
-    if not have:
-        have = [r for r in results if r.ok and r.spread(rate) is not None]
-        key = rate
-    else:
-        key = speed_counter(rate)
+def fastest(results, rate="insert_rate", controls=None, lower_is_better=False):
+    """(best, tied): the configuration with the best median speed-scaled `rate` (highest; lowest for a
+    time), and the others not shown to be worse than it (compare_speed with `controls`, by default
+    the controls among `results`)."""
+    key = rate_key(results, rate)
+    have = [r for r in results if r.ok and r.spread(key) is not None]
     if not have:
         return None, []
-    best = max(have, key=lambda r: r.median(key))
-    # Within noise, or not judged at all (one repetition): either way not shown to be slower.
-    tied = [r for r in have if r is not best and stats.compare(r.spread(key), best.spread(key)) != stats.DIFFERS]
+    judge = controls if controls is not None else controls_of(results)
+    pick = min if lower_is_better else max
+    best = pick(have, key=lambda r: r.median(key))
+    # Within noise, not shown beyond the controls, or not judged at all (one repetition): not shown worse.
+    tied = [r for r in have if r is not best and not shown(compare_speed(r, best, rate, judge))]
     return best, tied
 
 
@@ -417,12 +540,77 @@ class Cost:
     sys_s: dict  # round -> (knob median, base median)
     insert_p999_ns: dict  # round -> (knob median, base median)
     vs_round1: dict  # round -> (knob median, base median, noise verdict)
+    insert_p999_range: dict = field(default_factory=dict)  # round -> ((knob min, max), (base min, max)), ns
+
+    @property
+    def later_rounds(self):
+        """The rounds after round 1 (the control round, from a fresh process for both)."""
+        return sorted(k for k in set(self.insert) | set(self.minflt) if k > 1)
+
+    def pays_again(self, k):
+        """Round k faults in more than twice the base's minor faults (at least 1): memory given back
+        comes back as page faults."""
+        mine, theirs = self.minflt.get(k, (None, None))
+        return mine is not None and theirs is not None and mine > 2 * max(theirs, 1)
+
+    def slower(self, k):
+        return shown(self.insert.get(k)) and self.insert[k].ratio < 1
+
+    def faster(self, k):
+        return shown(self.insert.get(k)) and self.insert[k].ratio > 1
+
+    def level(self, k):
+        """Insert within noise of the base in round k (or a difference the run's controls do not show)."""
+        c = self.insert.get(k)
+        return c is not None and c.verdict in (stats.WITHIN_NOISE, stats.NOT_SHOWN)
+
+    def p999_apart(self, k):
+        """The insert p99.9 ranges (min..max over repetitions) of knob and base do not overlap in round k."""
+        ranges = self.insert_p999_range.get(k)
+        if ranges is None:
+            return False
+        (a_low, a_high), (b_low, b_high) = ranges
+        return a_high < b_low or b_high < a_low
 
 
-def costs(results):
+@dataclass
+class RoundConclusion:
+    """Knobs for which a property of Cost holds in every later round, and those for which it holds in
+    some only (with the rounds where it does and where it does not)."""
+
+    every: list  # [Cost]
+    some: list  # [(Cost, rounds where it holds, rounds where it does not)]
+
+
+def over_rounds(found, holds):
+    """RoundConclusion of `holds(cost, round)` over every round after round 1 of each cost."""
+    every, some = [], []
+    for c in found:
+        later = c.later_rounds
+        yes = [k for k in later if holds(c, k)]
+        if yes and len(yes) == len(later):
+            every.append(c)
+        elif yes:
+            some.append((c, yes, [k for k in later if k not in yes]))
+    return RoundConclusion(every, some)
+
+
+def p999_apart_pairs(found):
+    """[(Cost, rounds)] of the knob/base pairs whose insert p99.9 ranges do not overlap in some round,
+    any round (round 1 included)."""
+    out = []
+    for c in found:
+        rounds = [k for k in sorted(c.insert_p999_range) if c.p999_apart(k)]
+        if rounds:
+            out.append((c, rounds))
+    return out
+
+
+def costs(results, controls=None):
     """A Cost per knob of the cycle results whose base is present (description: reference of the
-    same library)."""
+    same library); insert comparisons judged with `controls` (by default those among `results`)."""
     by_name = {r.configuration: r for r in results if r.ok}
+    judge = controls if controls is not None else controls_of(results)
     out = []
     for r in by_name.values():
         if r.config is None or not r.config.reference:
@@ -431,14 +619,17 @@ def costs(results):
         if base is None or base.config.library != r.config.library or base.kind != r.kind:
             continue
         rounds = rounds_of(r)
-        insert, minflt, sys_s, p999, vs_round1 = {}, {}, {}, {}, {}
+        insert, minflt, sys_s, p999, vs_round1, p999_range = {}, {}, {}, {}, {}, {}
         for k in rounds:
-            c = compare_speed(r, base, f"round{k}_insert_rate")
+            c = compare_speed(r, base, f"round{k}_insert_rate", judge)
             if c is not None:
                 insert[k] = c
             minflt[k] = (r.median(f"round{k}_minflt"), base.median(f"round{k}_minflt"))
             sys_s[k] = (r.median(f"round{k}_sys_s"), base.median(f"round{k}_sys_s"))
             p999[k] = (r.median(f"round{k}_insert_p999_ns"), base.median(f"round{k}_insert_p999_ns"))
+            mine, theirs = r.spread(f"round{k}_insert_p999_ns"), base.spread(f"round{k}_insert_p999_ns")
+            if mine is not None and theirs is not None:
+                p999_range[k] = ((mine.low, mine.high), (theirs.low, theirs.high))
             mine, theirs = r.spread(f"round{k}_insert_vs_round1"), base.spread(f"round{k}_insert_vs_round1")
             if mine is not None and theirs is not None:
                 vs_round1[k] = (mine.median, theirs.median, stats.compare(mine, theirs))
@@ -448,7 +639,17 @@ def costs(results):
             release = statistics.median(values) * 1e3 if values else None
         out.append(
             Cost(
-                r, base, release, r.median("kept_mb_final"), base.median("kept_mb_final"), insert, minflt, sys_s, p999, vs_round1
+                r,
+                base,
+                release,
+                r.median("kept_mb_final"),
+                base.median("kept_mb_final"),
+                insert,
+                minflt,
+                sys_s,
+                p999,
+                vs_round1,
+                p999_range,
             )
         )
     return out
@@ -458,10 +659,12 @@ def costs(results):
 # choices
 
 
-def choices(results):
+def choices(results, controls=None):
     """{need: result or (result, ties)} within one like-for-like group of the map workload: memory
-    must go back, speed only, both. Speed choices honour the noise rule (fastest's ties) and need at
-    least 2 repetitions."""
+    must go back, speed only, both. Speed choices honour the noise rule and the run's controls
+    (fastest's ties) and need at least 2 repetitions. "both" is the shortest whole job (job_seconds:
+    the timed work and the release step) among those that give memory back, "both_by" the quantity it
+    was ranked by (the insert rate when the workload does not time every phase)."""
     ok = [r for r in results if r.ok]
     out = {}
     with_kept = [r for r in ok if r.median("kept_mb_final") is not None]
@@ -471,14 +674,33 @@ def choices(results):
         out["memory"] = least
     if any(r.repetitions < 2 for r in ok):
         return out  # no verdict on speed from a single repetition: only the memory choice
-    best, tied = fastest(ok)
+    best, tied = fastest(ok, controls=controls)
     if best is not None:
         out["speed"] = (best, tied)
         givers = [r for r in ok if r.median("kept_pct_final") is not None and r.median("kept_pct_final") <= GIVES_BACK_PCT]
         if givers:
-            # Among all that give memory back, the fastest, and who is within noise of it.
-            out["both"] = fastest(givers)
+            # Among all that give memory back, the quickest job (its release step included), and who is
+            # not shown to be slower.
+            if all(r.median("job_seconds") is not None for r in givers):
+                out["both"] = fastest(givers, "job_seconds", controls, lower_is_better=True)
+                out["both_by"] = "job_seconds"
+            else:
+                out["both"] = fastest(givers, controls=controls)
+                out["both_by"] = "insert_rate"
     return out
+
+
+def refill(results, configuration):
+    """(workload, size, [(round, minor faults, sys seconds)]) of `configuration` in a workload of
+    rounds in `results`, medians of the rounds after round 1: what refilling the memory costs it the
+    next time; None when the run has no such data."""
+    for r in results:
+        if r.ok and r.configuration == configuration and r.workload_info is not None and r.workload_info.uses_rounds:
+            rows = [(k, r.median(f"round{k}_minflt"), r.median(f"round{k}_sys_s")) for k in rounds_of(r) if k > 1]
+            rows = [row for row in rows if row[1] is not None]
+            if rows:
+                return r.workload, r.size, rows
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,94 @@
+"""Number and table formatting shared by the report's sections (markdown.py and the section modules)."""
+
+import math
+
+from . import stats
+from .summary import MB
+
+
+def rate(v):
+    return "—" if v is None else f"{v / 1e6:.3f}"
+
+
+def mb(v):
+    return "—" if v is None else f"{no_negative_zero(v, 0.05):,.1f}"
+
+
+def pct(v):
+    return "—" if v is None else f"{no_negative_zero(v, 0.05):.1f} %"
+
+
+def no_negative_zero(v, rounding):
+    """0.0 for a value that rounds to zero (no '-0.0' from a few bytes below the baseline)."""
+    return 0.0 if abs(v) < rounding else v
+
+
+def ms(v):
+    if v is None:
+        return "—"
+    if v == 0:
+        return "0"
+    return f"{v:.2g}" if abs(v) < 1 else (f"{v:.2f}" if abs(v) < 10 else f"{v:,.0f}")
+
+
+def duration(seconds):
+    """3 significant digits: 0.501187 -> '501 ms', 12.6 -> '12.6 s'."""
+    return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
+
+
+def seconds(v):
+    if v is None:
+        return "—"
+    if v < 0 or math.isinf(v):
+        return "never"
+    return duration(v) if v >= 1e-3 else "at once"  # before the first offset (1 ms): the first sample
+
+
+def bytes_mb(v):
+    return "—" if v is None else f"{v / MB:,.1f} MB"
+
+
+def cell(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def table(header, rows, numeric=True):
+    """A Markdown table; with numeric, every column but the first is right-aligned."""
+    lines = [
+        "| " + " | ".join(cell(h) for h in header) + " |",
+        "|" + "|".join("---" if i == 0 or not numeric else "---:" for i in range(len(header))) + "|",
+    ]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def rate_interval(result, rate):
+    """'0.512 (0.49–0.53)': the median rate in M/s with its interval."""
+    spread = result.spread(rate)
+    if spread is None:
+        return "—"
+    return stats.interval_text(spread, lambda v: f"{v / 1e6:.3f}")
+
+
+def verdict(comparison):
+    """'differs' / 'within noise' / 'not shown: the run's controls differ by up to 16.7 %'."""
+    if comparison.verdict == stats.NOT_SHOWN and comparison.control_pct is not None:
+        return f"{stats.NOT_SHOWN}: the run's controls differ by up to {comparison.control_pct:.1f} %"
+    return comparison.verdict
+
+
+def change(comparison, short=False):
+    """'+4.1 % (differs)' / '−0.8 % (within noise)' / '+3.0 % (not shown: the run's controls ...)';
+    short: the verdict alone, for a table whose notes give the reason."""
+    if comparison is None or comparison.change_pct is None:
+        return "—"
+    return f"{comparison.change_pct:+.1f} % ({comparison.verdict if short else verdict(comparison)})"
+
+
+def rounds(ks):
+    """'round 2' / 'rounds 2, 3'."""
+    return ("round " if len(ks) == 1 else "rounds ") + ", ".join(str(k) for k in ks)
+
+
+def names(results):
+    return ", ".join(f"`{r.configuration}`" for r in results)

@@ -1,0 +1,91 @@
+"""The report's closing section "How to read the numbers", written from what the run contains: a
+program's run or workloads, their settle periods (idle, active, none), rounds, rates, repetitions."""
+
+from . import summary
+from .summary import GIVES_BACK_PCT, KEEPS_PCT
+
+
+def _settle_text(suite, workloads):
+    if suite.settle_seconds <= 0:
+        return "there is no settle period in this run (--settle=0): *after settle* is read right after the last step"
+    modes = sorted({w.settle for w in workloads if not w.uses_rounds})
+    what = {
+        "idle": "the process waits idle",
+        "active": "the process keeps working (1,000 malloc/free pairs of 64 B every 10 ms)",
+    }
+    return f"**after settle** at the end of the settle period ({summary.settle_label(suite)}), in which " + " or ".join(
+        what.get(m, m) for m in modes
+    )
+
+
+def _repetitions_text(suite):
+    order = (
+        "interleaved (repetition 1 of every configuration, then repetition 2, ...), so that a slow spell of the machine "
+        "falls on every configuration alike"
+        if suite.order.startswith("rounds")
+        else "in random order"
+    )
+    n = suite.repetitions
+    return f"- Each of the {n} repetition{'s' if n != 1 else ''} runs in a fresh process; repetitions are {order}."
+
+
+def _interval_text():
+    return (
+        "Values are medians over the successful repetitions; in parentheses the distribution-free 95 % confidence "
+        "interval of the median (order statistics; ≥ 6 repetitions) or, marked *range*, the min–max with its lower coverage."
+    )
+
+
+def _noise_rule_text(what, scaled):
+    text = f"- **The noise rule**: two {what} differ only when their intervals do not overlap; otherwise the report says *within noise*."
+    if scaled:
+        text += (
+            " Speed comparisons use each rate scaled by the machine-speed probe timed in the same process (`probe_ns`: a "
+            "fixed walk through memory), which takes the machine's slow spells out of the comparison; the tables show the "
+            "raw rates."
+        )
+    return text + (
+        " A difference no larger than the run's controls (configurations with the same timed code as their reference) "
+        "differ by, when one of them differs, is *not shown* (the noise section lists the controls)."
+    )
+
+
+def how_to_read(results, suite):
+    ws = summary.workloads(results, suite)
+    out = ["## How to read the numbers", "", _repetitions_text(suite)]
+    if ws == ["command"]:
+        return out + [
+            "- The program runs once per repetition under each configuration, its RSS sampled from outside "
+            "(`/proc/<pid>/smaps_rollup`); *peak*, *mean* and *at the end* are of those samples, the *integral* is the RSS "
+            "over the program's life (MB·s); MB = 10⁶ bytes. " + _interval_text(),
+            _noise_rule_text("wall times", False),
+        ]
+    described = [suite.workloads[w] for w in ws if w in suite.workloads]
+    moments = sorted({w.cleared_moment for w in described if not w.uses_rounds})
+    one_pass = [w for w in described if not w.uses_rounds]
+    rounds = [w for w in described if w.uses_rounds]
+    if one_pass:
+        out.append(
+            "- **rss_base** is RSS before the workload allocates anything, **rss_peak** at its fullest; *growth* = peak − "
+            "base. *Kept* at a step = (RSS at that step − base) / growth: **after clear** ("
+            + " / ".join(moments)
+            + "), **after release step** (the configuration's call, if any), "
+            + _settle_text(suite, one_pass)
+            + "."
+        )
+    if rounds:
+        out.append(
+            f"- {', '.join(f'`{w.name}`' for w in rounds)} repeats its work {suite.rounds} times in one process (insert, "
+            "look up, clear, the release step, a pause), each round measured on its own (`round<k>_…`); round 1 starts "
+            "from a fresh process, later rounds reuse (or fault in again) what the allocator kept."
+        )
+    out.append(f"- ≥ {KEEPS_PCT:g} % kept counts as *keeps*, ≤ {GIVES_BACK_PCT:g} % as *gives back*.")
+    has_rates = any(suite.unit(c) == "items_per_second" for c in suite.units)
+    scaled = any(name.endswith(summary.SPEED_SUFFIX) for r in results for name in r.quantities)
+    out.append(("- Rates are items per second (M = 10⁶); " if has_rates else "- ") + "MB = 10⁶ bytes. " + _interval_text())
+    out.append(_noise_rule_text("rates", scaled))
+    out.append(
+        "- Configurations are compared like for like: *allocator* (the same code, another malloc or knob), *container "
+        "allocator* (the same node-based container with another allocator) and *different container*."
+    )
+    return out
