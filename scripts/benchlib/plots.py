@@ -12,6 +12,8 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+from matplotlib.text import Text  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from . import stats, summary  # noqa: E402
@@ -80,13 +82,74 @@ def _reps_text(results):
     return f"median of {reps} runs, whiskers: the median's interval"
 
 
+def plain(text):
+    """Text from the run (a command line, a name) as matplotlib prints it: a '$' would start math mode."""
+    return str(text).replace("$", r"\$")
+
+
 def _title(fig, question, detail):
     """A bold title that states the question, with what was measured on a smaller second line.
     Returns the top of the area left for the axes, as a figure fraction for tight_layout(rect=...)."""
     height = fig.get_figheight()
-    fig.text(0.5, 1 - 0.10 / height, question, ha="center", va="top", fontsize=11.5, fontweight="bold")
-    fig.text(0.5, 1 - 0.36 / height, detail, ha="center", va="top", fontsize=8.5, color="0.25")
+    fig.text(0.5, 1 - 0.10 / height, plain(question), ha="center", va="top", fontsize=11.5, fontweight="bold")
+    fig.text(0.5, 1 - 0.36 / height, plain(detail), ha="center", va="top", fontsize=8.5, color="0.25")
     return 1 - 0.58 / height
+
+
+def _overlaps(box, others, pad=1.0):
+    return any(box.x0 < o.x1 + pad and o.x0 < box.x1 + pad and box.y0 < o.y1 + pad and o.y0 < box.y1 + pad for o in others)
+
+
+# Where a label may go relative to its point (points), nearest first: right, left, above, below, then
+# the same directions further out; labels that move beyond the first ring get a leader line.
+_LABEL_OFFSETS = [
+    (dx * ring, dy * ring)
+    for ring in (1, 2, 3, 4)
+    for dx, dy in ((7, 3), (-7, 3), (7, -10), (-7, -10), (0, 9), (0, -15), (10, 12), (-10, 12), (10, -18), (-10, -18))
+] + [(sign * dx, dy) for dx in (40, 70, 100, 130) for dy in (0, 12, -12, 24, -24, 36, -36, 48, -48, 60, -60) for sign in (1, -1)]
+
+
+def place_labels(ax, labels, fontsize=8):
+    """Label points without overlaps: labels = [(x, y, text, weight)]. Call after the axes' limits and
+    the figure's layout are final. Deterministic: each label, in the given order, takes the first
+    offset of _LABEL_OFFSETS whose box overlaps no placed label, no marker and stays inside the axes."""
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    markers = []
+    for x, y, _, _ in labels:
+        px, py = ax.transData.transform((x, y))
+        markers.append(Bbox.from_extents(px - 5, py - 5, px + 5, py + 5))
+    placed = []
+    for (x, y, text, weight), marker in zip(labels, markers):
+        chosen = None
+        for dx, dy in _LABEL_OFFSETS:
+            far = abs(dx) > 10 or abs(dy) > 15
+            annotation = ax.annotate(
+                plain(text),
+                (x, y),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha="left" if dx > 0 else ("right" if dx < 0 else "center"),
+                fontsize=fontsize,
+                fontweight=weight,
+                arrowprops={"arrowstyle": "-", "color": "0.6", "linewidth": 0.6, "shrinkA": 0, "shrinkB": 4} if far else None,
+            )
+            annotation.update_positions(renderer)  # where the text goes; then its box alone, not its leader line
+            box = Text.get_window_extent(annotation, renderer)
+            fits = box.x0 >= inside.x0 and box.x1 <= inside.x1 and box.y0 >= inside.y0 and box.y1 <= inside.y1
+            if fits and not _overlaps(box, placed) and not _overlaps(box, [m for m in markers if m is not marker]):
+                chosen = box
+                break
+            annotation.remove()
+        if chosen is None:  # nowhere free: the nearest place, overlapping
+            annotation = ax.annotate(
+                plain(text), (x, y), xytext=(7, 3), textcoords="offset points", fontsize=fontsize, fontweight=weight
+            )
+            annotation.update_positions(renderer)
+            chosen = Text.get_window_extent(annotation, renderer)
+        placed.append(chosen)
 
 
 def _note_missing(ax, names, what):
@@ -228,6 +291,7 @@ def tradeoff(run, results, style, planned):
     groups = {k: v for k, v in summary.by_kind([r for r in everything if r.ok]).items() if k != "different container"}
     settle = summary.settle_label(run.suite)
     fig, axes = plt.subplots(1, len(groups), figsize=(6.5 * len(groups), 6.2), squeeze=False)
+    labels = {}
     for ax, (kind, members) in zip(axes[0], groups.items()):
         rs = [r for r in members if r.median("insert_rate") is not None and r.median("kept_mb_final") is not None]
         key = summary.rate_key(rs, "insert_rate")  # the rate the Pareto set is judged on, and drawn at
@@ -247,14 +311,7 @@ def tradeoff(run, results, style, planned):
                 markeredgecolor="0.1" if on_front else "white",
                 zorder=3,
             )
-            ax.annotate(
-                r.configuration,
-                (x, y),
-                xytext=(7, 3),
-                textcoords="offset points",
-                fontsize=8,
-                fontweight="bold" if on_front else "normal",
-            )
+            labels.setdefault(id(ax), (ax, []))[1].append((x, y, r.configuration, "bold" if on_front else "normal"))
         if len(front) > 1:
             ax.plot(
                 [r.median("kept_mb_final") for r in front],
@@ -282,6 +339,8 @@ def tradeoff(run, results, style, planned):
         f"{planned.workload}, N = {format_size(planned.size)} · like for like · Pareto set on medians · {_reps_text(everything)}",
     )
     fig.tight_layout(rect=(0, 0, 1, top))
+    for ax, items in labels.values():
+        place_labels(ax, items)
     return fig
 
 
@@ -396,6 +455,7 @@ def cost(run, results, style, planned):
     rs = summary.select(results, planned.workload, planned.size)
     found = [c for c in summary.costs(rs) if 2 in c.insert]
     fig, ax = plt.subplots(figsize=(10, 6.2))
+    labels = []
     for c in found:
         comparison = c.insert[2]
         x, y = comparison.change_pct, c.kept_final_mb
@@ -411,12 +471,11 @@ def cost(run, results, style, planned):
             markerfacecolor=style.color(c.knob.configuration) if differs else "white",
             markeredgewidth=1.6,
         )
-        ax.annotate(
-            f"{c.knob.configuration} (vs {c.base.configuration})", (x, y), xytext=(7, 3), textcoords="offset points", fontsize=8
-        )
+        labels.append((x, y, f"{c.knob.configuration} (vs {c.base.configuration})", "normal"))
     ax.axvline(0, color="0.4", linewidth=0.8)
     ax.set_xlabel(
-        "round-2 insert rate against the base configuration (%, speed-scaled); filled: beyond the noise, hollow: within, grey: one run"
+        "round-2 insert rate against the base configuration (%, speed-scaled); filled: beyond the noise and the run's controls, "
+        "hollow: not shown, grey: one run"
     )
     ax.set_ylabel("RSS kept above baseline at the end (MB)")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:+g} %"))
@@ -429,6 +488,7 @@ def cost(run, results, style, planned):
         "each knob against its own library's defaults",
     )
     fig.tight_layout(rect=(0, 0, 1, top))
+    place_labels(ax, labels)
     return fig
 
 
