@@ -34,12 +34,15 @@ def main(argv=None):
         w.writerows(comparison.csv_rows(lines))
         for note in notes:
             print(f"note: {note}", file=sys.stderr)
+        for warning in comparison.warnings(lines):
+            print(f"warning: {warning}", file=sys.stderr)
         return 0
     print(f"A = {args.a} ({run_a.context.get('date', 'no date')})")
     print(f"B = {args.b} ({run_b.context.get('date', 'no date')})")
     print(
         "CHANGED when the intervals of the medians do not overlap (95 % CI of the median with >= 6 repetitions, "
-        "the range below); rates scaled by the machine-speed probe; * = headline counter"
+        "the range below); rates scaled by the machine-speed probe; bytes and counts change only by at least "
+        "1 % (and 256 KiB or 16); * = headline counter"
     )
     changed = sum(1 for ln in lines if ln.verdict == comparison.CHANGED)
     print(
@@ -53,6 +56,8 @@ def main(argv=None):
         print("no benchmark with results in both runs")
     for note in notes:
         print(f"note: {note}")
+    for warning in comparison.warnings(lines):
+        print(f"warning: {warning}")
     return 0
 
 

@@ -19,6 +19,15 @@ from .stats import Spread
 
 CHANGED = "changed"
 UNCHANGED = "within noise"
+BELOW_MINIMUM = "below the minimum effect"
+
+# Counters that are nearly deterministic (RSS in bytes, page faults): their intervals can be so narrow
+# that a few KiB "change". A change counts only when it is at least this large: (share of A's median,
+# absolute amount in the counter's unit), the larger of the two.
+MINIMUM_EFFECT = {"bytes": (0.01, 256 * 1024), "count": (0.01, 16)}
+
+# Above this many comparisons, say how many false CHANGED to expect among them.
+MANY_COMPARISONS = 20
 
 
 @dataclass
@@ -58,15 +67,50 @@ def _samples(run, probe_reference):
     return samples, errors, order
 
 
-def judge(a, b):
-    """(ratio, verdict) for two Spreads of one counter."""
+def judge(a, b, unit=None):
+    """(ratio, verdict) for two Spreads of one counter; a counter of a near-deterministic unit
+    (MINIMUM_EFFECT) changes only by at least its minimum effect."""
     if a is None or b is None:
         return None, f"missing in {'A' if a is None else 'B'}"
     ratio = b.median / a.median if a.median else None
     verdict = stats.compare(a, b)
     if verdict == stats.NO_VERDICT:
         return ratio, stats.NO_VERDICT
+    if verdict == stats.DIFFERS and unit in MINIMUM_EFFECT:
+        share, amount = MINIMUM_EFFECT[unit]
+        if abs(b.median - a.median) < max(share * abs(a.median), amount):
+            return ratio, BELOW_MINIMUM
     return ratio, CHANGED if verdict == stats.DIFFERS else UNCHANGED
+
+
+def false_alarm_rate(n_a, n_b):
+    """The chance that one counter of two equally distributed runs shows as CHANGED: the ranges' 2 /
+    C(2n, n) below 6 repetitions; at most 5 % (two 95 % intervals) from 6 on."""
+    if min(n_a, n_b) < 6:
+        return stats.range_false_alarm(n_a, n_b)
+    return 1 - stats.CONFIDENCE
+
+
+def warnings(lines):
+    """What the reader must know before trusting the CHANGED lines: few repetitions (the range rule's
+    false-alarm rate), many comparisons (how many false CHANGED to expect among them)."""
+    judged = [ln for ln in lines if ln.a is not None and ln.b is not None and ln.a.n >= 2 and ln.b.n >= 2]
+    if not judged:
+        return []
+    out = []
+    few = min(min(ln.a.n, ln.b.n) for ln in judged)
+    if few < 6:
+        out.append(
+            f"with {few} repetitions an interval is the range (min–max), and a counter that did not change shows as "
+            f"CHANGED {stats.range_false_alarm(few, few) * 100:.0f} % of the time: use >= 6 repetitions to judge a change"
+        )
+    if len(judged) >= MANY_COMPARISONS:
+        expected = sum(false_alarm_rate(ln.a.n, ln.b.n) for ln in judged)
+        out.append(
+            f"{len(judged)} comparisons: even with nothing changed, expect about {expected:.1f} of them to show as CHANGED "
+            "by chance; trust a change that is large, or repeats in another pair of runs"
+        )
+    return out
 
 
 def compare(run_a, run_b, counters=None, show_all=False):
@@ -94,7 +138,7 @@ def compare(run_a, run_b, counters=None, show_all=False):
             b = Spread(sb[counter]) if counter in sb else None
             if a is None and b is None:
                 continue
-            ratio, verdict = judge(a, b)
+            ratio, verdict = judge(a, b, run_a.suite.unit(counter) or run_b.suite.unit(counter))
             line = Line(name, counter, a, b, ratio, verdict, counter in headline)
             if counters or show_all or line.headline or verdict == CHANGED:
                 lines.append(line)
