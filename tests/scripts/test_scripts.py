@@ -237,7 +237,7 @@ class TestSummary(unittest.TestCase):
         mine, theirs, verdict = trim.vs_round1[2]
         self.assertAlmostEqual(mine, 1.2, places=3)
         self.assertAlmostEqual(theirs, 1.5, places=3)
-        self.assertIn(verdict, (stats.DIFFERS, stats.WITHIN_NOISE))
+        self.assertEqual(verdict, stats.DIFFERS, "1.2 against 1.5 in every repetition")
         self.assertNotIn(1, trim.vs_round1, "round 1 against itself says nothing")
 
     def test_plot_plan(self):
@@ -354,8 +354,15 @@ class TestReport(TempDirTestCase):
         self.assertIn("## What giving memory back costs", text)
         self.assertIn("| glibc-trim | glibc | 150 / 0.0 / 64.0 | 1 | +0.0 % (within noise)", text)
         self.assertIn("-20.0 % (differs)", text)
-        self.assertIn("Pay for the memory again in every round", text)
-        self.assertIn("Insert within noise of the base in every later round: jemalloc-decay0", text)
+        self.assertIn(
+            "Pay for the memory again (more than twice the base's minor faults) in every round after round 1 (rounds 2, 3): "
+            "**glibc-trim**, **jemalloc-decay0**",
+            text,
+        )
+        self.assertIn(
+            "Insert not shown to differ from the base in every round after round 1 (rounds 2, 3): jemalloc-decay0", text
+        )
+        self.assertIn("do not overlap in some round for 2 of 2 knob/base pairs", text)
 
     def test_command_section(self):
         text = self.report("command.json")
@@ -512,3 +519,232 @@ class TestCommittedRuns(TempDirTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# ---------------------------------------------------------------------------------------------------
+# issue 22: every generated sentence is computed from the rows it speaks of
+
+
+def _config(name, library="glibc", reference=None, release_call=None, environment=None, kind="allocator"):
+    return description.Configuration(
+        name, name, kind, library, reference, release_call is not None, release_call, False, environment or {}, True, "", ""
+    )
+
+
+def _result(config, workload=None, control=False, settle=15.0, **quantities):
+    r = summary.ConfigResult("map", config.name, config, 1000, f"map/{config.name}/1000")
+    r.quantities = {k: stats.Spread(list(v)) for k, v in quantities.items()}
+    r.workload_info, r.control, r.settle_seconds = workload, control, settle
+    return r
+
+
+MAP = description.Workload("map", "", False, "idle", False, ("insert_rate", "rss_base", "rss_peak", "rss_cleared", "rss_final"))
+
+
+class TestControls(unittest.TestCase):
+    def group(self, trim_insert):
+        glibc = _result(_config("glibc"), MAP, insert_rate=[1.00, 1.01, 0.99])
+        trim = _result(
+            _config("glibc-trim", reference="glibc", release_call="malloc_trim(0)"), MAP, True, insert_rate=trim_insert
+        )
+        arena = _result(
+            _config("glibc-arena1", reference="glibc", environment={"GLIBC_TUNABLES": "x"}), MAP, insert_rate=[1.08, 1.09, 1.085]
+        )
+        return glibc, trim, arena
+
+    def test_is_control_needs_the_same_timed_code(self):
+        suite = gbjson.load_run(fixture("run_a.json")).suite
+        self.assertTrue(suite.is_control("glibc-trim"), "a release step and nothing else")
+        self.assertFalse(suite.is_control("jemalloc-decay0"), "an environment of its own")
+        self.assertFalse(suite.is_control("jemalloc"), "another library")
+
+    def test_a_difference_no_larger_than_a_false_alarm_is_not_shown(self):
+        group = self.group([1.10, 1.11, 1.105])  # the control "differs" by +10.5 %
+        controls = summary.controls_of(group)
+        self.assertAlmostEqual(controls.false_alarm_pct("insert_rate"), 10.5, places=3)
+        arena = summary.against_reference(group, controls)["glibc-arena1"][0]
+        self.assertEqual(arena.verdict, stats.NOT_SHOWN, "+8.5 % is smaller than the control's +10.5 %")
+        self.assertAlmostEqual(arena.control_pct, 10.5, places=3)
+        best, tied = summary.fastest(group, controls=controls)
+        self.assertEqual(best.configuration, "glibc-trim")
+        self.assertIn("glibc-arena1", [r.configuration for r in tied], "not shown to be slower")
+
+    def test_claims_stand_when_the_controls_agree(self):
+        group = self.group([0.995, 1.015, 1.0])
+        controls = summary.controls_of(group)
+        self.assertIsNone(controls.false_alarm_pct("insert_rate"))
+        self.assertEqual(summary.against_reference(group, controls)["glibc-arena1"][0].verdict, stats.DIFFERS)
+
+    def test_rounds_are_judged_by_round_1_of_the_controls(self):
+        self.assertEqual(summary.control_quantity("round3_insert_rate"), "round1_insert_rate")
+        self.assertEqual(summary.control_quantity("job_seconds"), "work_seconds")
+
+    def test_noise_section_reports_the_controls(self):
+        from benchlib import noise_section
+
+        text = "\n".join(noise_section.controls_section(list(self.group([1.10, 1.11, 1.105])), "map", 1000))
+        self.assertIn("| glibc-trim | glibc | +10.5 % (differs)", text)
+        self.assertIn("- insert: +10.5 … +10.5 % over 1 pair; 1 differs by the noise rule (glibc-trim +10.5 %)", text)
+        self.assertIn("up to 10.5 % is *not shown*", text)
+
+
+class TestChoices(unittest.TestCase):
+    def test_both_counts_the_release_step(self):
+        slow_release = _result(
+            _config("boost-node-allocator", reference="glibc", release_call="x", kind="container allocator"),
+            MAP,
+            insert_rate=[2.0, 2.01, 1.99],
+            job_seconds=[60.0, 61.0, 59.0],
+            kept_mb_final=[0.0] * 3,
+            kept_pct_final=[0.0] * 3,
+        )
+        pool = _result(
+            _config("pool", reference="glibc", kind="container allocator"),
+            MAP,
+            insert_rate=[1.8, 1.81, 1.79],
+            job_seconds=[2.0, 2.01, 1.99],
+            kept_mb_final=[0.0] * 3,
+            kept_pct_final=[0.0] * 3,
+        )
+        picked = summary.choices([slow_release, pool])
+        self.assertEqual(picked["speed"][0].configuration, "boost-node-allocator")
+        self.assertEqual(picked["both"][0].configuration, "pool", "53 s of release step is part of the job")
+        self.assertEqual(picked["both_by"], "job_seconds")
+
+
+class TestRounds(unittest.TestCase):
+    def cost(self, minflt, base_minflt):
+        knob, base = _result(_config("jemalloc-purge", "jemalloc", "jemalloc", "x")), _result(_config("jemalloc", "jemalloc"))
+        rounds = sorted(minflt)
+        return summary.Cost(knob, base, 1.0, 0.0, 90.0, {}, {k: (minflt[k], base_minflt[k]) for k in rounds}, {}, {}, {}, {})
+
+    def test_conclusions_hold_over_every_later_round_and_name_the_exceptions(self):
+        c = self.cost({1: 16000, 2: 15625, 3: 15625}, {1: 16000, 2: 3, 3: 11818})
+        pays = summary.over_rounds([c], summary.Cost.pays_again)
+        self.assertEqual(pays.every, [], "round 3: the base faults 11,818 times too")
+        self.assertEqual([(x.knob.configuration, yes, no) for x, yes, no in pays.some], [("jemalloc-purge", [2], [3])])
+        from benchlib import cost_section
+
+        text = " ".join(cost_section.conclusions([c], [1, 2, 3]))
+        self.assertIn("only in some rounds: **jemalloc-purge** (round 2; not round 3: 15,625 against the base's 11,818)", text)
+        self.assertNotIn("in every round after round 1 (rounds 2, 3): **jemalloc-purge**", text)
+
+    def test_p999_pairs_over_all_rounds(self):
+        c = self.cost({1: 1, 2: 1}, {1: 1, 2: 1})
+        c.insert_p999_range = {1: ((40, 41), (40.5, 42)), 2: ((40, 41), (50, 51))}
+        c.insert_p999_ns = {1: (40.5, 41), 2: (40.5, 50.5)}
+        self.assertEqual(summary.p999_apart_pairs([c]), [(c, [2])])
+
+
+class TestGeneratedSentences(TempDirTestCase):
+    def test_no_settle_statement_without_a_settle_period(self):
+        r = _result(
+            _config("jemalloc-bgthread", "jemalloc"), MAP, settle=0.0, kept_pct_cleared=[90.0] * 2, return_90pct=[0.5] * 2
+        )
+        self.assertEqual(summary.when_given_back(r), (None, None))
+        rounds = description.Workload("cycle", "", False, "idle", True, ("round1_insert_rate",))
+        r = _result(_config("glibc-trim"), rounds, kept_pct_cleared=[90.0] * 2, return_90pct=[0.0] * 2)
+        self.assertEqual(summary.when_given_back(r), (None, None), "rounds report their own release times")
+
+    def test_the_moment_of_cleared_comes_from_the_description(self):
+        section = json.load(open(fixture("run_a.json")))["suite"]
+        self.assertEqual(description.parse(section).workloads["map"].cleared_moment, "right after clear()")
+        section["workloads"][0]["cleared_moment"] = "after the threads cleared their maps and exited"
+        suite = description.parse(section)
+        workload = suite.workloads[section["workloads"][0]["name"]]
+        self.assertEqual(workload.cleared_moment, "after the threads cleared their maps and exited")
+        from benchlib import markdown
+
+        threads = description.Workload(
+            "threads", "", True, "idle", False, ("rss_peak", "rss_cleared_threads_alive", "rss_final"), workload.cleared_moment
+        )
+        r = _result(
+            _config("jemalloc", "jemalloc"),
+            threads,
+            rss_base=[0.0] * 2,
+            rss_peak=[66e6] * 2,
+            rss_cleared_threads_alive=[66e6] * 2,
+            kept_pct_cleared=[3.0] * 2,
+        )
+        self.assertEqual(markdown._given_back_text(r), "already after the threads cleared their maps and exited")
+        self.assertEqual(
+            markdown._readings_text(r, {"rss_cleared_threads_alive": "bytes"}), "; 66.0 MB kept at `rss_cleared_threads_alive`"
+        )
+
+    def test_release_step_sentence_is_the_rows_own(self):
+        from benchlib import markdown
+
+        config = _config("glibc-trim", reference="glibc", release_call="malloc_trim(0)")
+        nothing = _result(config, MAP, kept_mb_cleared=[64.1] * 2, kept_mb_released=[64.1] * 2, release_ms=[158.0] * 2)
+        self.assertIn("returned nothing: 64.1 MB were kept before and after it", markdown._release_step_sentence(nothing))
+        everything = _result(
+            config,
+            MAP,
+            kept_mb_cleared=[320.0] * 2,
+            kept_mb_released=[0.0] * 2,
+            release_ms=[1418.0] * 2,
+            kept_pct_released=[0.0] * 2,
+        )
+        self.assertIn("returned 320.0 of the 320.0 MB kept right after clear()", markdown._release_step_sentence(everything))
+
+    def test_how_to_read_describes_the_run_it_sits_in(self):
+        from benchlib import reading
+
+        run, results = results_of("command.json")
+        text = "\n".join(reading.how_to_read(list(results.values()), run.suite))
+        self.assertNotIn("rss_base", text)
+        self.assertNotIn("items per second", text)
+        self.assertIn("wall times", text)
+        run, results = results_of("cycle.json")
+        text = "\n".join(reading.how_to_read(list(results.values()), run.suite))
+        self.assertIn("`cycle` repeats its work 3 times", text)
+
+    def test_dollar_signs_are_printed(self):
+        from benchlib import plots
+
+        self.assertEqual(plots.plain("perl -e '$h{$_} = 1'"), "perl -e '\\$h{\\$_} = 1'")
+
+    def test_labels_do_not_overlap(self):
+        import matplotlib.pyplot as plt
+        from benchlib import plots
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        points = [(0.0, 1.0 + i * 0.001, f"configuration-{i}", "normal") for i in range(6)] + [(50.0, 0.5, "far", "normal")]
+        ax.plot([p[0] for p in points], [p[1] for p in points], "o")
+        ax.set_xlim(-10, 100)
+        ax.set_ylim(0.4, 1.1)
+        plots.place_labels(ax, points)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        boxes = [plots.Text.get_window_extent(t, renderer) for t in ax.texts]
+        self.assertEqual(len(boxes), len(points))
+        for i, a in enumerate(boxes):
+            self.assertFalse(plots._overlaps(a, boxes[i + 1 :], pad=0), f"label {i} overlaps another")
+        plt.close(fig)
+
+    def test_run_tests_reports_skips_as_skipped(self):
+        with open(self.path("test_skips.py"), "w") as f:
+            f.write(
+                "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n        with self.subTest(x=1):\n            self.skipTest('no data')\n"
+            )
+        done = subprocess.run([sys.executable, os.path.join(HERE, "run_tests.py"), self.tmp], capture_output=True, text=True)
+        self.assertEqual(done.returncode, 77, done.stderr)
+        self.assertIn("skipped", done.stderr)
+
+
+class TestCompareWarnings(unittest.TestCase):
+    def test_near_deterministic_counters_need_a_minimum_effect(self):
+        a, b = stats.Spread([100e6, 100e6 + 1, 100e6 + 2]), stats.Spread([100e6 + 8192, 100e6 + 8193, 100e6 + 8194])
+        self.assertEqual(comparison.judge(a, b)[1], comparison.CHANGED, "without a unit: the noise rule alone")
+        self.assertEqual(comparison.judge(a, b, "bytes")[1], comparison.BELOW_MINIMUM, "8 KiB of 100 MB")
+        c = stats.Spread([120e6, 120e6 + 1, 120e6 + 2])
+        self.assertEqual(comparison.judge(a, c, "bytes")[1], comparison.CHANGED)
+
+    def test_few_repetitions_and_many_comparisons_are_warned_of(self):
+        line = comparison.Line("b", "c", stats.Spread([1, 2, 3]), stats.Spread([1, 2, 3]), 1.0, comparison.UNCHANGED, True)
+        warnings = comparison.warnings([line])
+        self.assertEqual(len(warnings), 1)
+        self.assertIn("with 3 repetitions an interval is the range", warnings[0])
+        self.assertIn("10 %", warnings[0])
+        many = comparison.warnings([line] * 300)
+        self.assertIn("300 comparisons: even with nothing changed, expect about 30.0 of them", many[1])
