@@ -36,14 +36,43 @@ class Configuration:
 
 
 @dataclass(frozen=True)
+class Activity:
+    """What a busy workload does while settling (benchmarks/measure/context.h): one step every period."""
+
+    pattern: str  # "pairs", "batch", "steady"
+    spec: str  # as given to --activity: "batch:count=1000:size=64"
+    period_seconds: float
+    description: str  # a sentence: "every 10 ms, 1,000 blocks of 64 B allocated, all kept, then all freed"
+    counted: bool = True  # False for a run written before activity patterns: no activity_* counters
+
+
+# A run written before activity patterns had one busy workload, "map_active", with no "activity" field:
+# it ran what is now the pairs pattern (README of that time: 1,000 malloc/free pairs of 64 B every 10 ms).
+LEGACY_ACTIVITY = Activity(
+    pattern="pairs",
+    spec="pairs:count=1000:size=64",
+    period_seconds=0.01,
+    description="every 10 ms, 1,000 malloc/free pairs of 64 B (each block freed before the next)",
+    counted=False,
+)
+
+
+@dataclass(frozen=True)
 class Workload:
-    name: str
+    name: str  # as in the results: the registered workload, with ":<pattern>" for a busy one
     summary: str
     process_level_only: bool
     settle: str  # "idle" or "active"
     uses_rounds: bool
     headline: tuple
     cleared_moment: str = DEFAULT_CLEARED_MOMENT  # when rss_cleared is read, as a phrase: "right after clear()"
+    workload: str = ""  # the registered workload ("map_active" for "map_active:batch"); the name if not given
+    activity: object = None  # Activity while settling; None for an idle settle
+
+    @property
+    def mode(self):
+        """How the process spends its settle period, as the report names it: "idle" or the pattern."""
+        return self.activity.pattern if self.activity is not None else "idle"
 
 
 @dataclass(frozen=True)
@@ -104,6 +133,22 @@ class DescriptionError(ValueError):
     """The section is missing or does not have the documented shape."""
 
 
+def _activity(w):
+    """The workload's Activity: its "activity" field, or for a run written before that field, the pairs
+    pattern every active settle then ran."""
+    if "activity" not in w:
+        return LEGACY_ACTIVITY if w["settle"] == "active" else None
+    a = w["activity"]
+    if a is None:
+        return None
+    return Activity(
+        pattern=str(a["pattern"]),
+        spec=str(a["spec"]),
+        period_seconds=float(a["period_seconds"]),
+        description=str(a["description"]),
+    )
+
+
 def parse(section):
     """Description from the JSON section "suite". Raises DescriptionError naming what is wrong."""
     if not isinstance(section, dict):
@@ -141,6 +186,8 @@ def parse(section):
                 uses_rounds=bool(w["uses_rounds"]),
                 headline=tuple(w["headline"]),
                 cleared_moment=str(w.get("cleared_moment") or DEFAULT_CLEARED_MOMENT),
+                workload=str(w.get("workload") or w["name"].split(":")[0]),
+                activity=_activity(w),
             )
             for w in section["workloads"]
         }

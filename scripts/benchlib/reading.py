@@ -8,13 +8,13 @@ from .summary import GIVES_BACK_PCT, KEEPS_PCT
 def _settle_text(suite, workloads):
     if suite.settle_seconds <= 0:
         return "there is no settle period in this run (--settle=0): *after settle* is read right after the last step"
-    modes = sorted({w.settle for w in workloads if not w.uses_rounds})
-    what = {
-        "idle": "the process waits idle",
-        "active": "the process keeps working (1,000 malloc/free pairs of 64 B every 10 ms)",
-    }
+    settling = [w for w in workloads if not w.uses_rounds]
+    what = {"idle": "the process waits idle"} if any(w.activity is None for w in settling) else {}
+    for w in settling:
+        if w.activity is not None:
+            what.setdefault(w.mode, f"the process keeps working ({w.mode}: {w.activity.description})")
     return f"**after settle** at the end of the settle period ({summary.settle_label(suite)}), in which " + " or ".join(
-        what.get(m, m) for m in modes
+        what.values()
     )
 
 
