@@ -6,7 +6,7 @@ advance is the explanation of glibc's free lists, which quotes the run's stat_ c
 import math
 import os
 
-from . import cost_section
+from . import busy, cost_section
 from . import mdformat as fmt
 from . import noise_section, reading, stats, summary
 from .gbjson import format_offset, library_name
@@ -554,58 +554,6 @@ def _release_step_sentence(r):
     )
 
 
-def _timeline_section(results, suite):
-    """How long until memory comes back, idle and active: return_50pct_s / return_90pct_s."""
-    settle_ws = [
-        w
-        for w in summary.workloads(results, suite)
-        if w in suite.workloads
-        and not suite.workloads[w].uses_rounds
-        and any(r.median("return_90pct") is not None for r in summary.select(results, w))
-    ]
-    if not settle_ws:
-        return []
-    out = [
-        "## How long until it comes back",
-        "",
-        "Seconds after the release step (or after clear(), without one) until the RSS above the baseline first fell to "
-        "50 % and to 10 % of the growth; *never*: not within the settle period; *at once*: already at the first sample. "
-        "RSS is sampled at 10 offsets per decade from 1 ms (the timeline plot)."
-        + (
-            " In an *active* settle the process makes 1,000 malloc/free pairs of 64 B every 10 ms."
-            if any(suite.workloads[w].settle == "active" for w in settle_ws)
-            else ""
-        ),
-        "",
-    ]
-    by_config = {}
-    for w in settle_ws:
-        size = summary.sizes(results, w)[-1]
-        for r in summary.select(results, w, size):
-            by_config.setdefault(r.configuration, {})[w] = r
-    header = ["configuration"]
-    for w in settle_ws:
-        mode = suite.workloads[w].settle
-        header += [f"{w} ({mode}): 50 %", "90 %", "kept at end"]
-    rows = []
-    for name, per in by_config.items():
-        row = [name]
-        for w in settle_ws:
-            r = per.get(w)
-            row += (
-                [
-                    fmt.seconds(r.median("return_50pct")),
-                    fmt.seconds(r.median("return_90pct")),
-                    fmt.pct(r.median("kept_pct_final")),
-                ]
-                if r is not None and r.ok
-                else ["—"] * 3
-            )
-        rows.append(row)
-    out.append(fmt.table(header, rows))
-    return out
-
-
 def _breakdown_section(rs, settle):
     have = [r for r in rs if r.ok and r.median("anonymous_cleared") is not None]
     if not have:
@@ -863,7 +811,7 @@ def render(run, results, plots_dir=None):
         for section in (
             _different_container_section(primary_results, primary, largest),
             cost_section.render(results, suite),
-            _timeline_section(results, suite),
+            busy.render(results, suite),
             _latency_section(primary_results),
             _breakdown_section(primary_results, settle),
             _glibc_section(primary_results, primary, largest),

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 from matplotlib.text import Text  # noqa: E402
-from matplotlib.transforms import Bbox  # noqa: E402
+from matplotlib.transforms import Bbox, ScaledTranslation  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from . import stats, summary  # noqa: E402
@@ -344,57 +344,181 @@ def tradeoff(run, results, style, planned):
     return fig
 
 
+_MODE_LINES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)))
+_MODE_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def _modes(suite, workloads):
+    """{workload: (mode label, index)}: "idle" or the busy pattern (description), one line style and
+    marker per index; a label that repeats gets its workload's name."""
+    out, seen = {}, set()
+    for w in workloads:
+        info = suite.workloads.get(w)
+        mode = info.mode if info is not None else w
+        if mode in seen:
+            mode = w
+        seen.add(mode)
+        out[w] = (mode, len(out))
+    return out
+
+
+def _grid(n, columns):
+    columns = min(columns, n)
+    return (n + columns - 1) // columns, columns
+
+
 def timeline(run, results, style, planned):
-    """RSS above baseline over the settle period (log time axis): one row per allocator family,
-    one column per settle workload (idle, active)."""
+    """RSS above baseline over the settle period (log time axis): one panel per allocator family, a
+    colour per configuration and a line style per settle mode (idle, each busy pattern)."""
     suite = run.suite
-    settle_workloads = list(planned.workload)
-    columns = []
-    for w in settle_workloads:
+    modes = _modes(suite, planned.workload)
+    lines = []
+    for w in planned.workload:
         size = summary.sizes(results, w)[-1]
-        columns.append((w, [r for r in summary.select(results, w, size) if len(r.timeline) >= 2]))
-    families = list(dict.fromkeys(r.config.family for _, rs in columns for r in rs if r.config is not None))
-    fig, axes = plt.subplots(
-        len(families),
-        len(columns),
-        figsize=(max(10.0, 6.2 * len(columns)), 2.6 * len(families) + 1.0),
-        squeeze=False,
-        sharex=True,
-    )
-    for col, (workload, rs) in enumerate(columns):
-        mode = suite.workloads[workload].settle if workload in suite.workloads else ""
-        for row, family in enumerate(families):
-            ax = axes[row][col]
-            members = [r for r in rs if r.config is not None and r.config.family == family]
-            for r in members:
-                ts = [max(t, 5e-4) for t, _ in r.timeline]  # t = 0 drawn at the axis' left edge
-                ax.plot(
-                    ts,
-                    [mb for _, mb in r.timeline],
-                    color=style.color(r.configuration),
-                    linestyle=style.linestyle(r.configuration),
-                    linewidth=1.5,
-                    label=f"{r.configuration}: {r.timeline[-1][1]:,.1f} MB at the end",
-                )
-            ax.set_xscale("log")
-            ax.set_xlim(5e-4, max((t for r in rs for t, _ in r.timeline), default=1.0) * 1.2)
-            ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
-            ax.grid(color="0.92")
-            ax.set_axisbelow(True)
-            if members:
-                ax.legend(loc="upper right", fontsize=7, frameon=False)
-            if row == 0:
-                ax.set_title(f"{workload} ({mode} while settling)", fontsize=10)
-            if col == 0:
-                ax.set_ylabel(f"{family}\nMB above baseline", fontsize=9)
-            if row == len(families) - 1:
-                ax.set_xlabel("seconds after the release step (log scale; 0 drawn at the left edge)")
+        lines += [(w, r) for r in summary.select(results, w, size) if len(r.timeline) >= 2]
+    families = list(dict.fromkeys(r.config.family for _, r in lines if r.config is not None))
+    rows, columns = _grid(len(families), 2)
+    fig, axes = plt.subplots(rows, columns, figsize=(14 if columns > 1 else 10, 3.3 * rows + 1.4), squeeze=False, sharex=True)
+    right = max((t for _, r in lines for t, _ in r.timeline), default=1.0) * 1.2
+    for i, family in enumerate(families):
+        ax = axes[i // columns][i % columns]
+        members = [(w, r) for w, r in lines if r.config is not None and r.config.family == family]
+        for w, r in members:
+            ts = [max(t, 5e-4) for t, _ in r.timeline]  # t = 0 drawn at the axis' left edge
+            ax.plot(
+                ts,
+                [mb for _, mb in r.timeline],
+                color=style.color(r.configuration),
+                linestyle=_MODE_LINES[modes[w][1] % len(_MODE_LINES)],
+                linewidth=1.4,
+            )
+        ax.set_xscale("log")
+        ax.set_xlim(5e-4, right)
+        ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
+        ax.grid(color="0.92")
+        ax.set_axisbelow(True)
+        ax.set_title(family, fontsize=10)
+        ax.set_ylabel("MB above baseline", fontsize=9)
+        names = list(dict.fromkeys(r.configuration for _, r in members))
+        handles = [plt.Line2D([], [], color=style.color(n), linewidth=2) for n in names]
+        ax.legend(handles, names, loc="best", fontsize=7, frameon=False)
+        if i // columns == rows - 1 or i + columns >= len(families):
+            ax.set_xlabel("seconds after clear() (or after the release step); log scale, earlier drawn at the left edge")
+            ax.xaxis.set_tick_params(labelbottom=True)
+    for j in range(len(families), rows * columns):
+        axes[j // columns][j % columns].set_visible(False)
+    mode_handles = [plt.Line2D([], [], color="0.2", linestyle=_MODE_LINES[k % len(_MODE_LINES)]) for _, k in modes.values()]
+    mode_labels = [f"{mode} ({w})" for w, (mode, _) in modes.items()]
+    height = fig.get_figheight()
+    fig.legend(mode_handles, mode_labels, loc="lower center", ncol=min(len(modes), 4), frameon=False, fontsize=8.5)
     top = _title(
         fig,
         "How long does each allocator hold on to freed memory, idle or kept busy?",
-        "RSS above the baseline sampled 10 times per decade from 1 ms · median over repetitions",
+        "RSS above the baseline at the settle period's samples · median over repetitions · colour: configuration, "
+        "line style: how the process spends its settle period",
     )
-    fig.tight_layout(rect=(0, 0, 1, top))
+    fig.tight_layout(rect=(0, 0.35 / height, 1, top))
+    return fig
+
+
+def knobs(run, results, style, planned):
+    """Per library: each configuration's seconds until 90 % is back (idle and each busy pattern)
+    against the minor faults a round after round 1 pays in cycle."""
+    from . import busy as busy_analysis
+
+    suite = run.suite
+    busy = busy_analysis.busy_run(results, suite)
+    libs = []
+    for lib, names in busy_analysis.libraries(busy, suite):
+        drawn = [n for n in names if busy_analysis.refill_faults(busy, n) is not None]
+        if len(drawn) >= 2:
+            libs.append((lib, drawn, [n for n in names if n not in drawn]))
+    rows, columns = _grid(len(libs), 3)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 4.4 * rows + 1.5), squeeze=False)
+    settle = suite.settle_seconds or max(
+        (v for per in busy.rows.values() for r in per.values() if (v := r.median("return_90pct")) and v != float("inf")),
+        default=1.0,
+    )
+    never_y, floor = settle * 3, 1e-3
+    mode_index = {m: k for k, (m, _) in enumerate(busy.modes)}
+    for i, (lib, names, missing) in enumerate(libs):
+        ax = axes[i // columns][i % columns]
+        for name in names:
+            x = busy_analysis.refill_faults(busy, name)
+            for m, _ in busy.modes:
+                v = busy_analysis.back_90(busy, name, m)
+                if v is None:
+                    continue
+                k = mode_index[m]
+                # Side by side, 5 points apart, so that modes with the same time stay visible.
+                shift = ScaledTranslation((k - (len(busy.modes) - 1) / 2) * 5 / 72, 0, fig.dpi_scale_trans)
+                ax.plot(
+                    x,
+                    never_y if v == float("inf") else max(v, floor),
+                    linestyle="none",
+                    marker=_MODE_MARKERS[k % len(_MODE_MARKERS)],
+                    markersize=7,
+                    color=style.color(name),
+                    markerfacecolor="none" if m == "idle" else style.color(name),
+                    markeredgewidth=1.5,
+                    zorder=3,
+                    transform=ax.transData + shift,
+                )
+        xs = [busy_analysis.refill_faults(busy, n) for n in names]
+        ax.set_xscale("symlog", linthresh=10)
+        ax.set_xlim(-1, max(max(xs) * 3, 100))
+        ax.set_yscale("log")
+        ax.set_ylim(floor / 2, never_y * 2.5)
+        ax.axhline(never_y, color="0.6", linestyle=":", linewidth=1)
+        ax.axhline(settle, color="0.8", linewidth=0.8)
+        ticks = [t for t in (1e-3, 1e-2, 0.1, 1, 10, 100) if floor <= t < settle * 0.7] + [settle, never_y]
+        names_of = [("≤ 1 ms" if t == floor else format_offset(t)) for t in ticks[:-2]] + [f"{busy.settle}: end", "never"]
+        ax.set_yticks(ticks, names_of)
+        ax.minorticks_off()
+        ax.set_title(lib, fontsize=10)
+        ax.set_xlabel("cycle: minor page faults per round after round 1 (median)")
+        ax.set_ylabel("time until 90 % is back (log scale)")
+        ax.grid(color="0.92")
+        ax.set_axisbelow(True)
+        _note_missing(ax, missing, "not in cycle")
+    for j in range(len(libs), rows * columns):
+        axes[j // columns][j % columns].set_visible(False)
+    handles = [
+        plt.Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker=_MODE_MARKERS[k % len(_MODE_MARKERS)],
+            color="0.3",
+            markerfacecolor="none" if m == "idle" else "0.3",
+        )
+        for m, k in mode_index.items()
+    ]
+    height = fig.get_figheight()
+    fig.legend(handles, [f"{m} ({w})" for m, w in busy.modes], loc="lower center", ncol=len(handles), frameon=False, fontsize=8.5)
+    top = _title(
+        fig,
+        "What does each knob trade: memory back sooner, idle or busy, against faults in the next round?",
+        f"{dict(busy.modes)['idle']} and its busy variants, N = {format_size(busy.size)}; cycle, N = {format_size(busy.cycle_size)} "
+        "· medians · markers side by side · better: down and to the left",
+    )
+    fig.tight_layout(rect=(0, 0.35 / height, 1, top))
+    for i, (lib, names, _) in enumerate(libs):
+        ax = axes[i // columns][i % columns]
+        items = []
+        for name in names:
+            ys = [busy_analysis.back_90(busy, name, m) for m, _ in busy.modes]
+            ys = [never_y if v == float("inf") else max(v, floor) for v in ys if v is not None]
+            if ys:
+                items.append(
+                    (
+                        busy_analysis.refill_faults(busy, name),
+                        min(ys),
+                        name + (" (default)" if name == names[0] else ""),
+                        "bold" if name == names[0] else "normal",
+                    )
+                )
+        place_labels(ax, items)
     return fig
 
 
@@ -570,6 +694,7 @@ DRAW = {
     "timeline": timeline,
     "breakdown": breakdown,
     "cost": cost,
+    "knobs": knobs,
     "scaling": scaling,
     "command": command,
 }

@@ -767,6 +767,18 @@ def plan_plots(results, suite):
         if len(with_data) >= 2:
             stem = "scaling" if workload == primary else f"scaling_{_safe(workload)}"
             plans.append(PlannedPlot(stem, "scaling", workload, None, f"Rates and bytes per entry vs N, {workload}"))
+    from . import busy  # it reads this module's analysis: imported when planning, not at load
+
+    if busy.knobs_plottable(results, suite):
+        plans.append(
+            PlannedPlot(
+                "knobs",
+                "knobs",
+                None,
+                None,
+                "Each library's knobs: how soon 90 % comes back, idle and busy, against the next round's page faults",
+            )
+        )
     if settle_workloads:
         plans.append(
             PlannedPlot(
@@ -817,6 +829,14 @@ _GROUPS = (
     {"anonymous_cleared": "bytes", "lazyfree_cleared": "bytes", "anon_huge_peak": "bytes"},
     {"insert_p999_ns": "nanoseconds", "lookup_p999_ns": "nanoseconds", "insert_p50_ns": "nanoseconds"},
 )
+# A busy settle (description.Activity, in a run that counts it): what the activity did and holds.
+_BUSY = {
+    "activity_ops": "count",
+    "activity_cpu_s": "seconds",
+    "activity_live_bytes": "bytes",
+    "activity_periods": "count",
+    "settle_seconds": "seconds",
+}
 _ROUNDS_WORKLOAD = {
     "round1_insert_rate": "items_per_second",
     "round2_insert_rate": "items_per_second",
@@ -846,6 +866,8 @@ def counters_read(workload):
         needed.update(_ROUNDS_WORKLOAD)
         return needed
     needed.update(_ONE_PASS)
+    if workload.activity is not None and workload.activity.counted:
+        needed.update(_BUSY)
     if "insert_rate" in workload.headline:
         needed.update(_MAP_WORKLOAD)
     return needed
