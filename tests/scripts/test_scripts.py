@@ -748,3 +748,131 @@ class TestCompareWarnings(unittest.TestCase):
         self.assertIn("10 %", warnings[0])
         many = comparison.warnings([line] * 300)
         self.assertIn("300 comparisons: even with nothing changed, expect about 30.0 of them", many[1])
+
+
+# ---------------------------------------------------------------------------------------------------
+# issue 18: busy processes (fixtures/busy.json: a real run trimmed by fixtures/trim_busy.py)
+
+
+class TestBusy(TempDirTestCase):
+    def setUp(self):
+        super().setUp()
+        from benchlib import busy
+
+        self.busy_module = busy
+        self.run_, results = results_of("busy.json")
+        self.results = list(results.values())
+        self.busy = busy.busy_run(self.results, self.run_.suite)
+
+    def section(self):
+        return "\n".join(self.busy_module.render(self.results, self.run_.suite))
+
+    def test_description_carries_the_activity(self):
+        w = self.run_.suite.workloads
+        self.assertIsNone(w["map"].activity)
+        self.assertEqual(w["map"].mode, "idle")
+        batch = w["map_active:batch"]
+        self.assertEqual((batch.workload, batch.mode, batch.activity.period_seconds), ("map_active", "batch", 0.01))
+        self.assertEqual(batch.activity.description, "every 10 ms, 1,000 blocks of 64 B allocated, all kept, then all freed")
+        self.assertEqual(summary.contract_violations(self.run_), [])
+
+    def test_contract_asks_for_the_activity_counters(self):
+        needed = summary.counters_read(self.run_.suite.workloads["map_active:steady"])
+        self.assertEqual(needed["activity_live_bytes"], "bytes")
+        self.assertNotIn("activity_ops", summary.counters_read(self.run_.suite.workloads["map"]))
+
+    def test_modes_and_rows(self):
+        self.assertEqual(self.busy.size, 100000)
+        self.assertEqual(
+            self.busy.modes,
+            [("idle", "map"), ("pairs", "map_active:pairs"), ("batch", "map_active:batch"), ("steady", "map_active:steady")],
+        )
+        self.assertAlmostEqual(self.busy.rows["jemalloc-decay1000"]["batch"].median("return_90pct"), 0.795, places=3)
+        self.assertEqual(self.busy.rows["jemalloc"]["batch"].median("return_90pct"), float("inf"))
+
+    def test_knob_table_rows(self):
+        header, rows = self.busy_module.knob_table(self.busy, self.run_.suite)
+        self.assertEqual(
+            [r[1] for r in rows],
+            [
+                "glibc (default)",
+                "glibc-trim",
+                "jemalloc (default)",
+                "jemalloc-purge",
+                "jemalloc-decay0",
+                "jemalloc-decay1000",
+                "tcmalloc (default)",
+                "tcmalloc-rate10",
+            ],
+        )
+        self.assertEqual(header[2:6], ["90 % back: idle", "90 % back: pairs", "90 % back: batch", "90 % back: steady"])
+        decay1000 = rows[5]
+        self.assertEqual(decay1000[2:6], ["never", "never", "795 ms", "never"])
+        self.assertEqual(decay1000[6:8], ["25, 0", "0, 0"])
+        self.assertEqual(decay1000[8], "r2 +3.9 % (within noise); r3 +11.8 % (not shown)")
+        self.assertEqual(rows[1][8], "r2 +36.9 % (differs); r3 +30.6 % (within noise)")
+        self.assertEqual(rows[4][2], "139 ms (first sample)")
+
+    def test_generated_sentences(self):
+        text = self.section()
+        self.assertIn("## Busy processes", text)
+        self.assertNotIn("## How long until it comes back", text, "the return table is folded into the busy section")
+        self.assertIn("**steady** holds a working set of its own: 4.3 MB at the end", text)
+        self.assertIn("pairs 1.64–2.92 ms of CPU and 189–199 thousand operations", text)
+        self.assertIn(
+            "- **glibc** at its defaults: idle, under pairs, under batch and under steady 90 % is never back within 3 s "
+            "(kept at the end: 100.0 %, 100.0 %, 101.3 %, 28.0 %), though half is back after 2.51 s under steady.",
+            text,
+        )
+        self.assertIn(
+            "  - **jemalloc-decay1000** brings 90 % back sooner: under batch after 795 ms (jemalloc: never within 3 s); "
+            "what it costs the next round in `cycle` (N = 100,000, rounds 2, 3): 25 and 0 minor faults against jemalloc's "
+            "25 and 0; 0 and 0 ms system time against 2 and 0; insert against the default round 2 +3.9 % (within noise), "
+            "round 3 +11.8 % (not shown).",
+            text,
+        )
+        self.assertIn("  - tcmalloc-rate10 does not bring 90 % back sooner than tcmalloc, idle or busy.", text)
+        self.assertIn("| jemalloc-decay1000 | 2.20 | 191.3 | 8.14 | 191.3 | 11.36 | 53.3 |", text)
+
+    def test_a_busy_pattern_that_gives_back_what_idle_keeps_is_named(self):
+        # jemalloc-decay1000 as if it were a default: batch returns what idle keeps.
+        self.assertIn(
+            "busy batch gives back what idle keeps:", self.busy_module._default_sentence(self.busy, "jemalloc-decay1000")
+        )
+
+    def test_no_busy_section_without_an_idle_and_a_busy_workload(self):
+        run, results = results_of("run_a.json")
+        text = "\n".join(self.busy_module.render(list(results.values()), run.suite))
+        self.assertNotIn("Busy processes", text)
+
+    def test_knobs_plot_planned_and_drawn(self):
+        plan = {p.stem: p for p in summary.plan_plots(self.results, self.run_.suite)}
+        self.assertIn("knobs", plan)
+        out = self.path("plots")
+        done = run_script("plot.py", fixture("busy.json"), "--out", out)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with open(os.path.join(out, "knobs.png"), "rb") as f:
+            self.assertEqual(f.read(8), PNG_SIGNATURE)
+        with open(os.path.join(out, "knobs.svg")) as f:
+            svg = f.read()
+        for text in ("jemalloc-decay1000", "tcmalloc (default)", "never", "steady (map_active:steady)"):
+            self.assertIn(text, svg)
+        with open(os.path.join(out, "timeline.svg")) as f:
+            timeline = f.read()
+        self.assertIn("batch (map_active:batch)", timeline)
+        self.assertIn("seconds after clear() (or after the release step)", timeline)
+        run, results = results_of("run_a.json")
+        self.assertNotIn("knobs", {p.stem for p in summary.plan_plots(list(results.values()), run.suite)})
+
+    def test_old_runs_read_map_active_as_the_pairs_pattern(self):
+        path = os.path.join(ROOT, "results", "seed-scale-5M-v2", "bench.json")
+        run = gbjson.load_run(path)
+        active = run.suite.workloads["map_active"]
+        self.assertEqual((active.workload, active.mode, active.activity.counted), ("map_active", "pairs", False))
+        self.assertEqual(summary.contract_violations(run), [])
+        results = summary.summarize(run)
+        text = "\n".join(self.busy_module.render(results, run.suite))
+        self.assertIn("**pairs** (`map_active`): every 10 ms, 1,000 malloc/free pairs of 64 B", text)
+        self.assertIn("Times count from the start of the settle period", text)
+        self.assertNotIn("The price of being busy", text, "an old run has no activity counters")
+        self.assertIn("- **jemalloc** at its defaults: idle and under pairs 90 % is never back within 15 s", text)
