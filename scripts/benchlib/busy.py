@@ -54,6 +54,13 @@ def time_zero(suite):
     return "the start of the settle period (about 0.1 s after clear() or the release step)"
 
 
+def time_zero_axis(suite):
+    """time_zero as an axis label."""
+    if suite.unit("activity_ops") is not None:
+        return "seconds after clear() (or after the release step)"
+    return "seconds after the start of the settle period (≈0.1 s after clear() or the release step)"
+
+
 def busy_run(results, suite):
     """The BusyRun of `results`, or None without an idle settle workload and a busy one at a common N.
     The idle workload is the first of the description's order (the run's primary one)."""

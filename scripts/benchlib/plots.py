@@ -370,6 +370,8 @@ def _grid(n, columns):
 def timeline(run, results, style, planned):
     """RSS above baseline over the settle period (log time axis): one panel per allocator family, a
     colour per configuration and a line style per settle mode (idle, each busy pattern)."""
+    from .busy import time_zero_axis  # busy reads summary at call time; imported with the figure
+
     suite = run.suite
     modes = _modes(suite, planned.workload)
     lines = []
@@ -403,7 +405,7 @@ def timeline(run, results, style, planned):
         handles = [plt.Line2D([], [], color=style.color(n), linewidth=2) for n in names]
         ax.legend(handles, names, loc="best", fontsize=7, frameon=False)
         if i // columns == rows - 1 or i + columns >= len(families):
-            ax.set_xlabel("seconds after clear() (or after the release step); log scale, earlier drawn at the left edge")
+            ax.set_xlabel(time_zero_axis(suite) + "; log scale, earlier drawn at the left edge")
             ax.xaxis.set_tick_params(labelbottom=True)
     for j in range(len(families), rows * columns):
         axes[j // columns][j % columns].set_visible(False)
