@@ -58,7 +58,7 @@ def time_zero_axis(suite):
     """time_zero as an axis label."""
     if suite.unit("activity_ops") is not None:
         return "seconds after clear() (or after the release step)"
-    return "seconds after the start of the settle period (≈0.1 s after clear() or the release step)"
+    return "seconds after the settle period starts"
 
 
 def busy_run(results, suite):

@@ -405,7 +405,7 @@ def timeline(run, results, style, planned):
         handles = [plt.Line2D([], [], color=style.color(n), linewidth=2) for n in names]
         ax.legend(handles, names, loc="best", fontsize=7, frameon=False)
         if i // columns == rows - 1 or i + columns >= len(families):
-            ax.set_xlabel(time_zero_axis(suite) + "; log scale, earlier drawn at the left edge")
+            ax.set_xlabel(time_zero_axis(suite) + " (log scale)")
             ax.xaxis.set_tick_params(labelbottom=True)
     for j in range(len(families), rows * columns):
         axes[j // columns][j % columns].set_visible(False)
@@ -416,8 +416,8 @@ def timeline(run, results, style, planned):
     top = _title(
         fig,
         "How long does each allocator hold on to freed memory, idle or kept busy?",
-        "RSS above the baseline at the settle period's samples · median over repetitions · colour: configuration, "
-        "line style: how the process spends its settle period",
+        "RSS above the baseline at the settle period's samples (earlier ones at the left edge) · median over repetitions · "
+        "colour: configuration, line style: how the process spends its settle period",
     )
     fig.tight_layout(rect=(0, 0.35 / height, 1, top))
     return fig
