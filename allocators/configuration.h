@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace bench {
@@ -89,6 +90,13 @@ struct ReleaseStep {
   void (*process_call)() = nullptr;
 };
 
+// A setting a configuration makes, as its library reports it back (MallocLibrary::report_options'
+// opt_<name> counters, read in the child): a row whose setting did not apply is an error row.
+struct ExpectedOption {
+  std::string_view counter;
+  double value;
+};
+
 struct Configuration {
   std::string_view name;
   std::string_view summary;
@@ -98,6 +106,8 @@ struct Configuration {
   // another library or a container. Empty only for glibc itself.
   std::string_view reference = "glibc";
   std::vector<EnvironmentVariable> environment = {};
+  // What the library must read back once the environment and setup() took effect.
+  std::vector<ExpectedOption> expected_options = {};
   // Called in the child before the baseline sample (e.g. mallopt). May be null.
   void (*setup)() = nullptr;
   std::optional<ReleaseStep> release = {};
@@ -117,6 +127,13 @@ struct Configuration {
 // BENCH_<NAME>_PATH it defined, empty then.
 #define BENCH_MISSING_REASON(path, soname, package) \
   (std::string_view(path).empty() ? soname " was not found when cmake configured the build (install " package ": scripts/setup.sh)" : "")
+
+// An option as the library reported it (opt_<name>, value).
+using ReportedOption = std::pair<std::string, double>;
+
+// Empty when every setting `configuration` expects is among `reported` with its value; otherwise the
+// reason its row must be an error row (a setting that did not apply, or one nobody can read back).
+std::string setting_mismatch(const Configuration& configuration, std::span<const ReportedOption> reported);
 
 // Every configuration, in the order benchmarks are registered.
 std::span<const Configuration> configurations();

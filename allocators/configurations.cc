@@ -3,6 +3,8 @@
 // (allocators/<name>.cc and .h, allocators/<name>.cmake that finds it) and its rows.
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -43,31 +45,40 @@ const std::vector<Configuration>& table() {
        .page_per_allocation_limit = 256 * 1024},
       // Without tcache and fastbins every free() coalesces with its free neighbours at once, so a cleared
       // map melts into the top chunk, which free() trims; trim threshold and top pad 0 give back the
-      // last 124 KiB too. Measured at N = 1M: tcache_count=0:mxfast=0 alone keeps 124 KiB; either
-      // alone keeps 78-100 %. The cost is glibc's fast paths: see the insert and clear rates.
+      // last bytes too (top chunk 1.2 kB after clear against glibc's 125 kB:
+      // results/seed-scale-5M-v2/REPORT.md). The cost is glibc's fast paths: see the rates. The loader
+      // lists 0 for an unset tunable, so tcache and fastbins are checked by their effect; trim
+      // threshold and top pad 0 cannot be told from unset and are checked by nothing but the result.
       {.name = "glibc-tuned",
        .summary = "glibc with GLIBC_TUNABLES: no tcache, no fastbins, trim threshold and top pad 0",
        .library = kGlibc,
        .environment = {{"GLIBC_TUNABLES",
-                        "glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0:glibc.malloc.trim_threshold=0:glibc.malloc.top_pad=0"}}},
+                        "glibc.malloc.tcache_count=0:glibc.malloc.mxfast=0:glibc.malloc.trim_threshold=0:glibc.malloc.top_pad=0"}},
+       .expected_options = {{"opt_tcache", 0}, {"opt_fastbins", 0}}},
       // glibc gives every thread that finds the arenas busy an arena of its own, up to 8 x cores, and
       // never destroys one: a finished thread's arena keeps what it holds. arena_max caps their number.
       {.name = "glibc-arena1",
        .summary = "glibc with one arena for all threads (glibc.malloc.arena_max=1)",
        .library = kGlibc,
-       .environment = {{"GLIBC_TUNABLES", "glibc.malloc.arena_max=1"}}},
+       .environment = {{"GLIBC_TUNABLES", "glibc.malloc.arena_max=1"}},
+       .expected_options = {{"opt_arena_max", 1}}},
       {.name = "glibc-arena2",
        .summary = "glibc with at most two arenas (glibc.malloc.arena_max=2)",
        .library = kGlibc,
-       .environment = {{"GLIBC_TUNABLES", "glibc.malloc.arena_max=2"}}},
+       .environment = {{"GLIBC_TUNABLES", "glibc.malloc.arena_max=2"}},
+       .expected_options = {{"opt_arena_max", 2}}},
       // glibc >= 2.35: madvise(MADV_HUGEPAGE) on the memory malloc takes from the kernel.
       {.name = "glibc-thp",
        .summary = "glibc asking for transparent huge pages (glibc.malloc.hugetlb=1)",
        .library = kGlibc,
        .environment = {{"GLIBC_TUNABLES", "glibc.malloc.hugetlb=1"}},
+       .expected_options = {{"opt_hugetlb", 1}},
        .huge_pages = true},
 
-      {.name = "jemalloc", .summary = "jemalloc at its defaults", .library = kJemalloc},
+      {.name = "jemalloc",
+       .summary = "jemalloc at its defaults",
+       .library = kJemalloc,
+       .expected_options = {{"opt_dirty_decay_ms", 10000}, {"opt_muzzy_decay_ms", 0}, {"opt_background_thread", 0}, {"opt_hpa", 0}}},
       {.name = "jemalloc-purge",
        .summary = "jemalloc; tcache flush + purge of all arenas after clear",
        .library = kJemalloc,
@@ -77,20 +88,48 @@ const std::vector<Configuration>& table() {
        .summary = "jemalloc with dirty and muzzy decay of 0 ms (purge at once)",
        .library = kJemalloc,
        .reference = "jemalloc",
-       .environment = {{"MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0"}}},
+       .environment = {{"MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0"}},
+       .expected_options = {{"opt_dirty_decay_ms", 0}, {"opt_muzzy_decay_ms", 0}}},
+      // The decay sweep: dirty pages older than dirty_decay_ms are purged (muzzy 0, the default, purges
+      // them at once rather than through MADV_FREE) — but only when an allocator event reaches the
+      // arena, which an idle process never makes.
+      {.name = "jemalloc-decay100",
+       .summary = "jemalloc with dirty decay of 100 ms (muzzy 0)",
+       .library = kJemalloc,
+       .reference = "jemalloc",
+       .environment = {{"MALLOC_CONF", "dirty_decay_ms:100,muzzy_decay_ms:0"}},
+       .expected_options = {{"opt_dirty_decay_ms", 100}, {"opt_muzzy_decay_ms", 0}}},
+      {.name = "jemalloc-decay1000",
+       .summary = "jemalloc with dirty decay of 1,000 ms (muzzy 0)",
+       .library = kJemalloc,
+       .reference = "jemalloc",
+       .environment = {{"MALLOC_CONF", "dirty_decay_ms:1000,muzzy_decay_ms:0"}},
+       .expected_options = {{"opt_dirty_decay_ms", 1000}, {"opt_muzzy_decay_ms", 0}}},
+      {.name = "jemalloc-hpa",
+       .summary = "jemalloc with its huge-page allocator (hpa:true, jemalloc 5.3, experimental)",
+       .library = kJemalloc,
+       .reference = "jemalloc",
+       .environment = {{"MALLOC_CONF", "hpa:true"}},
+       .expected_options = {{"opt_hpa", 1}},
+       .huge_pages = true},
       {.name = "jemalloc-bgthread",
        .summary = "jemalloc with a background thread doing time-based decay",
        .library = kJemalloc,
        .reference = "jemalloc",
-       .environment = {{"MALLOC_CONF", "background_thread:true"}}},
+       .environment = {{"MALLOC_CONF", "background_thread:true"}},
+       .expected_options = {{"opt_background_thread", 1}}},
       {.name = "jemalloc-thp",
        .summary = "jemalloc asking for transparent huge pages (thp:always)",
        .library = kJemalloc,
        .reference = "jemalloc",
        .environment = {{"MALLOC_CONF", "thp:always"}},
+       .expected_options = {{"opt_thp_always", 1}},
        .huge_pages = true},
 
-      {.name = "tcmalloc", .summary = "gperftools tcmalloc at its defaults", .library = kTcmalloc},
+      {.name = "tcmalloc",
+       .summary = "gperftools tcmalloc at its defaults",
+       .library = kTcmalloc,
+       .expected_options = {{"opt_aggressive_memory_decommit", 0}, {"opt_release_rate", 1}}},
       {.name = "tcmalloc-release",
        .summary = "tcmalloc; thread cache flush + ReleaseFreeMemory after clear",
        .library = kTcmalloc,
@@ -100,9 +139,33 @@ const std::vector<Configuration>& table() {
        .summary = "tcmalloc decommitting freed spans at once",
        .library = kTcmalloc,
        .reference = "tcmalloc",
-       .environment = {{"TCMALLOC_AGGRESSIVE_DECOMMIT", "t"}}},
+       .environment = {{"TCMALLOC_AGGRESSIVE_DECOMMIT", "t"}},
+       .expected_options = {{"opt_aggressive_memory_decommit", 1}}},
+      // The release-rate sweep: how many pages the page heap returns per span it frees (0: never,
+      // 1: the default, higher: faster). It counts span frees, not time.
+      {.name = "tcmalloc-rate0",
+       .summary = "tcmalloc never releasing pages on its own (TCMALLOC_RELEASE_RATE=0)",
+       .library = kTcmalloc,
+       .reference = "tcmalloc",
+       .environment = {{"TCMALLOC_RELEASE_RATE", "0"}},
+       .expected_options = {{"opt_release_rate", 0}}},
+      {.name = "tcmalloc-rate10",
+       .summary = "tcmalloc releasing pages 10 x as fast as its default (TCMALLOC_RELEASE_RATE=10)",
+       .library = kTcmalloc,
+       .reference = "tcmalloc",
+       .environment = {{"TCMALLOC_RELEASE_RATE", "10"}},
+       .expected_options = {{"opt_release_rate", 10}}},
+      {.name = "tcmalloc-rate100",
+       .summary = "tcmalloc releasing pages 100 x as fast as its default (TCMALLOC_RELEASE_RATE=100)",
+       .library = kTcmalloc,
+       .reference = "tcmalloc",
+       .environment = {{"TCMALLOC_RELEASE_RATE", "100"}},
+       .expected_options = {{"opt_release_rate", 100}}},
 
-      {.name = "mimalloc", .summary = "mimalloc at its defaults", .library = kMimalloc},
+      {.name = "mimalloc",
+       .summary = "mimalloc at its defaults",
+       .library = kMimalloc,
+       .expected_options = {{"opt_decommit_delay_ms", 25}, {"opt_page_reset", 0}, {"opt_large_os_pages", 0}}},
       {.name = "mimalloc-collect",
        .summary = "mimalloc; mi_collect(true) after clear",
        .library = kMimalloc,
@@ -112,13 +175,35 @@ const std::vector<Configuration>& table() {
        .summary = "mimalloc decommitting freed pages without delay",
        .library = kMimalloc,
        .reference = "mimalloc",
-       .environment = {{"MIMALLOC_DECOMMIT_DELAY", "0"}}},
+       .environment = {{"MIMALLOC_DECOMMIT_DELAY", "0"}},
+       .expected_options = {{"opt_decommit_delay_ms", 0}}},
+      // The decommit-delay sweep (default 25 ms): pending decommits are checked only when mimalloc is
+      // called, never by a timer.
+      {.name = "mimalloc-decommit100",
+       .summary = "mimalloc decommitting freed pages after 100 ms (MIMALLOC_DECOMMIT_DELAY=100)",
+       .library = kMimalloc,
+       .reference = "mimalloc",
+       .environment = {{"MIMALLOC_DECOMMIT_DELAY", "100"}},
+       .expected_options = {{"opt_decommit_delay_ms", 100}}},
+      {.name = "mimalloc-decommit1000",
+       .summary = "mimalloc decommitting freed pages after 1,000 ms (MIMALLOC_DECOMMIT_DELAY=1000)",
+       .library = kMimalloc,
+       .reference = "mimalloc",
+       .environment = {{"MIMALLOC_DECOMMIT_DELAY", "1000"}},
+       .expected_options = {{"opt_decommit_delay_ms", 1000}}},
+      {.name = "mimalloc-page-reset",
+       .summary = "mimalloc resetting (MADV_DONTNEED) the memory of pages that become free (MIMALLOC_PAGE_RESET=1)",
+       .library = kMimalloc,
+       .reference = "mimalloc",
+       .environment = {{"MIMALLOC_PAGE_RESET", "1"}},
+       .expected_options = {{"opt_page_reset", 1}}},
       // Large OS pages: MAP_HUGETLB if reserved huge pages exist, else madvise(MADV_HUGEPAGE).
       {.name = "mimalloc-thp",
        .summary = "mimalloc asking for large OS pages (MIMALLOC_LARGE_OS_PAGES=1)",
        .library = kMimalloc,
        .reference = "mimalloc",
        .environment = {{"MIMALLOC_LARGE_OS_PAGES", "1"}},
+       .expected_options = {{"opt_large_os_pages", 1}},
        .huge_pages = true},
 
       {.name = "scudo", .summary = "LLVM's hardened scudo allocator at its defaults", .library = kScudo},
@@ -132,6 +217,23 @@ const std::vector<Configuration>& table() {
        .library = kScudo,
        .reference = "scudo",
        .environment = {{"SCUDO_OPTIONS", "release_to_os_interval_ms=0"}}},
+      // The release-interval sweep (scudo's default on Linux is 5,000 ms). scudo has no call that reads
+      // its options back: these rows are checked only by their effect (README, "Busy processes").
+      {.name = "scudo-interval100",
+       .summary = "scudo releasing free pages at most every 100 ms (release_to_os_interval_ms=100)",
+       .library = kScudo,
+       .reference = "scudo",
+       .environment = {{"SCUDO_OPTIONS", "release_to_os_interval_ms=100"}}},
+      {.name = "scudo-interval1000",
+       .summary = "scudo releasing free pages at most every 1,000 ms (release_to_os_interval_ms=1000)",
+       .library = kScudo,
+       .reference = "scudo",
+       .environment = {{"SCUDO_OPTIONS", "release_to_os_interval_ms=1000"}}},
+      {.name = "scudo-interval5000",
+       .summary = "scudo with its Linux default interval named (release_to_os_interval_ms=5000)",
+       .library = kScudo,
+       .reference = "scudo",
+       .environment = {{"SCUDO_OPTIONS", "release_to_os_interval_ms=5000"}}},
 
       {.name = "tbbmalloc", .summary = "oneTBB's scalable allocator at its defaults (through libtbbmalloc_proxy)", .library = kTbbmalloc},
       {.name = "tbbmalloc-clean",
@@ -214,6 +316,22 @@ std::string_view kind_name(Kind kind) {
 }
 
 std::span<const Configuration> configurations() { return table(); }
+
+std::string setting_mismatch(const Configuration& configuration, std::span<const ReportedOption> reported) {
+  for (const ExpectedOption& expected : configuration.expected_options) {
+    const auto it = std::find_if(reported.begin(), reported.end(), [&](const ReportedOption& o) { return o.first == expected.counter; });
+    if (it == reported.end())
+      return "the setting " + std::string(expected.counter) + " cannot be read back from " + std::string(configuration.library->name) +
+             ": the row would carry a setting nobody verified";
+    if (it->second != expected.value) {
+      char text[160];
+      std::snprintf(text, sizeof text, "%s reads %g, the configuration sets %g", std::string(expected.counter).c_str(), it->second,
+                    expected.value);
+      return std::string("the setting did not apply: ") + text;
+    }
+  }
+  return {};
+}
 
 const Configuration* find_configuration(std::string_view name) {
   for (const Configuration& c : table())

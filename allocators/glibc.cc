@@ -3,7 +3,14 @@
 #include <gnu/libc-version.h>
 #include <malloc.h>
 
+#include <dlfcn.h>
+#include <spawn.h>
+#include <sys/auxv.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -64,9 +71,63 @@ void report_stats(CounterSink& out) {
   out.counter("stat_arenas", arena_count(), Unit::count);
 }
 
-// glibc offers no read-back of its tunables; their effect is checked instead (stat_fsmblks for
-// mxfast=0, stat_arenas for arena_max, anon_huge_peak for hugetlb).
-void report_options(CounterSink&) {}
+// The malloc tunables as glibc's own loader parses this process's environment: `ld.so
+// --list-tunables` (glibc >= 2.33), run with the same environment by the same loader. It lists an
+// unset tunable as 0, so a value of 0 is told from "not set" by its effect (report_effects).
+void report_loader_tunables(CounterSink& out) {
+  Dl_info loader{};
+  if (::dladdr(reinterpret_cast<void*>(::getauxval(AT_BASE)), &loader) == 0 || loader.dli_fname == nullptr) return;
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) return;
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  ::posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
+  char* const argv[] = {const_cast<char*>(loader.dli_fname), const_cast<char*>("--list-tunables"), nullptr};
+  pid_t pid = -1;
+  const int spawned = ::posix_spawn(&pid, loader.dli_fname, &actions, nullptr, argv, environ);
+  ::posix_spawn_file_actions_destroy(&actions);
+  ::close(pipe_fds[1]);
+  std::string listing;
+  char buffer[4096];
+  for (ssize_t n; spawned == 0 && (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
+    listing.append(buffer, static_cast<std::size_t>(n));
+  ::close(pipe_fds[0]);
+  if (spawned == 0) ::waitpid(pid, nullptr, 0);
+  // "glibc.malloc.arena_max: 0x1 (min: 0x1, max: ...)": the value in hex or decimal.
+  static constexpr std::string_view kPrefix = "glibc.malloc.";
+  for (std::size_t at = listing.find(kPrefix); at != std::string::npos; at = listing.find(kPrefix, at + 1)) {
+    const std::size_t colon = listing.find(':', at), end = listing.find('\n', at);
+    if (colon == std::string::npos || colon > end) continue;
+    const std::string name = listing.substr(at + kPrefix.size(), colon - at - kPrefix.size());
+    const double value = static_cast<double>(std::strtoull(listing.c_str() + colon + 1, nullptr, 0));
+    out.counter(std::string("opt_") + name, value, Unit::count);
+  }
+}
+
+// Whether tcache and fastbins are on, from what one free does to mallinfo2 (malloc/malloc.c): a chunk
+// in tcache still counts as in use (uordblks), a chunk in a fastbin counts in smblks. 16 blocks of a
+// 48-byte chunk are taken first, which empties tcache's and the fastbin's entries of that size; the
+// first free then goes to tcache if there is one, and after tcache's 7 the rest to the fastbin.
+void report_effects(CounterSink& out) {
+  constexpr std::size_t kSize = 40, kBlocks = 16;
+  void* blocks[kBlocks];
+  for (void*& block : blocks) block = std::malloc(kSize);
+  void* guard = std::malloc(kSize);  // keeps the blocks off the top chunk
+  const struct mallinfo2 before = mallinfo2();
+  std::free(blocks[0]);
+  const struct mallinfo2 one = mallinfo2();
+  for (std::size_t i = 1; i < kBlocks; ++i) std::free(blocks[i]);
+  const struct mallinfo2 all = mallinfo2();
+  std::free(guard);
+  out.counter("opt_tcache", one.uordblks == before.uordblks ? 1 : 0, Unit::count);
+  out.counter("opt_fastbins", all.smblks > before.smblks ? 1 : 0, Unit::count);
+}
+
+void report_options(CounterSink& out) {
+  report_loader_tunables(out);
+  report_effects(out);
+}
 
 }  // namespace
 

@@ -51,6 +51,7 @@ void report_options(CounterSink& out) {
   out.counter("opt_narenas", read<unsigned>("opt.narenas"), Unit::count);
   // opt.thp: "default", "always" or "never" (jemalloc(3)); reported as 1 for "always".
   out.counter("opt_thp_always", std::string_view(read<const char*>("opt.thp")) == "always" ? 1 : 0, Unit::count);
+  out.counter("opt_hpa", read<bool>("opt.hpa") ? 1 : 0, Unit::count);  // jemalloc 5.3's huge-page allocator
 }
 
 }  // namespace

@@ -13,9 +13,11 @@ constexpr std::string_view kPath = BENCH_MIMALLOC_PATH;
 
 // Positions in mimalloc 2.0.9's mi_option_t (mimalloc.h); checked where the header exists.
 constexpr int kOptionLargeOsPages = 6;
+constexpr int kOptionPageReset = 11;
 constexpr int kOptionDecommitDelay = 15;
 #if __has_include(<mimalloc.h>)
 static_assert(mi_option_large_os_pages == kOptionLargeOsPages);
+static_assert(mi_option_page_reset == kOptionPageReset);
 static_assert(mi_option_decommit_delay == kOptionDecommitDelay);
 #endif
 
@@ -52,6 +54,7 @@ void report_options(CounterSink& out) {
   const auto get = symbol<long (*)(int)>("mi_option_get");
   out.counter("opt_decommit_delay_ms", static_cast<double>(get(kOptionDecommitDelay)), Unit::count);
   out.counter("opt_large_os_pages", static_cast<double>(get(kOptionLargeOsPages)), Unit::count);
+  out.counter("opt_page_reset", static_cast<double>(get(kOptionPageReset)), Unit::count);
 }
 
 }  // namespace

@@ -46,9 +46,11 @@
 namespace pool {
 
 // Bytes per chunk unless a caller says otherwise. Measured with 1M and 5M map nodes: 64 KiB to 2 MiB
-// insert, look up and clear at the same rate (±5 %); what helps is 2 MiB with use_huge_pages (about
-// +10 %), which the benchmark uses (allocators/containers.h). 1 MiB keeps a small map's last,
-// partly used chunk small when huge pages are not asked for.
+// insert, look up and clear at the same rate (±5 %). The benchmark uses 2 MiB chunks
+// (allocators/containers.h), which use_huge_pages can back with one transparent huge page each; what
+// that gains is measured, not assumed (pool-thp against pool: +0.2 % insert in
+// results/seed-scale-5M-v2, within the noise). 1 MiB keeps a small map's last, partly used chunk
+// small when huge pages are not asked for.
 inline constexpr std::size_t kDefaultChunkBytes = std::size_t{1} << 20;
 
 // PoolResource pools single objects up to this size; larger ones go to the fallback. Keeps at

@@ -1,5 +1,9 @@
 #include "allocators/tcmalloc.h"
 
+#if __has_include(<gperftools/malloc_extension.h>)
+#include <gperftools/malloc_extension.h>
+#endif
+
 #include <stdexcept>
 #include <string>
 
@@ -48,8 +52,22 @@ void report_stats(CounterSink& out) {
   for (const auto& [property_name, counter_name] : kProperties) out.counter(counter_name, property(property_name), Unit::bytes);
 }
 
+// TCMALLOC_RELEASE_RATE has no numeric property; MallocExtension::GetMemoryReleaseRate() returns it
+// (gperftools/malloc_extension.h). The instance comes from the preloaded library, and the virtual
+// call goes through that object's own table, so nothing here links against tcmalloc (UBSan's vptr
+// check would: it needs the class's type information, which only tcmalloc has).
+[[gnu::no_sanitize("vptr")]] double release_rate() {
+#if __has_include(<gperftools/malloc_extension.h>)
+  MallocExtension* extension = symbol<MallocExtension* (*)()>("_ZN15MallocExtension8instanceEv")();
+  return extension->GetMemoryReleaseRate();
+#else
+  return -1;  // no header: the rate cannot be read, and a configuration that sets it fails its check
+#endif
+}
+
 void report_options(CounterSink& out) {
   out.counter("opt_aggressive_memory_decommit", property("tcmalloc.aggressive_memory_decommit"), Unit::count);
+  if (const double rate = release_rate(); rate >= 0) out.counter("opt_release_rate", rate, Unit::count);
 }
 
 }  // namespace

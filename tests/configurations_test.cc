@@ -85,5 +85,26 @@ TEST(ConfigurationTable, HugePageRowsAreMarked) {
   EXPECT_FALSE(find_configuration("pool")->huge_pages);
 }
 
+// A row must never carry a setting that did not apply: the child turns a mismatch into an error row.
+TEST(SettingMismatch, NamesASettingThatDidNotApplyOrCannotBeReadBack) {
+  const Configuration* decay100 = find_configuration("jemalloc-decay100");
+  ASSERT_NE(decay100, nullptr);
+  const std::vector<ReportedOption> applied = {{"opt_dirty_decay_ms", 100}, {"opt_muzzy_decay_ms", 0}, {"opt_narenas", 8}};
+  EXPECT_EQ(setting_mismatch(*decay100, applied), "");
+  const std::vector<ReportedOption> ignored = {{"opt_dirty_decay_ms", 10000}, {"opt_muzzy_decay_ms", 0}};
+  EXPECT_EQ(setting_mismatch(*decay100, ignored), "the setting did not apply: opt_dirty_decay_ms reads 10000, the configuration sets 100");
+  const std::vector<ReportedOption> silent = {{"opt_muzzy_decay_ms", 0}};
+  EXPECT_NE(setting_mismatch(*decay100, silent).find("cannot be read back"), std::string::npos);
+}
+
+TEST(SettingMismatch, EveryKnobOfALibraryWithReadBackExpectsItsSetting) {
+  // Where the library can read its options back, a configuration that sets one must expect it, so
+  // that a misspelt environment variable becomes an error row.
+  for (const Configuration& c : configurations()) {
+    if (c.environment.empty() || c.library->name == "scudo") continue;  // scudo cannot read its options back
+    EXPECT_FALSE(c.expected_options.empty()) << c.name << " sets " << c.environment[0].name << " but expects nothing";
+  }
+}
+
 }  // namespace
 }  // namespace bench
