@@ -89,7 +89,9 @@ TEST(ChildArguments, EncodeDecodeRoundTrip) {
                           .settle = 15s,
                           .rounds = 3,
                           .pause = 1500ms,
-                          .time_operations = false};
+                          .time_operations = false,
+                          .activity = "steady:bytes=4194304:replace=5%",
+                          .activity_period = 20ms};
   std::vector<std::string> encoded = {"bench"};
   for (const std::string& a : in.encode()) encoded.push_back(a);
   std::vector<char*> argv;
@@ -98,6 +100,8 @@ TEST(ChildArguments, EncodeDecodeRoundTrip) {
   EXPECT_EQ(std::string(argv[3]), "jemalloc-decay0") << "the configuration is argv[3]: tests and ps find it there";
   const ChildArguments out = ChildArguments::decode(static_cast<int>(argv.size()), argv.data());
   EXPECT_EQ(out.workload, in.workload);
+  EXPECT_EQ(out.activity, in.activity);
+  EXPECT_EQ(out.activity_period, in.activity_period);
   EXPECT_EQ(out.configuration, in.configuration);
   EXPECT_EQ(out.size, in.size);
   EXPECT_EQ(out.settle, in.settle);

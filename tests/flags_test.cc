@@ -67,5 +67,22 @@ TEST(Flags, RejectsBadValues) {
     EXPECT_THROW(parse({bad}), UsageError) << bad;
 }
 
+TEST(Flags, ActivitiesAreParsedNamedCanonicallyAndCheckedOnce) {
+  EXPECT_EQ(parse({}).activities, (std::vector<std::string>{"batch"}));
+  const Flags flags = parse({"--activity=pairs,steady:bytes=8M:replace=10%,batch:count=500", "--activity-period=20ms"});
+  EXPECT_EQ(flags.activities,
+            (std::vector<std::string>{"pairs:count=1000:size=64", "steady:bytes=8000000:replace=10%", "batch:count=500:size=64"}));
+  EXPECT_EQ(flags.activity_period, Nanoseconds(20ms));
+  for (const char* bad : {"--activity=idle", "--activity=batch,batch:count=5", "--activity=batch:bytes=5", "--activity=steady:replace=200%",
+                          "--activity=pairs:count=0", "--activity=batch:count", "--activity-period=0"})
+    EXPECT_THROW(parse({bad}), UsageError) << bad;
+  try {
+    parse({"--activity=batch:sise=64"});
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("sise"), std::string::npos) << "the message names the unknown parameter: " << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace bench

@@ -24,9 +24,25 @@ TEST(Instances, EveryWorkloadOnTheConfigurationsItAppliesTo) {
   EXPECT_TRUE(has("map/glibc/1000"));
   EXPECT_TRUE(has("map/pool/1000"));
   EXPECT_TRUE(has("cycle/jemalloc-decay0/1000"));
-  EXPECT_TRUE(has("map_active/jemalloc/1000"));
+  EXPECT_TRUE(has("map_active:batch/jemalloc/1000")) << "an active settle runs the default busy pattern";
+  EXPECT_FALSE(has("map_active/jemalloc/1000"));
   EXPECT_TRUE(has("threads/glibc-arena1/1000"));
   EXPECT_FALSE(has("threads/pool/1000")) << "threads calls malloc itself: process-level configurations only";
+}
+
+TEST(Instances, AnActiveWorkloadRunsOncePerActivityAndCarriesItsSpec) {
+  Flags flags = flags_with_sizes({1000});
+  flags.activities = {"pairs:count=1000:size=64", "steady:bytes=4194304:replace=5%"};
+  const auto all = all_instances(flags);
+  auto find = [&](const std::string& name) {
+    const auto it = std::find_if(all.begin(), all.end(), [&](const InstanceSpec& s) { return s.name == name; });
+    return it == all.end() ? nullptr : &*it;
+  };
+  ASSERT_NE(find("map_active:pairs/glibc/1000"), nullptr);
+  ASSERT_NE(find("map_active:steady/glibc/1000"), nullptr);
+  EXPECT_EQ(find("map_active:batch/glibc/1000"), nullptr);
+  EXPECT_EQ(find("map_active:steady/glibc/1000")->activity, "steady:bytes=4194304:replace=5%");
+  EXPECT_EQ(find("map/glibc/1000")->activity, "") << "an idle settle has no activity";
 }
 
 TEST(Instances, AProgramRunsUnderTheConfigurationsThatNeedNoCallInside) {

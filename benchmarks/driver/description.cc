@@ -10,17 +10,35 @@ namespace {
 
 const std::vector<std::string> kProgramHeadline = {"wall_seconds", "user_seconds", "sys_seconds", "rss_peak", "rss_mean", "rss_end"};
 
-nlohmann::json workloads_json() {
+// One entry per name results carry: a workload with an active settle period once per --activity
+// spec (map_active:batch, ...), with the activity it ran.
+nlohmann::json workloads_json(const Flags& flags) {
   nlohmann::json list = nlohmann::json::array();
+  const std::vector<std::string> idle = {std::string()};
   for (const Workload& w : workloads()) {
     nlohmann::json headline = nlohmann::json::array();
     for (std::string_view counter : w.headline) headline.push_back(counter);
-    list.push_back({{"name", w.name},
-                    {"summary", w.summary},
-                    {"process_level_only", w.process_level_only},
-                    {"settle", w.settle_mode == SettleMode::active ? "active" : "idle"},
-                    {"uses_rounds", w.uses_rounds},
-                    {"headline", headline}});
+    const bool active = w.settle_mode == SettleMode::active;
+    for (const std::string& activity : active ? flags.activities : idle) {
+      nlohmann::json activity_json;  // null when idle
+      if (active) {
+        ActivitySpec spec = ActivitySpec::parse(activity);
+        spec.period = flags.activity_period;
+        activity_json = {{"pattern", spec.name()},
+                         {"spec", spec.text()},
+                         {"period_seconds", std::chrono::duration<double>(spec.period).count()},
+                         {"description", spec.description()}};
+      }
+      list.push_back({{"name", workload_instance_name(w, activity)},
+                      {"workload", w.name},
+                      {"summary", w.summary},
+                      {"process_level_only", w.process_level_only},
+                      {"settle", active ? "active" : "idle"},
+                      {"activity", activity_json},
+                      {"cleared_moment", w.cleared_moment},
+                      {"uses_rounds", w.uses_rounds},
+                      {"headline", headline}});
+    }
   }
   return list;
 }
@@ -56,7 +74,7 @@ RunDescription::RunDescription(const Flags& flags, const std::vector<InstanceSpe
   for (std::uint64_t size : flags.sizes) sizes.push_back(size);
   document_ = {{"schema", 1},
                {"configurations", configurations_json()},
-               {"workloads", workloads_json()},
+               {"workloads", workloads_json(flags)},
                {"counters", nlohmann::json::object()},
                {"instances", nlohmann::json::object()},
                {"series", nlohmann::json::object()},
@@ -72,7 +90,7 @@ RunDescription::RunDescription(const Flags& flags, const std::vector<InstanceSpe
                  {"cgroup_v2_memory", cgroup.present()},
                  {"cgroup_note", cgroup.present() ? "memory.current and memory.stat of " + cgroup.directory() : cgroup.absence_reason()}}}};
   for (const InstanceSpec& spec : selected) {
-    document_["instances"][spec.name] = {{"workload", spec.command ? "command" : std::string(spec.workload->name)},
+    document_["instances"][spec.name] = {{"workload", spec.command ? "command" : workload_instance_name(*spec.workload, spec.activity)},
                                          {"configuration", spec.configuration->name},
                                          {"size", spec.command ? nlohmann::json() : nlohmann::json(spec.size)}};
     std::vector<std::string>& headline = headlines_[spec.name];

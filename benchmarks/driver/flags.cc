@@ -3,7 +3,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <stdexcept>
 #include <string_view>
 
 namespace bench {
@@ -61,6 +63,29 @@ bool google_flag(std::string_view argument, std::string_view flag, std::string* 
   return true;
 }
 
+// "batch,steady:bytes=8M": each spec parsed (its errors named), each pattern at most once (the
+// pattern names the benchmark: map_active:batch/...).
+std::vector<std::string> parse_activities(std::string_view text) {
+  std::vector<std::string> specs;
+  std::vector<std::string_view> names;
+  while (true) {
+    const std::size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    try {
+      const ActivitySpec spec = ActivitySpec::parse(item);
+      if (std::find(names.begin(), names.end(), spec.name()) != names.end())
+        throw UsageError(std::string(spec.name()) + " is given twice: each pattern names its benchmarks, so once each");
+      names.push_back(spec.name());
+      specs.push_back(spec.text());
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(e.what());
+    }
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return specs;
+}
+
 }  // namespace
 
 bool is_truthy(std::string_view value) {
@@ -91,6 +116,11 @@ const char* const kFlagsHelp =
     "  --timeout=DURATION      per-instance limit on top of the settle period (default 10m)\n"
     "  --max-settling=N        children that may settle while the next one measures (default 8;\n"
     "                          0 runs one child at a time)\n"
+    "  --activity=SPEC[,SPEC]  what a busy settle period does (workloads such as map_active run\n"
+    "                          once per SPEC, named map_active:<pattern>): pairs, batch (default)\n"
+    "                          or steady, with parameters: batch:count=1000:size=64,\n"
+    "                          pairs:count=1000:size=64, steady:bytes=4M:replace=5%\n"
+    "  --activity-period=DURATION  how often the activity runs (default 10ms)\n"
     "  --latency=on|off        time every insert and lookup (default on; off measures its cost)\n"
     "  --sample-every=DURATION a program's memory after the dense offsets (default 100ms)\n"
     "  --command-output=DIR    where a program's output goes (default: command-output/ next to\n"
@@ -150,6 +180,12 @@ Flags parse_flags(int argc, char** argv) {
       flags.rounds = parse_count("--rounds", value, 1, 9);
     } else if (take_value(argument, "--pause", &value)) {
       flags.pause = parse_flag("--pause", value, parse_duration);
+    } else if (take_value(argument, "--activity", &value)) {
+      flags.activities = parse_flag("--activity", value, parse_activities);
+    } else if (take_value(argument, "--activity-period", &value)) {
+      flags.activity_period = parse_flag("--activity-period", value, parse_duration);
+      if (flags.activity_period < std::chrono::milliseconds{1})
+        throw UsageError("--activity-period=" + std::string(value) + " is below 1ms");
     } else if (take_value(argument, "--latency", &value)) {
       if (value != "on" && value != "off") throw UsageError("--latency=" + std::string(value) + ": expected on or off");
       flags.latency = value == "on";

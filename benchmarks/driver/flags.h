@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "benchmarks/driver/units.h"
+#include "benchmarks/measure/activity.h"
 
 namespace bench {
 
@@ -30,6 +31,11 @@ struct Flags {
   int rounds = 3;
   // --pause=DURATION: the cycle workload's idle pause after each round's release step.
   Nanoseconds pause = std::chrono::seconds{1};
+  // --activity=SPEC[,SPEC...]: what a busy settle period does (benchmarks/measure/activity.h);
+  // every workload whose settle period is active runs once per spec.
+  std::vector<std::string> activities = {std::string(kDefaultActivity)};
+  // --activity-period=DURATION: how often the activity runs one step.
+  Nanoseconds activity_period = std::chrono::milliseconds{10};
   // --latency=on|off: time every insert and lookup into a histogram (off only to measure its cost).
   bool latency = true;
   // --sample-every=DURATION: a program's memory is sampled at the dense timeline's offsets, then at

@@ -14,6 +14,11 @@ std::string command_skip_reason(const Configuration& configuration) {
   return {};
 }
 
+std::string workload_instance_name(const Workload& workload, const std::string& activity) {
+  if (activity.empty()) return std::string(workload.name);
+  return std::string(workload.name) + ":" + std::string(ActivitySpec::parse(activity).name());
+}
+
 std::vector<InstanceSpec> all_instances(const Flags& flags) {
   std::vector<InstanceSpec> instances;
   if (!flags.command.empty()) {
@@ -22,14 +27,18 @@ std::vector<InstanceSpec> all_instances(const Flags& flags) {
         instances.push_back({.name = "command/" + std::string(configuration.name), .configuration = &configuration, .command = true});
     return instances;
   }
+  const std::vector<std::string> idle = {std::string()};
   for (const Workload& workload : workloads())
-    for (const Configuration& configuration : configurations())
-      if (applies(workload, configuration))
-        for (std::uint64_t size : flags.sizes)
-          instances.push_back({.name = std::string(workload.name) + "/" + std::string(configuration.name) + "/" + std::to_string(size),
-                               .workload = &workload,
-                               .configuration = &configuration,
-                               .size = size});
+    for (const std::string& activity : workload.settle_mode == SettleMode::active ? flags.activities : idle)
+      for (const Configuration& configuration : configurations())
+        if (applies(workload, configuration))
+          for (std::uint64_t size : flags.sizes)
+            instances.push_back(
+                {.name = workload_instance_name(workload, activity) + "/" + std::string(configuration.name) + "/" + std::to_string(size),
+                 .workload = &workload,
+                 .configuration = &configuration,
+                 .size = size,
+                 .activity = activity});
   return instances;
 }
 

@@ -20,7 +20,14 @@ struct InstanceSpec {
   const Configuration* configuration = nullptr;
   std::uint64_t size = 0;  // 0 for a command
   bool command = false;
+  // The settle period's activity (activity.h spelling) for a workload whose settle is active; empty
+  // for an idle one. Its pattern is part of the name: map_active:batch/glibc/1000000.
+  std::string activity = {};
 };
+
+// The name a workload's results carry: the workload's own, or <workload>:<pattern> when its settle
+// period is active (one per --activity spec).
+std::string workload_instance_name(const Workload& workload, const std::string& activity);
 
 // Why `configuration` cannot run an outside program (it needs a call inside the process: a release
 // step, mallopt, a container of ours); empty when it can.

@@ -262,7 +262,9 @@ void Launcher::launch(Slot& slot) {
                                        .settle = options_.settle,
                                        .rounds = options_.rounds,
                                        .pause = options_.pause,
-                                       .time_operations = options_.latency};
+                                       .time_operations = options_.latency,
+                                       .activity = spec.activity,
+                                       .activity_period = options_.activity_period};
   std::vector<std::string> arguments = {options_.executable};
   for (std::string& a : child_arguments.encode()) arguments.push_back(std::move(a));
   // An explicit environment: nothing inherited can change the allocator under test (a stray

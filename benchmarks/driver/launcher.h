@@ -52,6 +52,7 @@ struct LauncherOptions {
   int rounds = 1;
   Nanoseconds pause{};
   bool latency = true;
+  Nanoseconds activity_period{};
   CommandOptions command = {};  // command.program set: instances are runs of the user's program
   // Called as each child finishes (in measurement order), for progress reports.
   std::function<void(const InstanceSpec&, const InstanceResult&)> on_finished = {};

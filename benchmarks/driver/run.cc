@@ -280,6 +280,7 @@ int run_benchmarks(const Flags& flags, const std::vector<InstanceSpec>& selected
                      .rounds = flags.rounds,
                      .pause = flags.pause,
                      .latency = flags.latency,
+                     .activity_period = flags.activity_period,
                      .command = {.program = program,
                                  .argv = flags.command,
                                  .sample_every = flags.sample_every,

@@ -2,8 +2,11 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <exception>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "benchmarks/measure/clock.h"
 #include "benchmarks/measure/context.h"
@@ -29,6 +32,22 @@ bool served_by_address_sanitizer(const MallocLibrary& library, const ServedBy& s
   for (std::size_t i = 0; i < sizeof stack; i += 4096) stack[i] = 0;
 }
 
+// Forwards the options a library reports (opt_<name>) and keeps them, so that the configuration's
+// expected settings can be checked against what the library says it runs with.
+class OptionRecorder final : public CounterSink {
+ public:
+  explicit OptionRecorder(CounterSink& out) : out_(out) {}
+  void counter(std::string_view name, double value, Unit unit) override {
+    out_.counter(name, value, unit);
+    options_.emplace_back(std::string(name), value);
+  }
+  const std::vector<ReportedOption>& options() const { return options_; }
+
+ private:
+  CounterSink& out_;
+  std::vector<ReportedOption> options_;
+};
+
 }  // namespace
 
 int child_main(int argc, char** argv) {
@@ -53,14 +72,25 @@ int child_main(int argc, char** argv) {
       note = " (AddressSanitizer build: ASan's allocator serves this process; figures are not the configuration's)";
     }
     report.label("malloc=" + served.malloc_library + " new=" + served.new_library + " version=" + configuration->library->version() + note);
-    configuration->library->report_options(report);
+    if (configuration->setup != nullptr) configuration->setup();
+    OptionRecorder options(report);
+    configuration->library->report_options(options);
+    // Under ASan the settings describe an allocator that does not serve (the note says so).
+    if (const std::string problem = setting_mismatch(*configuration, options.options()); !problem.empty() && note.empty()) {
+      report.error(problem);
+      return 3;
+    }
     if (probe_only) {
       report.done();
       return 0;
     }
-    if (configuration->setup != nullptr) configuration->setup();
     if (configuration->library->prepare != nullptr) configuration->library->prepare();
     touch_stack();
+    ActivitySpec activity_spec;
+    if (!arguments.activity.empty()) activity_spec = ActivitySpec::parse(arguments.activity);
+    activity_spec.period = arguments.activity_period;
+    Activity activity(activity_spec);
+    activity.prepare();  // before the baseline: the steady working set belongs to it
 
     const auto keys = map_key_file(kKeyFd, arguments.size);
     const CgroupMemory cgroup = CgroupMemory::find();
@@ -69,7 +99,7 @@ int child_main(int argc, char** argv) {
                             .size = arguments.size,
                             .keys = keys,
                             .settle = arguments.settle,
-                            .settle_mode = workload->settle_mode,
+                            .activity = activity,
                             .rounds = arguments.rounds,
                             .pause = arguments.pause,
                             .time_operations = arguments.time_operations,

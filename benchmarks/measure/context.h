@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "allocators/configuration.h"
+#include "benchmarks/measure/activity.h"
 #include "benchmarks/measure/keys.h"
 #include "benchmarks/measure/memory.h"
 #include "benchmarks/measure/probe.h"
@@ -17,8 +18,9 @@ namespace bench {
 
 // What the process does during the settle period. idle: sleeps and reads /proc/self/statm, nothing
 // else, so whatever happens is the allocator's own doing (a background thread, a timer). active:
-// besides, every 10 ms, 1,000 malloc/free pairs of 64 bytes — an allocator that returns memory only
-// when it is called (jemalloc's decay without its thread, glibc's trimming inside free) gets called.
+// besides, the allocator activity of a busy process (activity.h, --activity): an allocator that
+// returns memory only when it is called (jemalloc's decay without its thread, mimalloc's delayed
+// decommit) gets called.
 enum class SettleMode { idle, active };
 
 struct WorkloadContext {
@@ -26,7 +28,7 @@ struct WorkloadContext {
   std::uint64_t size;
   std::span<const Md5Key> keys;  // exactly `size` keys, resident before the baseline sample
   std::chrono::nanoseconds settle;
-  SettleMode settle_mode;
+  Activity& activity;              // what the settle period does besides sampling (pattern none when idle)
   int rounds;                      // the cycle workload's
   std::chrono::nanoseconds pause;  // the cycle workload's
   bool time_operations;            // feed the latency histograms (off only to measure their cost)

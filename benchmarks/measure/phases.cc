@@ -21,19 +21,6 @@ void sleep_until(std::int64_t deadline_ns) noexcept {
 
 double seconds_of(const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; }
 
-// The active settle's work: 1,000 malloc/free pairs of 64 bytes, each block written once. The
-// pointer goes through an empty asm statement so that the compiler cannot drop the pair.
-void light_allocator_activity() noexcept {
-  for (int i = 0; i < 1000; ++i) {
-    void* block = std::malloc(64);
-    asm volatile("" : "+r"(block));
-    if (block != nullptr) static_cast<volatile char*>(block)[0] = 1;
-    std::free(block);
-  }
-}
-
-constexpr std::int64_t kActivityPeriodNs = 10'000'000;  // the active settle's 10 ms
-
 // Offset of the k-th log-spaced sample (k = 0: 1 ms), in ns: 10 per decade, 10^(k/10) ms rounded to
 // the microsecond. Integer arithmetic from a table on purpose: the first call of libm's pow() during
 // the settle period would fault in its code pages, and RSS would grow by the pages mapped around
@@ -103,12 +90,14 @@ std::size_t memory_at(WorkloadContext& context, std::string_view point) {
   return resident_bytes();  // last: the statm figure belongs to this moment, after the slower reads
 }
 
-std::size_t settle(WorkloadContext& context, const Growth& growth) {
+std::size_t settle(WorkloadContext& context, const Growth& growth, std::int64_t time_zero_ns) {
   ChildReport& report = context.report;
   report.settling();
   const ResourceUsage usage_before = process_usage();
-  const std::int64_t start = monotonic_ns();
+  const std::int64_t start = time_zero_ns;
   const std::int64_t end = start + context.settle.count();
+  Activity& activity = context.activity;
+  const std::int64_t period = activity.spec().period.count();
   const double grown = static_cast<double>(growth.peak) - static_cast<double>(growth.base);
   double return_50 = -1, return_90 = -1;
 
@@ -122,17 +111,18 @@ std::size_t settle(WorkloadContext& context, const Growth& growth) {
     if (return_90 < 0 && (grown <= 4096 || above <= 0.1 * grown)) return_90 = seconds;
   };
 
-  take_sample();
+  take_sample();  // the first moment the settle period can sample: offsets already passed are skipped
   int k = 0;
-  std::int64_t next_activity = start + kActivityPeriodNs;
+  while (start + sample_offset_ns(k) <= monotonic_ns()) ++k;
+  std::int64_t next_activity = monotonic_ns() + period;
   while (true) {
     std::int64_t next_sample = start + sample_offset_ns(k);
     if (next_sample >= end) next_sample = end;
-    const bool activity_first = context.settle_mode == SettleMode::active && next_activity < next_sample;
+    const bool activity_first = activity.spec().busy() && next_activity < next_sample;
     sleep_until(activity_first ? next_activity : next_sample);
     if (activity_first) {
-      light_allocator_activity();
-      next_activity += kActivityPeriodNs;
+      activity.step();
+      next_activity += period;
       continue;
     }
     if (next_sample == end) break;
@@ -148,6 +138,7 @@ std::size_t settle(WorkloadContext& context, const Growth& growth) {
   report.counter("settle_cpu_s", used.user_seconds + used.system_seconds, Unit::seconds);
   report.counter("return_50pct_s", return_50, Unit::seconds);
   report.counter("return_90pct_s", return_90, Unit::seconds);
+  activity.report(report);
   return final_rss;
 }
 

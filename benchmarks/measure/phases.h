@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <string_view>
 
+#include "benchmarks/measure/clock.h"
 #include "benchmarks/measure/context.h"
 #include "benchmarks/measure/latency.h"
 #include "benchmarks/measure/memory.h"
@@ -96,14 +97,18 @@ std::size_t release_step(WorkloadContext& context, Container& container, std::si
   return released;
 }
 
-// Tells the parent the measured phases are over, then watches RSS for the settle period: a sample
-// at 0, then at log-spaced offsets (10 per decade from 1 ms) and at the end, each sent as a
-// `sample` line. In SettleMode::active it also calls malloc lightly (context.h). Reports rss_final
-// (with its memory_at snapshot "final"), settle_seconds, settle_cpu_s (the CPU time the process used
-// meanwhile, its background threads included) and return_50pct_s / return_90pct_s: seconds until
-// RSS above the baseline first fell to 50 % / 10 % of the growth (-1: not within the period).
-// Idle mode touches neither the heap nor the allocator. Returns rss_final.
-std::size_t settle(WorkloadContext& context, const Growth& growth);
+// Tells the parent the measured phases are over, then watches RSS for the settle period. Time zero
+// is `time_zero_ns` (monotonic_ns()): the end of the free phase, or of the release step when there
+// is one; the period ends `context.settle` after it. A sample as soon as the period starts (the
+// second probe walk and the statistics, about 0.1 s, lie between), then at the log-spaced offsets
+// from time zero still ahead (10 per decade from 1 ms) and at the end, each sent as a `sample` line
+// with its offset from time zero. With a busy activity (context.h) it also runs one activity step
+// every period. Reports rss_final (with its memory_at snapshot "final"), settle_seconds,
+// settle_cpu_s (the CPU time the process used meanwhile, its background threads included),
+// return_50pct_s / return_90pct_s: seconds after time zero until RSS above the baseline first fell
+// to 50 % / 10 % of the growth (-1: not within the period), and the activity's counters. Idle, it
+// touches neither the heap nor the allocator. Returns rss_final.
+std::size_t settle(WorkloadContext& context, const Growth& growth, std::int64_t time_zero_ns);
 
 // rss_base, rss_peak, rss_cleared and retained_pct = 100 * (final - base) / (peak - base).
 void report_retention(WorkloadContext& context, const Growth& growth, std::size_t final_rss);
@@ -113,11 +118,13 @@ void report_retention(WorkloadContext& context, const Growth& growth, std::size_
 // container's), the release step, the settle period and the retention counters. Returns rss_final.
 template <class Container>
 std::size_t finish_after_free(WorkloadContext& context, Container& container, const Growth& growth) {
+  std::int64_t time_zero = monotonic_ns();  // the free phase is over
   context.probe.run();
   context.configuration.library->report_stats(context.report);
   container.report_stats(context.report);
   release_step(context, container, growth.cleared);
-  const std::size_t final_rss = settle(context, growth);
+  if (context.configuration.has_release_step()) time_zero = monotonic_ns();
+  const std::size_t final_rss = settle(context, growth, time_zero);
   report_retention(context, growth, final_rss);
   return final_rss;
 }

@@ -7,7 +7,8 @@
 // chase of dependent loads through a random cycle over 32 MiB (beyond the caches, like a large
 // map's nodes), whose table the parent builds once into a memfd that every child maps read-only.
 // The mean, `probe_ns` (nanoseconds per load), lets the scripts tell a slow machine from a slow
-// allocator (measured here: the probe's time and a map's insert time correlate at 0.88 to 0.97).
+// allocator (the probe's time and a map's insert time correlate at 0.83, median over the
+// configurations of results/noise-1M: README, "How far to trust a speed figure").
 //
 // The walk's table is mapped only while it runs and unmapped before any RSS sample is taken, so the
 // probe changes no memory figure.

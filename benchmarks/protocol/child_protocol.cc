@@ -15,6 +15,8 @@ constexpr std::string_view kSettleFlag = "--settle-ns=";
 constexpr std::string_view kRoundsFlag = "--rounds=";
 constexpr std::string_view kPauseFlag = "--pause-ns=";
 constexpr std::string_view kLatencyFlag = "--latency=";
+constexpr std::string_view kActivityFlag = "--activity=";
+constexpr std::string_view kActivityPeriodFlag = "--activity-period-ns=";
 
 std::uint64_t whole_number(std::string_view flag, std::string_view text) {
   std::uint64_t value = 0;
@@ -45,7 +47,9 @@ std::vector<std::string> ChildArguments::encode() const {
           std::string(kSettleFlag) + std::to_string(settle.count()),
           std::string(kRoundsFlag) + std::to_string(rounds),
           std::string(kPauseFlag) + std::to_string(pause.count()),
-          std::string(kLatencyFlag) + (time_operations ? "1" : "0")};
+          std::string(kLatencyFlag) + (time_operations ? "1" : "0"),
+          std::string(kActivityFlag) + activity,
+          std::string(kActivityPeriodFlag) + std::to_string(activity_period.count())};
 }
 
 ChildArguments ChildArguments::decode(int argc, char** argv) {
@@ -68,6 +72,11 @@ ChildArguments ChildArguments::decode(int argc, char** argv) {
       arguments.rounds = static_cast<int>(whole_number(kRoundsFlag, value_of(kRoundsFlag)));
     } else if (argument.starts_with(kPauseFlag)) {
       arguments.pause = std::chrono::nanoseconds(static_cast<std::int64_t>(whole_number(kPauseFlag, value_of(kPauseFlag))));
+    } else if (argument.starts_with(kActivityFlag)) {
+      arguments.activity = std::string(value_of(kActivityFlag));
+    } else if (argument.starts_with(kActivityPeriodFlag)) {
+      arguments.activity_period =
+          std::chrono::nanoseconds(static_cast<std::int64_t>(whole_number(kActivityPeriodFlag, value_of(kActivityPeriodFlag))));
     } else if (argument.starts_with(kLatencyFlag)) {
       arguments.time_operations = whole_number(kLatencyFlag, value_of(kLatencyFlag)) != 0;
     } else {

@@ -57,6 +57,8 @@ struct ChildArguments {
   int rounds = 1;                    // the cycle workload's rounds
   std::chrono::nanoseconds pause{};  // the cycle workload's pause after each round
   bool time_operations = true;       // the latency histograms
+  std::string activity = {};         // the settle period's activity (activity.h spelling); empty: idle
+  std::chrono::nanoseconds activity_period{10'000'000};
 
   // argv[1...] for execve (argv[0], the program, is the caller's).
   std::vector<std::string> encode() const;

@@ -79,11 +79,12 @@ void cycle(WorkloadContext& context) {
   }
   report.time(measured_seconds);
 
+  const std::int64_t time_zero = monotonic_ns();  // the last round's pause is over
   context.probe.run();
   context.configuration.library->report_stats(report);
   container.report_stats(report);
   report.counter("rss_released", static_cast<double>(released), Unit::bytes);
-  const std::size_t final_rss = settle(context, last);
+  const std::size_t final_rss = settle(context, last, time_zero);
   report_retention(context, last, final_rss);
 }
 

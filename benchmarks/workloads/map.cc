@@ -1,5 +1,6 @@
-// The seed's experiment (map) and the same with the process kept lightly busy while it settles
-// (map_active): does the allocator give memory back only while it is called?
+// The seed's experiment (map) and the same with the process kept busy while it settles
+// (map_active, once per --activity pattern): does the allocator give memory back only while it is
+// called, and how fast then?
 #include "benchmarks/workloads/map_phases.h"
 
 namespace bench {
@@ -24,7 +25,7 @@ const WorkloadRegistration kMap{{
 
 const WorkloadRegistration kMapActive{{
     .name = "map_active",
-    .summary = "map, but while settling the process makes 1,000 malloc/free pairs of 64 B every 10 ms",
+    .summary = "map, but while settling the process keeps allocating (--activity: pairs, batch, steady)",
     .order = 1,
     .settle_mode = SettleMode::active,
     .headline = kMapHeadline,

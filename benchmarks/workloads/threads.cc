@@ -169,11 +169,15 @@ std::uint64_t threads_x4_peak_estimate(std::uint64_t size, const Configuration& 
 const std::vector<std::string_view> kThreadsHeadline = {
     "insert_rate", "lookup_rate", "clear_rate", "rss_peak", "rss_cleared_threads_alive", "rss_after_thread_exit", "rss_final"};
 
+// rss_cleared is rss_after_thread_exit; rss_cleared_threads_alive is the reading before the exit.
+constexpr std::string_view kThreadsClearedMoment = "after the threads cleared their maps and exited";
+
 const WorkloadRegistration kThreads{{
     .name = "threads",
     .summary = "one map of N/T entries per thread, T = cores, built, looked up and cleared concurrently; threads exit before settle",
     .order = 50,
     .process_level_only = true,
+    .cleared_moment = kThreadsClearedMoment,
     .headline = kThreadsHeadline,
     .run = run_threads,
     .peak_bytes_estimate = threads_peak_estimate,
@@ -184,6 +188,7 @@ const WorkloadRegistration kThreadsX4{{
     .summary = "as threads with T = 4 x cores",
     .order = 51,
     .process_level_only = true,
+    .cleared_moment = kThreadsClearedMoment,
     .headline = kThreadsHeadline,
     .run = run_threads_x4,
     .peak_bytes_estimate = threads_x4_peak_estimate,
@@ -194,6 +199,7 @@ const WorkloadRegistration kThreadsHandoff{{
     .summary = "a producer thread builds the map, a consumer thread looks it up and clears it (cross-thread frees)",
     .order = 52,
     .process_level_only = true,
+    .cleared_moment = kThreadsClearedMoment,
     .headline = kThreadsHeadline,
     .run = run_threads_handoff,
     .peak_bytes_estimate = threads_peak_estimate,

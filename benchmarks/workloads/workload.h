@@ -26,6 +26,9 @@ struct Workload {
   // only for configurations that replace malloc for the process.
   bool process_level_only = false;
   SettleMode settle_mode = SettleMode::idle;
+  // When rss_cleared is read, as reports say it ("right after clear()"): the moment the free phase
+  // ends, which for some workloads is not a clear().
+  std::string_view cleared_moment = "right after clear()";
   // True: the workload repeats its phases --rounds times with --pause between them (cycle).
   bool uses_rounds = false;
   // The counters the console and scripts/compare.py show first for this workload.

@@ -72,8 +72,10 @@ class Retention(unittest.TestCase):
 
     def test_when_memory_comes_back(self):
         self.assertEqual(self.row("glibc")["return_90pct_s"], -1, "glibc never returns it while idle")
+        # Times count from the end of clear(); the first sample follows the probe walk (about 0.1 s):
+        # back by then is back "at once".
         self.assertGreaterEqual(self.row("mimalloc-decommit0")["return_90pct_s"], 0)
-        self.assertLessEqual(self.row("mimalloc-decommit0")["return_90pct_s"], 0.1)
+        self.assertLessEqual(self.row("mimalloc-decommit0")["return_90pct_s"], 0.5)
 
 
 class TheNextRoundPays(unittest.TestCase):
@@ -110,13 +112,61 @@ class TheNextRoundPays(unittest.TestCase):
 
 
 class ThreadArenas(unittest.TestCase):
-    def test_a_finished_threads_arena_keeps_its_memory_unless_arenas_are_capped(self):
+    def test_a_finished_threads_arena_keeps_its_memory_capped_or_not(self):
+        # results/threads-1M: a finished thread's glibc arena is never destroyed; malloc_trim trims
+        # only the main arena's top; one arena for every thread keeps the same memory.
         _, data = run_bench("--benchmark_filter=^threads_x4/(glibc-trim|glibc-arena1)/", f"--sizes={N}", "--settle=100ms")
         r = rows(data)
-        # Default: each thread's arena keeps its freed nodes after the thread exits; malloc_trim
-        # trims only the main arena's top. With one arena, ... measured below.
-        self.assertGreaterEqual(r[f"threads_x4/glibc-trim/{N}"]["retained_pct"], 80)
-        self.assertEqual(r[f"threads_x4/glibc-arena1/{N}"]["stat_arenas"], 1)
+        trim, capped = r[f"threads_x4/glibc-trim/{N}"], r[f"threads_x4/glibc-arena1/{N}"]
+        self.assertGreater(trim["stat_arenas"], 1, "threads got arenas of their own")
+        self.assertGreaterEqual(trim["retained_pct"], 80)
+        self.assertEqual(capped["stat_arenas"], 1)
+        self.assertGreaterEqual(capped["retained_pct"], 80, "one arena for all threads keeps the memory too")
+
+
+class BigNodes(unittest.TestCase):
+    def test_glibc_returns_1072_byte_nodes_at_free(self):
+        # A 1,072-byte node's chunk (1,088 B) is above tcache's largest (1,032 B requests) and the
+        # fastbins': every free() coalesces, the cleared map melts into the top chunk, free() trims it.
+        _, data = run_bench("--benchmark_filter=^map_value(64|1024)/glibc/", "--sizes=100000", "--settle=100ms")
+        r = rows(data)
+        self.assertLessEqual(r["map_value1024/glibc/100000"]["retained_pct"], 5)
+        self.assertGreaterEqual(r["map_value64/glibc/100000"]["retained_pct"], 80, "small nodes stay in tcache and fastbins")
+
+
+class BusyProcesses(unittest.TestCase):
+    """map_active under two activity patterns: what jemalloc at its defaults gives back while the process
+    keeps allocating depends on whether the activity reaches its arenas (results/busy-1M)."""
+
+    @classmethod
+    def setUpClass(cls):
+        if "jemalloc" not in available():
+            raise unittest.SkipTest("jemalloc is unavailable on this machine")
+        # dirty_decay_ms is 10 s at jemalloc's defaults: the settle period must outlast it.
+        _, data = run_bench(
+            "--benchmark_filter=^map_active:(pairs|batch)/jemalloc(-decay100)?/",
+            "--activity=pairs,batch",
+            f"--sizes={N}",
+            "--settle=12s",
+        )
+        cls.rows = rows(data)
+
+    def test_pairs_never_reach_jemallocs_arena(self):
+        row = self.rows[f"map_active:pairs/jemalloc/{N}"]
+        self.assertEqual(row["return_90pct_s"], -1, "the thread cache serves every pair: decay never advances")
+        self.assertGreaterEqual(row["retained_pct"], 80)
+
+    def test_batches_let_jemalloc_decay(self):
+        row = self.rows[f"map_active:batch/jemalloc/{N}"]
+        self.assertGreater(row["return_90pct_s"], 0)
+        self.assertLessEqual(row["retained_pct"], 15)
+        self.assertGreater(row["activity_ops"], 0)
+
+    def test_a_shorter_decay_returns_sooner(self):
+        fast, default = self.rows[f"map_active:batch/jemalloc-decay100/{N}"], self.rows[f"map_active:batch/jemalloc/{N}"]
+        self.assertGreaterEqual(fast["return_90pct_s"], 0)
+        self.assertLess(fast["return_90pct_s"], default["return_90pct_s"])
+        self.assertEqual(fast["opt_dirty_decay_ms"], 100)
 
 
 if __name__ == "__main__":

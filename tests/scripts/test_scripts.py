@@ -572,8 +572,27 @@ class TestControls(unittest.TestCase):
     def test_claims_stand_when_the_controls_agree(self):
         group = self.group([0.995, 1.015, 1.0])
         controls = summary.controls_of(group)
-        self.assertIsNone(controls.false_alarm_pct("insert_rate"))
+        self.assertAlmostEqual(controls.false_alarm_pct("insert_rate"), 0.0, places=6, msg="ranges: the controls' own size")
         self.assertEqual(summary.against_reference(group, controls)["glibc-arena1"][0].verdict, stats.DIFFERS)
+
+    def test_below_6_repetitions_a_claim_must_exceed_the_controls_even_when_they_overlap(self):
+        glibc = _result(_config("glibc"), MAP, insert_rate=[1.00, 1.10, 0.90])
+        trim = _result(_config("glibc-trim", reference="glibc", release_call="x"), MAP, True, insert_rate=[1.12, 1.02, 1.20])
+        arena = _result(
+            _config("glibc-arena1", reference="glibc", environment={"GLIBC_TUNABLES": "x"}), MAP, insert_rate=[1.11, 1.12, 1.115]
+        )
+        controls = summary.controls_of([glibc, trim, arena])
+        self.assertEqual(controls.of("insert_rate")[0].verdict, stats.WITHIN_NOISE)
+        self.assertAlmostEqual(controls.false_alarm_pct("insert_rate"), 12.0, places=3)
+        verdict = summary.against_reference([glibc, trim, arena], controls)["glibc-arena1"][0]
+        self.assertEqual(verdict.verdict, stats.NOT_SHOWN, "+11.5 % with ranges, where identical code differs by +12 %")
+
+    def test_with_real_intervals_agreeing_controls_leave_the_rule_alone(self):
+        six = [0.99, 1.0, 1.01, 0.995, 1.005, 1.0]
+        glibc = _result(_config("glibc"), MAP, insert_rate=six)
+        trim = _result(_config("glibc-trim", reference="glibc", release_call="x"), MAP, True, insert_rate=[v * 1.004 for v in six])
+        controls = summary.controls_of([glibc, trim])
+        self.assertIsNone(controls.false_alarm_pct("insert_rate"))
 
     def test_rounds_are_judged_by_round_1_of_the_controls(self):
         self.assertEqual(summary.control_quantity("round3_insert_rate"), "round1_insert_rate")
