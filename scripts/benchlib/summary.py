@@ -392,6 +392,10 @@ def control_quantity(rate):
     return _CONTROL_OF.get(rate, rate)
 
 
+# Below this many repetitions an interval is the range (stats.median_interval_ranks).
+RANGE_BELOW = 6
+
+
 @dataclass
 class Controls:
     """The run's control pairs (description.is_control: the same timed code as the reference) and their
@@ -406,11 +410,16 @@ class Controls:
         return [c for c in self.comparisons if c.rate == quantity]
 
     def false_alarm_pct(self, rate):
-        """When a control pair "differs" on `rate` (a measured false alarm): the largest difference, in
-        %, of any control pair on it, what identical code shows in this run. None when they all agree
-        (or there are none): then the noise rule's verdicts stand."""
+        """The largest difference, in %, that identical code shows on `rate` in this run, when it
+        speaks against the noise rule: always below 6 repetitions (intervals are ranges, which two
+        equal configurations fail to overlap 10 % of the time at 3), and at 6 or more when a control
+        pair "differs" (a measured false alarm). None when there are no controls, or they all agree
+        under real intervals: then the noise rule's verdicts stand."""
         cs = [c for c in self.of(rate) if c.change_pct is not None]
-        if not any(c.verdict in (stats.DIFFERS, stats.NOT_SHOWN) for c in cs):
+        if not cs:
+            return None
+        ranged = any(min(c.subject.repetitions, c.other.repetitions) < RANGE_BELOW for c in cs)
+        if not ranged and not any(c.verdict in (stats.DIFFERS, stats.NOT_SHOWN) for c in cs):
             return None
         return max(abs(c.change_pct) for c in cs)
 
