@@ -46,7 +46,8 @@ def _noise_rule_text(what, scaled):
         )
     return text + (
         " A difference no larger than the run's controls (configurations with the same timed code as their reference) "
-        "differ by, when one of them differs, is *not shown* (the noise section lists the controls)."
+        "differ by is *not shown* (the noise section lists the controls): below 6 repetitions always, with real "
+        "intervals when a control pair differs by the noise rule."
     )
 
 
