@@ -590,7 +590,9 @@ class TestControls(unittest.TestCase):
     def test_with_real_intervals_agreeing_controls_leave_the_rule_alone(self):
         six = [0.99, 1.0, 1.01, 0.995, 1.005, 1.0]
         glibc = _result(_config("glibc"), MAP, insert_rate=six)
-        trim = _result(_config("glibc-trim", reference="glibc", release_call="x"), MAP, True, insert_rate=[v * 1.004 for v in six])
+        trim = _result(
+            _config("glibc-trim", reference="glibc", release_call="x"), MAP, True, insert_rate=[v * 1.004 for v in six]
+        )
         controls = summary.controls_of([glibc, trim])
         self.assertIsNone(controls.false_alarm_pct("insert_rate"))
 
