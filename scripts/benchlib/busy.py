@@ -46,17 +46,17 @@ def _settling(results, suite, w):
 
 
 def time_zero(suite):
-    """What return times and timeline offsets count from, as a phrase. A run that counts its activity
-    (activity_* counters in the description) counts from the end of clear() or of the release step; an
-    earlier run counted from the start of the settle period, about 0.1 s later."""
-    if suite.unit("activity_ops") is not None:
+    """What return times and timeline offsets count from, as a phrase (description.times_from_clear): the
+    end of clear() or of the release step; in an earlier run, the start of the settle period, about
+    0.1 s later."""
+    if suite.times_from_clear:
         return "the end of clear() (or of the release step, when there is one)"
     return "the start of the settle period (about 0.1 s after clear() or the release step)"
 
 
 def time_zero_axis(suite):
     """time_zero as an axis label."""
-    if suite.unit("activity_ops") is not None:
+    if suite.times_from_clear:
         return "seconds after clear() (or after the release step)"
     return "seconds after the settle period starts"
 

@@ -97,6 +97,10 @@ class Description:
     latency: bool = True
     machine: dict = field(default_factory=dict)
     command: object = None  # dict for ./bench -- PROGRAM runs
+    # True when return times and timeline offsets count from the end of clear() (or of the release
+    # step): every run whose workloads say what rss_cleared means (cleared_moment) was written by a
+    # ./bench that counts so; earlier runs counted from the start of the settle period.
+    times_from_clear: bool = False
 
     def configuration(self, name):
         return self.configurations.get(name)
@@ -211,6 +215,7 @@ def parse(section):
             latency=bool(section.get("latency", True)),
             machine=dict(section.get("machine", {})),
             command=section.get("command"),
+            times_from_clear=any("cleared_moment" in w for w in section["workloads"]),
         )
     except (KeyError, TypeError) as e:
         raise DescriptionError(f'"suite" lacks or misspells {e}: not the layout of benchmarks/driver/description.h') from None

@@ -885,6 +885,17 @@ class TestBusy(TempDirTestCase):
         run, results = results_of("run_a.json")
         self.assertNotIn("knobs", {p.stem for p in summary.plan_plots(list(results.values()), run.suite)})
 
+    def test_times_count_from_clear_in_every_new_run_busy_or_not(self):
+        with open(fixture("busy.json")) as f:
+            section = json.load(f)["suite"]
+        self.assertTrue(description.parse(section).times_from_clear)
+        section["workloads"] = [w for w in section["workloads"] if w["settle"] == "idle"]
+        idle_only = description.parse(section)
+        self.assertTrue(idle_only.times_from_clear, "a new run without a busy workload still counts from clear()")
+        self.assertIn("the end of clear()", self.busy_module.time_zero(idle_only))
+        old = gbjson.load_run(os.path.join(ROOT, "results", "seed-scale-5M-v2", "bench.json")).suite
+        self.assertFalse(old.times_from_clear)
+
     def test_old_runs_read_map_active_as_the_pairs_pattern(self):
         path = os.path.join(ROOT, "results", "seed-scale-5M-v2", "bench.json")
         run = gbjson.load_run(path)
