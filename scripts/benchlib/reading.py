@@ -36,7 +36,7 @@ def _interval_text():
     )
 
 
-def _noise_rule_text(what, scaled):
+def _noise_rule_text(what, scaled, controls):
     text = f"- **The noise rule**: two {what} differ only when their intervals do not overlap; otherwise the report says *within noise*."
     if scaled:
         text += (
@@ -44,6 +44,8 @@ def _noise_rule_text(what, scaled):
             "fixed walk through memory), which takes the machine's slow spells out of the comparison; the tables show the "
             "raw rates."
         )
+    if not controls:  # no configuration with the same timed code as its reference: nothing to check against
+        return text
     return text + (
         " A difference no larger than the run's controls (configurations with the same timed code as their reference) "
         "differ by is *not shown* (the noise section lists the controls): below 6 repetitions always, with real "
@@ -59,7 +61,7 @@ def how_to_read(results, suite):
             "- The program runs once per repetition under each configuration, its RSS sampled from outside "
             "(`/proc/<pid>/smaps_rollup`); *peak*, *mean* and *at the end* are of those samples, the *integral* is the RSS "
             "over the program's life (MB·s); MB = 10⁶ bytes. " + _interval_text(),
-            _noise_rule_text("wall times", False),
+            _noise_rule_text("wall times", False, False),
         ]
     described = [suite.workloads[w] for w in ws if w in suite.workloads]
     moments = sorted({w.cleared_moment for w in described if not w.uses_rounds})
@@ -84,7 +86,8 @@ def how_to_read(results, suite):
     has_rates = any(suite.unit(c) == "items_per_second" for c in suite.units)
     scaled = any(name.endswith(summary.SPEED_SUFFIX) for r in results for name in r.quantities)
     out.append(("- Rates are items per second (M = 10⁶); " if has_rates else "- ") + "MB = 10⁶ bytes. " + _interval_text())
-    out.append(_noise_rule_text("rates", scaled))
+    controls = any(suite.is_control(r.configuration) for r in results)
+    out.append(_noise_rule_text("rates", scaled, controls))
     out.append(
         "- Configurations are compared like for like: *allocator* (the same code, another malloc or knob), *container "
         "allocator* (the same node-based container with another allocator) and *different container*."

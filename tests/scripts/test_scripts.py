@@ -716,9 +716,11 @@ class TestGeneratedSentences(TempDirTestCase):
         self.assertNotIn("rss_base", text)
         self.assertNotIn("items per second", text)
         self.assertIn("wall times", text)
+        self.assertNotIn("controls", text, "a program run has no configuration with the same timed code as its reference")
         run, results = results_of("cycle.json")
         text = "\n".join(reading.how_to_read(list(results.values()), run.suite))
         self.assertIn("`cycle` repeats its work 3 times", text)
+        self.assertIn("*not shown*", text, "this run has controls (a release step and nothing else)")
 
     def test_dollar_signs_are_printed(self):
         from benchlib import plots
