@@ -360,6 +360,16 @@ def _cost_clause(busy, knob, default):
     return text + ": " + "; ".join(pieces) if pieces else ""
 
 
+# RSS is sampled at 10 offsets per decade (each 1.26 x the last): two return times on the same offset
+# differ only by when the sample was taken, so "sooner" needs at least one offset between them.
+SAMPLE_STEP = 10**0.1
+
+
+def sooner(mine, theirs):
+    """True when return time `mine` is at least one sample offset before `theirs` (never: infinite)."""
+    return math.isinf(theirs) or mine * SAMPLE_STEP <= theirs * 1.001
+
+
 def _knob_sentences(busy, suite, lib, names):
     default = names[0]
     out = []
@@ -368,7 +378,7 @@ def _knob_sentences(busy, suite, lib, names):
         gains = []
         for m, _ in busy.modes:
             mine, theirs = back_90(busy, knob, m), back_90(busy, default, m)
-            if mine is None or theirs is None or math.isinf(mine) or not mine < theirs:
+            if mine is None or theirs is None or math.isinf(mine) or not sooner(mine, theirs):
                 continue
             gains.append(
                 f"{_where(m)} {_when(busy.rows[knob][m], 90)} ({default}: "

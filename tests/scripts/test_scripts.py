@@ -887,6 +887,13 @@ class TestBusy(TempDirTestCase):
         run, results = results_of("run_a.json")
         self.assertNotIn("knobs", {p.stem for p in summary.plan_plots(list(results.values()), run.suite)})
 
+    def test_sooner_needs_a_whole_sample_offset(self):
+        sooner = self.busy_module.sooner
+        self.assertFalse(sooner(7.9432, 7.9437), "the same offset, sampled microseconds apart")
+        self.assertTrue(sooner(6.3096, 7.9433), "one offset earlier")
+        self.assertTrue(sooner(12.6, float("inf")))
+        self.assertFalse(sooner(15.0, 12.6))
+
     def test_times_count_from_clear_in_every_new_run_busy_or_not(self):
         with open(fixture("busy.json")) as f:
             section = json.load(f)["suite"]
