@@ -113,7 +113,7 @@ class TheNextRoundPays(unittest.TestCase):
 
 class ThreadArenas(unittest.TestCase):
     def test_a_finished_threads_arena_keeps_its_memory_capped_or_not(self):
-        # results/threads-1M: a finished thread's glibc arena is never destroyed; malloc_trim trims
+        # results/threads-1M-v2: a finished thread's glibc arena is never destroyed; malloc_trim trims
         # only the main arena's top; one arena for every thread keeps the same memory.
         _, data = run_bench("--benchmark_filter=^threads_x4/(glibc-trim|glibc-arena1)/", f"--sizes={N}", "--settle=100ms")
         r = rows(data)
