@@ -135,11 +135,23 @@ def conclusions(found, rounds):
             f"Insert not shown to differ from the base in {after}: " + ", ".join(c.knob.configuration for c in level.every) + "."
         )
     not_shown = [(c, k) for c in found for k in rounds if c.insert.get(k) is not None and c.insert[k].verdict == stats.NOT_SHOWN]
-    if not_shown:
-        limit = max(c.insert[k].control_pct for c, k in not_shown)
+    by_controls = [(c, k) for c, k in not_shown if not c.insert[k].by_round_1]
+    by_round_1 = [(c, k) for c, k in not_shown if c.insert[k].by_round_1]
+    if by_controls:
+        limit = max(c.insert[k].control_pct for c, k in by_controls)
         notes.append(
             f"*Not shown*: beyond the noise, but no larger than round 1 of the run's control pairs differs (up to {limit:.1f} %; "
             "round 1 runs the same code on both sides: see the noise section)."
+        )
+    if by_round_1:
+        notes.append(
+            "*Not shown* either: "
+            + "; ".join(
+                f"{c.knob.configuration} round {k} {c.insert[k].change_pct:+.1f} % (round 1, before anything was given back, "
+                f"already {c.insert[1].change_pct:+.1f} %)"
+                for c, k in by_round_1
+            )
+            + " — the pair differs before any refill, and each child's round against its own round 1 does not differ."
         )
     apart = summary.p999_apart_pairs(found)
     judged = [c for c in found if c.insert_p999_range]

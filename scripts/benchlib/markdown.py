@@ -137,6 +137,14 @@ def _insert_speed(r, results):
     return f"{fmt.rate(r.median(key))} M/s{' speed-scaled' if scaled else ''}"
 
 
+def _stats_moment(r):
+    """When the allocator statistics were read: after the free phase, or for a workload of rounds after
+    its last round's release step and pause (benchmarks/workloads/cycle.cc)."""
+    if r.workload_info is not None and r.workload_info.uses_rounds:
+        return "after the last round's release step and pause"
+    return summary.cleared_moment(r)
+
+
 def _given_back_text(r):
     how, seconds = summary.when_given_back(r)
     if how == "clear":
@@ -145,6 +153,10 @@ def _given_back_text(r):
         return f"by its release step ({fmt.ms(summary.release_step_ms(r))} ms)"
     if how == "settle":
         return f"while settling, 90 % within {fmt.duration(seconds)}" if seconds else "while settling"
+    if r.workload_info is not None and r.workload_info.uses_rounds:
+        return "by the end of its last round (release step and pause)"
+    if r.settle_seconds <= 0:
+        return "by the end of the run"
     return "by the end of the settle period"
 
 
@@ -467,7 +479,7 @@ def _glibc_section(rs, workload, size):
     out = [
         "## Why glibc keeps the memory",
         "",
-        f"glibc's own statistics {summary.cleared_moment(gl[0])} (`mallinfo2()`, `{workload}`, N = {format_size(size)}), "
+        f"glibc's own statistics {_stats_moment(gl[0])} (`mallinfo2()`, `{workload}`, N = {format_size(size)}), "
         "next to the RSS it kept:",
         "",
     ]

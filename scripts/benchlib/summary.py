@@ -358,6 +358,7 @@ class SpeedComparison:
     ratio: object  # median(subject) / median(other) of the speed-scaled rate
     verdict: str  # stats.DIFFERS, stats.WITHIN_NOISE, stats.NOT_SHOWN or stats.NO_VERDICT
     control_pct: object = None  # for NOT_SHOWN: the largest difference among the run's controls, in %
+    by_round_1: bool = False  # for NOT_SHOWN in a later round: the pair's own round 1 differs as much
 
     @property
     def change_pct(self):
@@ -615,6 +616,22 @@ def p999_apart_pairs(found):
     return out
 
 
+def _judge_by_round_1(insert, vs_round1):
+    """Round 1 runs before anything was given back, so a knob and its base that already differ there
+    differ by their children, not (only) by the refill. Then a later round's difference stands only when
+    each child's round against its own round 1 differs too (vs_round1: that ratio cancels the children's
+    offset); otherwise it is not shown (SpeedComparison.control_pct holds round 1's difference)."""
+    first = insert.get(1)
+    if first is None or first.change_pct is None or first.verdict not in (stats.DIFFERS, stats.NOT_SHOWN):
+        return
+    for k, c in insert.items():
+        own = vs_round1.get(k)
+        if k > 1 and c.verdict == stats.DIFFERS and (own is None or own[2] != stats.DIFFERS):
+            c.verdict = stats.NOT_SHOWN
+            c.control_pct = abs(first.change_pct)
+            c.by_round_1 = True
+
+
 def costs(results, controls=None):
     """A Cost per knob of the cycle results whose base is present (description: reference of the
     same library); insert comparisons judged with `controls` (by default those among `results`)."""
@@ -642,6 +659,7 @@ def costs(results, controls=None):
             mine, theirs = r.spread(f"round{k}_insert_vs_round1"), base.spread(f"round{k}_insert_vs_round1")
             if mine is not None and theirs is not None:
                 vs_round1[k] = (mine.median, theirs.median, stats.compare(mine, theirs))
+        _judge_by_round_1(insert, vs_round1)
         release = None
         if r.config.release_step:
             values = [r.median(f"round{k}_release_seconds") for k in rounds if r.median(f"round{k}_release_seconds") is not None]

@@ -633,6 +633,33 @@ class TestChoices(unittest.TestCase):
         self.assertEqual(picked["both_by"], "job_seconds")
 
 
+class TestRoundOne(unittest.TestCase):
+    def cost(self, knob_vs_round1):
+        knob_config = _config("mimalloc-decommit100", "mimalloc", "mimalloc", environment={"MIMALLOC_DECOMMIT_DELAY": "100"})
+        knob = _result(
+            knob_config,
+            round1_insert_rate=[1.15, 1.16, 1.155],
+            round2_insert_rate=[1.21, 1.22, 1.215],
+            round2_insert_vs_round1=knob_vs_round1,
+        )
+        base = _result(
+            _config("mimalloc", "mimalloc"),
+            round1_insert_rate=[1.0, 1.01, 0.99],
+            round2_insert_rate=[1.0, 1.01, 0.99],
+            round2_insert_vs_round1=[0.96, 0.98, 0.97],
+        )
+        (cost,) = summary.costs([knob, base], summary.Controls([], []))
+        return cost
+
+    def test_when_round_1_already_differs_a_later_round_needs_its_own_round_1_ratio_to_differ(self):
+        cost = self.cost([0.97, 1.04, 1.0])  # each child's round 2 over its round 1: within noise of the base's
+        self.assertEqual(cost.insert[1].verdict, stats.DIFFERS, "the children already differ before any refill")
+        self.assertEqual(cost.insert[2].verdict, stats.NOT_SHOWN)
+        self.assertTrue(cost.insert[2].by_round_1)
+        cost = self.cost([1.10, 1.12, 1.11])  # the refill round does move against round 1
+        self.assertEqual(cost.insert[2].verdict, stats.DIFFERS)
+
+
 class TestRounds(unittest.TestCase):
     def cost(self, minflt, base_minflt):
         knob, base = _result(_config("jemalloc-purge", "jemalloc", "jemalloc", "x")), _result(_config("jemalloc", "jemalloc"))
@@ -854,7 +881,7 @@ class TestBusy(TempDirTestCase):
             "round 3 +11.8 % (not shown).",
             text,
         )
-        self.assertIn("  - tcmalloc-rate10 does not bring 90 % back sooner than tcmalloc, idle or busy.", text)
+        self.assertIn("  - tcmalloc-rate10 does not bring half or 90 % back sooner than tcmalloc, idle or busy.", text)
         self.assertIn("| jemalloc-decay1000 | 2.20 | 191.3 | 8.14 | 191.3 | 11.36 | 53.3 |", text)
 
     def test_a_busy_pattern_that_gives_back_what_idle_keeps_is_named(self):
@@ -917,3 +944,5 @@ class TestBusy(TempDirTestCase):
         self.assertIn("Times count from the start of the settle period", text)
         self.assertNotIn("The price of being busy", text, "an old run has no activity counters")
         self.assertIn("- **jemalloc** at its defaults: idle and under pairs 90 % is never back within 15 s", text)
+        self.assertIn("  - tbbmalloc-clean does not bring half or 90 % back sooner than tbbmalloc, idle.", text, "no busy row")
+        self.assertIn("  - **scudo-release** brings half back sooner, though never 90 % within the period: idle at once", text)
