@@ -404,10 +404,8 @@ def _headline_column(counter, unit, settle):
         }.get(stage, f"kept {stage.replace('_', ' ')}")
 
         def kept(r, counter=counter):
-            base, peak, value = r.median("rss_base"), r.median("rss_peak"), r.median(counter)
-            if None in (base, peak, value) or peak - base <= 4096:
-                return fmt.bytes_mb(value)
-            return fmt.pct((value - base) / (peak - base) * 100)
+            share = summary.above_base(r, counter, share_of_growth=True)
+            return fmt.bytes_mb(r.median(counter)) if share is None else fmt.pct(share)
 
         return title, kept
     if unit == "items_per_second":

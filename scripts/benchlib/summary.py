@@ -292,10 +292,25 @@ def extra_readings(result, units):
         return []  # a workload of rounds: its per-round readings are the cost section's
     skip = {"rss_base", "rss_peak"} | {f"rss_{stage}" for stage in STAGES}
     return [
-        (c, (result.median(c) - result.median("rss_base")) / MB)
+        (c, above_base(result, c) / MB)
         for c in result.workload_info.headline
         if c not in skip and units.get(c) == "bytes" and result.median(c) is not None
     ]
+
+
+def above_base(result, counter, share_of_growth=False):
+    """The median over repetitions of (counter - rss_base), or of that over (rss_peak - rss_base) in %
+    with share_of_growth: per repetition first, like the derived kept_* quantities, so that a table
+    and a sentence about one reading agree. None when a value is missing."""
+    values, bases, peaks = (result.spread(c) for c in (counter, "rss_base", "rss_peak"))
+    if values is None or bases is None or len(values.values) != len(bases.values):
+        return None
+    if not share_of_growth:
+        return statistics.median(v - b for v, b in zip(values.values, bases.values))
+    if peaks is None or len(peaks.values) != len(values.values):
+        return None
+    shares = [(v - b) / (p - b) * 100 for v, b, p in zip(values.values, bases.values, peaks.values) if p - b > 4096]
+    return statistics.median(shares) if len(shares) == len(values.values) else None
 
 
 def classify(results):

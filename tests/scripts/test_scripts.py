@@ -633,6 +633,19 @@ class TestChoices(unittest.TestCase):
         self.assertEqual(picked["both_by"], "job_seconds")
 
 
+class TestAboveBase(unittest.TestCase):
+    def test_readings_above_the_baseline_are_per_repetition_medians(self):
+        mb = 1e6
+        r = _result(
+            _config("tbbmalloc", "tbbmalloc"),
+            rss_base=[0, 20 * mb, 0],
+            rss_peak=[100 * mb, 120 * mb, 100 * mb],
+            rss_x=[10 * mb, 40 * mb, 50 * mb],
+        )
+        self.assertEqual(summary.above_base(r, "rss_x"), 20 * mb, "10, 20, 50 MB above their own baselines, not 40 - 0")
+        self.assertEqual(summary.above_base(r, "rss_x", share_of_growth=True), 20)
+
+
 class TestRoundOne(unittest.TestCase):
     def cost(self, knob_vs_round1):
         knob_config = _config("mimalloc-decommit100", "mimalloc", "mimalloc", environment={"MIMALLOC_DECOMMIT_DELAY": "100"})
