@@ -14,12 +14,11 @@ const std::vector<std::string> kProgramHeadline = {"wall_seconds", "user_seconds
 // spec (map_active:batch, ...), with the activity it ran.
 nlohmann::json workloads_json(const Flags& flags) {
   nlohmann::json list = nlohmann::json::array();
-  const std::vector<std::string> idle = {std::string()};
   for (const Workload& w : workloads()) {
     nlohmann::json headline = nlohmann::json::array();
     for (std::string_view counter : w.headline) headline.push_back(counter);
     const bool active = w.settle_mode == SettleMode::active;
-    for (const std::string& activity : active ? flags.activities : idle) {
+    for (const std::string& activity : workload_activities(w, flags)) {
       nlohmann::json activity_json;  // null when idle
       if (active) {
         ActivitySpec spec = ActivitySpec::parse(activity);

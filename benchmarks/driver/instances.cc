@@ -19,6 +19,10 @@ std::string workload_instance_name(const Workload& workload, const std::string& 
   return std::string(workload.name) + ":" + std::string(ActivitySpec::parse(activity).name());
 }
 
+std::vector<std::string> workload_activities(const Workload& workload, const Flags& flags) {
+  return workload.settle_mode == SettleMode::active ? flags.activities : std::vector<std::string>{std::string()};
+}
+
 std::vector<InstanceSpec> all_instances(const Flags& flags) {
   std::vector<InstanceSpec> instances;
   if (!flags.command.empty()) {
@@ -27,9 +31,8 @@ std::vector<InstanceSpec> all_instances(const Flags& flags) {
         instances.push_back({.name = "command/" + std::string(configuration.name), .configuration = &configuration, .command = true});
     return instances;
   }
-  const std::vector<std::string> idle = {std::string()};
   for (const Workload& workload : workloads())
-    for (const std::string& activity : workload.settle_mode == SettleMode::active ? flags.activities : idle)
+    for (const std::string& activity : workload_activities(workload, flags))
       for (const Configuration& configuration : configurations())
         if (applies(workload, configuration))
           for (std::uint64_t size : flags.sizes)

@@ -29,6 +29,10 @@ struct InstanceSpec {
 // period is active (one per --activity spec).
 std::string workload_instance_name(const Workload& workload, const std::string& activity);
 
+// The activities `workload` runs with: every --activity spec when its settle period is active, one
+// empty one (idle) otherwise. Instances and the run's description both iterate over this.
+std::vector<std::string> workload_activities(const Workload& workload, const Flags& flags);
+
 // Why `configuration` cannot run an outside program (it needs a call inside the process: a release
 // step, mallopt, a container of ours); empty when it can.
 std::string command_skip_reason(const Configuration& configuration);

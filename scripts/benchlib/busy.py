@@ -124,9 +124,14 @@ def refill_faults(busy, name):
     return statistics.median(f for _, f, _ in rows) if rows else None
 
 
-def back_90(busy, name, mode):
+def _back_share(busy, name, mode, share):
+    """Median seconds until `share` % of the growth was back (inf: never), or None without a row."""
     r = busy.rows.get(name, {}).get(mode)
-    return r.median("return_90pct") if r is not None and r.ok else None
+    return r.median(f"return_{share}pct") if r is not None and r.ok else None
+
+
+def back_90(busy, name, mode):
+    return _back_share(busy, name, mode, 90)
 
 
 def knobs_plottable(results, suite):
@@ -368,11 +373,6 @@ SAMPLE_STEP = 10**0.1
 def sooner(mine, theirs):
     """True when return time `mine` is at least one sample offset before `theirs` (never: infinite)."""
     return math.isinf(theirs) or mine * SAMPLE_STEP <= theirs * 1.001
-
-
-def _back_share(busy, name, mode, share):
-    r = busy.rows.get(name, {}).get(mode)
-    return r.median(f"return_{share}pct") if r is not None and r.ok else None
 
 
 def _gains(busy, knob, default, share):
