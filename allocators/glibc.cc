@@ -4,7 +4,9 @@
 #include <malloc.h>
 
 #include <dlfcn.h>
+#include <limits.h>
 #include <spawn.h>
+#include <stdlib.h>
 #include <sys/auxv.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -143,6 +145,16 @@ const MallocLibrary kLibrary{
 };
 
 void trim() { malloc_trim(0); }
+
+const std::string& libc_path() {
+  static const std::string path = [] {
+    Dl_info info{};
+    char resolved[PATH_MAX];
+    if (::dladdr(reinterpret_cast<void*>(&gnu_get_libc_version), &info) == 0 || info.dli_fname == nullptr) return std::string();
+    return ::realpath(info.dli_fname, resolved) != nullptr ? std::string(resolved) : std::string(info.dli_fname);
+  }();
+  return path;
+}
 
 void seed_options_1() {
   mallopt(M_MMAP_THRESHOLD, 24);

@@ -3,6 +3,8 @@
 // glibc's manual ("Memory Allocation Tunables").
 #pragma once
 
+#include <string>
+
 #include "allocators/configuration.h"
 
 namespace bench::glibc {
@@ -12,5 +14,9 @@ extern const MallocLibrary kLibrary;
 void trim();            // malloc_trim(0)
 void seed_options_1();  // the seed's map-opt1
 void seed_options_2();  // the seed's map-opt2
+
+// The canonical path of the libc.so.6 this process runs on (dladdr of one of its functions): what
+// LD_PRELOAD names to put glibc's malloc first for a program that links another malloc library.
+const std::string& libc_path();
 
 }  // namespace bench::glibc

@@ -10,6 +10,7 @@
 #include "benchmarks/driver/flags.h"
 #include "benchmarks/driver/instances.h"
 #include "benchmarks/driver/run.h"
+#include "benchmarks/driver/scenarios.h"
 #include "benchmarks/measure/child.h"
 #include "benchmarks/protocol/child_protocol.h"
 
@@ -24,11 +25,16 @@ int main(int argc, char** argv) {
     const std::string executable = this_executable();
     if (flags.list_configs != ListFormat::none) return list_configurations(flags, executable);
 
-    // What to run: every workload x configuration x N (or the user's program x configuration),
-    // narrowed by --benchmark_filter.
+    // What to run: every workload x configuration x N (or the user's program, or each scenario, x
+    // configuration), narrowed by --benchmark_filter.
     const std::string program = flags.command.empty() ? std::string() : resolve_program(flags.command.front());
-    const std::vector<InstanceSpec> selected = select_instances(all_instances(flags), flags.filter);
+    const std::vector<Scenario> scenarios =
+        flags.scenario.empty() ? std::vector<Scenario>() : select_scenarios(flags.scenario, default_scenario_directory());
+    const std::vector<InstanceSpec> selected = select_instances(all_instances(flags, scenarios), flags.filter);
     if (flags.list_tests) return list_instances(selected);
+    // A scenario whose program is not installed is bad usage, named, never a silent skip.
+    for (const Scenario& scenario : scenarios)
+      if (const std::string missing = missing_need(scenario); !missing.empty()) throw UsageError(missing);
 
     // Run: children in measurement order, Google Benchmark's reporters, the run's description.
     return run_benchmarks(flags, selected, executable, program);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -16,13 +17,14 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <fstream>
+#include <filesystem>
+#include <set>
 #include <stdexcept>
 #include <utility>
 
+#include "allocators/glibc.h"
 #include "benchmarks/driver/units.h"
 #include "benchmarks/measure/clock.h"
-#include "benchmarks/measure/memory.h"
 
 namespace bench {
 namespace {
@@ -52,7 +54,7 @@ std::string canonical(const std::string& path) {
 bool chooses_an_allocator(std::string_view variable_name) {
   for (std::string_view exact : {"LD_PRELOAD", "GLIBC_TUNABLES"})
     if (variable_name == exact) return true;
-  for (std::string_view prefix : {"MALLOC_", "MIMALLOC_", "TCMALLOC_", "SCUDO_", "TBB_MALLOC_", "TBBMALLOC_"})
+  for (std::string_view prefix : {"MALLOC_", "MIMALLOC_", "TCMALLOC_", "SCUDO_", "TBB_MALLOC_", "TBBMALLOC_", "BENCH_"})
     if (variable_name.starts_with(prefix)) return true;
   for (const Configuration& c : configurations())
     for (const EnvironmentVariable& v : c.environment)
@@ -70,6 +72,30 @@ int open_output(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error("cannot create " + path + ": " + std::strerror(errno) + " (an existing file is never replaced)");
   return fd;
+}
+
+// The counters a program's row always has; a figure the program reports may not reuse a name.
+bool reserved_counter(std::string_view name) {
+  static const std::set<std::string_view> kReserved = {"wall_seconds",
+                                                       "user_seconds",
+                                                       "sys_seconds",
+                                                       "minflt",
+                                                       "majflt",
+                                                       "max_rss",
+                                                       "hwm_peak",
+                                                       "rss_peak",
+                                                       "rss_mean",
+                                                       "rss_integral_mb_s",
+                                                       "rss_end",
+                                                       "private_dirty_end",
+                                                       "lazyfree_end",
+                                                       "anonymous_end",
+                                                       "exit_status",
+                                                       "sample_count",
+                                                       "processes_measured",
+                                                       "descendants_stopped",
+                                                       "pss_end"};
+  return kReserved.count(name) != 0 || name.starts_with("rss_") || name.ends_with("_seconds") || name.ends_with("_cpu_s");
 }
 
 }  // namespace
@@ -94,31 +120,50 @@ std::string resolve_program(const std::string& program) {
   throw UsageError("program " + program + " was not found in PATH (" + search + ")");
 }
 
-std::vector<std::string> command_environment(char** caller_environment, const Configuration& configuration) {
+std::string command_preload(const Configuration& configuration) {
+  return configuration.library->preloaded ? std::string(configuration.library->preload_path) : glibc::libc_path();
+}
+
+std::vector<std::string> command_environment(char** caller_environment, const Configuration& configuration,
+                                             const std::vector<std::string>& extra) {
   std::vector<std::string> environment;
   for (char** entry = caller_environment; entry != nullptr && *entry != nullptr; ++entry) {
     const std::string_view text(*entry);
     if (!chooses_an_allocator(text.substr(0, text.find('=')))) environment.emplace_back(text);
   }
+  environment.insert(environment.end(), extra.begin(), extra.end());
   for (const EnvironmentVariable& variable : configuration.environment)
     environment.push_back(std::string(variable.name) + "=" + std::string(variable.value));
-  if (configuration.library->preloaded) environment.push_back("LD_PRELOAD=" + std::string(configuration.library->preload_path));
+  environment.push_back("LD_PRELOAD=" + command_preload(configuration));
   return environment;
 }
 
-CommandRun::CommandRun(const CommandOptions& options, const Configuration& configuration, const std::string& output_stem)
-    : configuration_(configuration), options_(options) {
-  // The libraries /proc/<pid>/maps is searched for, resolved once: the sampling must stay cheap,
-  // since the parent runs beside the program it measures.
-  if (configuration.library->preloaded) own_library_ = canonical(std::string(configuration.library->preload_path));
+const std::vector<ProcessEntry>& ProgramWatch::table(std::int64_t now_ns) {
+  if (table_ns_ < 0 || now_ns - table_ns_ > 2'000'000) {
+    table_ = read_process_table();
+    table_ns_ = now_ns;
+  }
+  return table_;
+}
+
+CommandRun::CommandRun(const CommandOptions& options, const Configuration& configuration, const std::string& output_stem,
+                       ProgramWatch& watch)
+    : configuration_(configuration), options_(options), watch_(watch), preload_(command_preload(configuration)), tree_(-1) {
+  // The libraries /proc/<pid>/maps is searched for, resolved once.
   for (const Configuration& other : configurations())
     if (other.library->preloaded && !other.library->preload_path.empty()) {
       const std::string path = canonical(std::string(other.library->preload_path));
-      if (path != own_library_ && std::find(malloc_libraries_.begin(), malloc_libraries_.end(), path) == malloc_libraries_.end())
-        malloc_libraries_.push_back(path);
+      if (std::find(malloc_libraries_.begin(), malloc_libraries_.end(), path) == malloc_libraries_.end()) malloc_libraries_.push_back(path);
     }
 
-  std::vector<std::string> environment = command_environment(::environ, configuration);
+  // A folder of its own for what the program must put somewhere (a server's socket), removed after.
+  char scratch[] = "/tmp/bench-program-XXXXXX";
+  if (::mkdtemp(scratch) == nullptr) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+  scratch_directory_ = scratch;
+  std::vector<std::string> extra = options.environment;
+  extra.push_back(std::string(kProgramReportFdVariable) + "=" + std::to_string(kProgramReportFd));
+  extra.push_back("BENCH_SCRATCH_DIR=" + scratch_directory_);
+  std::vector<std::string> environment = command_environment(::environ, configuration, extra);
   std::vector<std::string> arguments = options.argv;
   std::vector<char*> argv, envp;
   for (std::string& a : arguments) argv.push_back(a.data());
@@ -134,14 +179,17 @@ CommandRun::CommandRun(const CommandOptions& options, const Configuration& confi
   const Descriptor input(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   const Descriptor output(open_output(stdout_path_));
   const Descriptor errors(open_output(stderr_path_));
-  int pipe_fds[2];
+  int pipe_fds[2], socket_fds[2];
   if (input.fd < 0 || ::pipe2(pipe_fds, O_CLOEXEC) != 0)
     throw std::runtime_error(std::string("cannot prepare the program's descriptors: ") + std::strerror(errno));
   Descriptor exec_error_read(pipe_fds[0]);
-  const Descriptor exec_error_write(pipe_fds[1]);
+  Descriptor exec_error_write(pipe_fds[1]);
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, socket_fds) != 0)
+    throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
+  Descriptor report_parent(socket_fds[0]);
+  const Descriptor report_child(socket_fds[1]);
   const pid_t parent = ::getpid();
   const std::string program = options.program;
-  start_ns_ = monotonic_ns();
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
@@ -150,15 +198,17 @@ CommandRun::CommandRun(const CommandOptions& options, const Configuration& confi
     if (::getppid() != parent) ::_exit(127);
     ::signal(SIGPIPE, SIG_DFL);
     // Out of the way first (the parent's own 0, 1 or 2 may be closed, and one of these sit there),
-    // then onto 0, 1 and 2 (dup2 clears close-on-exec); nothing else of the parent's reaches the
-    // program.
+    // then onto 0, 1, 2 and the report descriptor (dup2 clears close-on-exec); nothing else of the
+    // parent's reaches the program.
     const int in = ::fcntl(input.fd, F_DUPFD_CLOEXEC, 10);
     const int out = ::fcntl(output.fd, F_DUPFD_CLOEXEC, 10);
     const int err = ::fcntl(errors.fd, F_DUPFD_CLOEXEC, 10);
+    const int report = ::fcntl(report_child.fd, F_DUPFD_CLOEXEC, 10);
     ::dup2(in, STDIN_FILENO);
     ::dup2(out, STDOUT_FILENO);
     ::dup2(err, STDERR_FILENO);
-    ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+    ::dup2(report, kProgramReportFd);
+    ::close_range(kProgramReportFd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
     ::execve(program.c_str(), argv.data(), envp.data());
     const int error = errno;
     [[maybe_unused]] ssize_t ignored = ::write(exec_error_write.fd, &error, sizeof error);
@@ -166,12 +216,24 @@ CommandRun::CommandRun(const CommandOptions& options, const Configuration& confi
   }
   ::setpgid(pid, pid);
   pid_ = pid;
-  exec_error_fd_ = exec_error_read.release();
+  tree_ = ProcessTree(pid);
+  // The close-on-exec pipe reads EOF the moment execve succeeds (or an errno if it failed): the
+  // first sample comes after it, so that it reads the program and never this process's fork copy.
+  ::close(exec_error_write.release());
+  int exec_errno = 0;
+  ssize_t n;
+  while ((n = ::read(exec_error_read.fd, &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {
+  }
+  if (n == static_cast<ssize_t>(sizeof exec_errno)) exec_errno_ = exec_errno;
+  start_ns_ = monotonic_ns();
+  last_phase_ns_ = start_ns_;
+  report_fd_ = report_parent.release();
+  ::fcntl(report_fd_, F_SETFL, O_NONBLOCK);
+  watch_.roots.push_back(pid);
   pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   if (pidfd_ < 0) {
     const std::string reason = std::strerror(errno);
     finish("pidfd_open failed: " + reason);
-    ::close(exec_error_fd_);
     throw std::runtime_error("pidfd_open failed (Linux >= 5.3 is needed to watch a program): " + reason);
   }
   next_sample_ns_ = start_ns_ + dense_offset_ns(0);
@@ -183,9 +245,68 @@ CommandRun::~CommandRun() {
     ::kill(pid_, SIGKILL);
     while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
     }
+    pid_ = -1;
+    stop_descendants();
   }
-  for (int fd : {pidfd_, exec_error_fd_})
+  for (int fd : {pidfd_, report_fd_})
     if (fd >= 0) ::close(fd);
+  std::erase(watch_.roots, tree_.root());
+  if (!scratch_directory_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(scratch_directory_, ignored);
+  }
+}
+
+std::vector<pid_t> CommandRun::measured_pids() {
+  std::vector<pid_t> pids;
+  std::set<pid_t> chosen;
+  for (const ProcessEntry& e : tree_.alive()) {
+    if (e.state == 'Z') continue;
+    // With a name: the processes of that name and their descendants (the tree lists parents first).
+    if (options_.measure.empty() || e.name == options_.measure || chosen.count(e.parent) != 0) {
+      chosen.insert(e.pid);
+      pids.push_back(e.pid);
+    }
+  }
+  return pids;
+}
+
+bool CommandRun::take_sample(std::int64_t now) {
+  const pid_t self = ::getpid();
+  const bool newest = !watch_.roots.empty() && watch_.roots.back() == tree_.root();
+  std::vector<pid_t> others;
+  for (pid_t root : watch_.roots)
+    if (root != tree_.root()) others.push_back(root);
+  tree_.update(watch_.table(now), self, newest, others);
+  // An orphan of the tree that has exited is this process's zombie (it is their subreaper): reap it.
+  for (const ProcessEntry& e : tree_.alive())
+    if (e.state == 'Z' && e.parent == self && e.pid != tree_.root()) ::waitpid(e.pid, nullptr, WNOHANG);
+  measured_ = measured_pids();
+  if (measured_.empty()) return false;
+  const TreeMemory memory = read_tree_memory(measured_);
+  if (memory.processes == 0) return false;  // exited meanwhile
+  samples_.push_back({static_cast<double>(now - start_ns_) / 1e9, static_cast<double>(memory.rss)});
+  last_memory_ = memory;
+  for (pid_t pid : measured_) {
+    high_water_mark_ = std::max(high_water_mark_, read_high_water_mark(pid).value_or(0));
+    Verification& v = verifications_[pid];
+    if (v.name.empty())
+      for (const ProcessEntry& e : tree_.alive())
+        if (e.pid == pid) v.name = e.name;
+    // Which allocator serves it: at each of its first 20 readings (the loader maps the libraries at
+    // its start), then at every 10th, until it is known.
+    if (!v.verdict.conclusive && (v.inspections < 20 || sample_index_ % 10 == 0)) {
+      ++v.inspections;
+      v.verdict = verify_process(pid, configuration_, preload_, malloc_libraries_);
+    }
+  }
+  return true;
+}
+
+double CommandRun::measured_cpu_seconds() const {
+  double total = 0;
+  for (pid_t pid : measured_) total += read_cpu_seconds(pid).value_or(0);
+  return total;
 }
 
 void CommandRun::sample_if_due(std::int64_t now) {
@@ -201,28 +322,95 @@ void CommandRun::sample_if_due(std::int64_t now) {
   if (next_sample_ns_ <= now) next_sample_ns_ = now + 1'000'000;  // fell behind: do not sample in a burst
 }
 
-void CommandRun::take_sample(std::int64_t now) {
-  const std::optional<SmapsRollup> smaps = read_smaps_rollup(pid_);
-  if (!smaps || smaps->rss == 0) return;  // exited (a zombie has no memory), or not readable
-  samples_.push_back({static_cast<double>(now - start_ns_) / 1e9, static_cast<double>(smaps->rss)});
-  private_dirty_end_ = smaps->private_dirty;
-  lazy_free_end_ = smaps->lazy_free;
-  // Which malloc libraries are mapped: at every one of the first 20 samples (the program's start,
-  // where the dynamic linker maps them), then at every 10th (a library loaded later).
-  if (sample_index_ < 20 || sample_index_ % 10 == 0) inspect_maps();
+void CommandRun::on_report_readable(std::int64_t now) {
+  if (report_fd_ < 0) return;
+  char buffer[8192];
+  ssize_t n;
+  while ((n = ::read(report_fd_, buffer, sizeof buffer)) > 0)
+    for (const ProgramMessage& message : reader_.consume(std::string_view(buffer, static_cast<std::size_t>(n)))) handle(message, now);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {  // every holder of the program's end closed it
+    ::close(report_fd_);
+    report_fd_ = -1;
+  }
 }
 
-void CommandRun::inspect_maps() {
-  std::ifstream maps("/proc/" + std::to_string(pid_) + "/maps");
-  for (std::string line; std::getline(maps, line);) {
-    const std::size_t slash = line.find('/');
-    if (slash == std::string::npos) continue;
-    const std::string_view path = std::string_view(line).substr(slash);
-    if (!own_library_.empty() && path == own_library_) saw_library_ = true;
-    for (const std::string& other : malloc_libraries_)
-      if (path == other) foreign_malloc_library_ = other;
+void CommandRun::handle(const ProgramMessage& message, std::int64_t now) {
+  switch (message.kind) {
+    case ProgramMessage::Kind::malformed:
+      if (protocol_error_.empty())
+        protocol_error_ = "the program broke the report protocol (protocol/program_protocol.h): '" + message.text + "'";
+      return;
+    case ProgramMessage::Kind::error:
+      if (program_error_.empty()) program_error_ = message.text;
+      return;
+    case ProgramMessage::Kind::counter:
+      if (reserved_counter(message.counter->name)) {
+        if (protocol_error_.empty())
+          protocol_error_ = "the program reported a counter named " + message.text + ", a name bench uses itself";
+      } else {
+        std::erase_if(program_counters_, [&](const CounterValue& c) { return c.name == message.counter->name; });
+        program_counters_.push_back(*message.counter);
+      }
+      return;
+    case ProgramMessage::Kind::phase: break;
   }
-  if (own_library_.empty()) saw_library_ = true;  // glibc: the process default, once it runs
+  const std::string& name = message.text;
+  const bool expected = options_.phases.empty() || (next_phase_ < options_.phases.size() && options_.phases[next_phase_] == name);
+  const bool repeated = std::any_of(phase_marks_.begin(), phase_marks_.end(), [&](const auto& mark) { return mark.first == name; });
+  if ((!expected || repeated) && protocol_error_.empty())
+    protocol_error_ = "phase " + name + " came " +
+                      (repeated                               ? std::string("twice")
+                       : next_phase_ < options_.phases.size() ? "where phase " + options_.phases[next_phase_] + " was expected"
+                                                              : std::string("after the last phase the scenario lists"));
+  if (!take_sample(now)) {
+    if (program_error_.empty())
+      program_error_ = "at phase " + name + " no " +
+                       (options_.measure.empty() ? std::string("process of the program") : "process named " + options_.measure) +
+                       " was running";
+  } else {
+    const double seconds = static_cast<double>(now - start_ns_) / 1e9;
+    phase_marks_.emplace_back(name, seconds);
+    phase_counters_.push_back({"rss_" + name, static_cast<double>(last_memory_.rss), Unit::bytes});
+    const bool timed = options_.phases.empty() ? !settling_ : next_phase_ < options_.timed_phases;
+    const double cpu = measured_cpu_seconds();
+    if (timed) {
+      phase_counters_.push_back({name + "_seconds", static_cast<double>(now - last_phase_ns_) / 1e9, Unit::seconds});
+      phase_counters_.push_back({name + "_cpu_s", std::max(0.0, cpu - last_phase_cpu_), Unit::seconds});
+    }
+    last_phase_ns_ = now;
+    last_phase_cpu_ = cpu;
+  }
+  if (expected && !repeated) ++next_phase_;
+  if (!options_.phases.empty() && next_phase_ >= options_.timed_phases) settling_ = true;
+  const std::string answer = "ok " + name + "\n";
+  if (report_fd_ >= 0) {
+    [[maybe_unused]] const ssize_t ignored = ::send(report_fd_, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+}
+
+void CommandRun::stop_descendants() {
+  // What is left of the tree after the program exited: each member still running is stopped, and
+  // each that was this process's child (an orphan) reaped. Bounded: a tree that keeps forking while
+  // it is killed is given up on after 50 rounds.
+  const pid_t self = ::getpid();
+  std::set<pid_t> counted;
+  for (int round = 0; round < 50; ++round) {
+    watch_.forget_table();
+    tree_.update(watch_.table(monotonic_ns()), self, false, {});
+    bool any = false;
+    for (const ProcessEntry& e : tree_.alive()) {
+      if (e.pid == tree_.root()) continue;
+      any = true;
+      if (e.state != 'Z' && counted.insert(e.pid).second) stopped_.push_back(e.name + " (" + std::to_string(e.pid) + ")");
+      if (e.state != 'Z') ::kill(e.pid, SIGKILL);
+    }
+    ::kill(-tree_.root(), SIGKILL);
+    for (const ProcessEntry& e : tree_.alive())
+      if (e.parent == self && e.pid != tree_.root()) ::waitpid(e.pid, nullptr, 0);
+    if (!any) break;
+    const timespec pause{0, 2'000'000};
+    ::nanosleep(&pause, nullptr);
+  }
 }
 
 CommandOutcome CommandRun::finish(const std::string& forced_error) {
@@ -232,6 +420,7 @@ CommandOutcome CommandRun::finish(const std::string& forced_error) {
     return outcome;
   }
   const std::int64_t end = monotonic_ns();
+  on_report_readable(end);  // what it wrote just before it exited
   if (!forced_error.empty()) {
     ::kill(-pid_, SIGKILL);
     ::kill(pid_, SIGKILL);
@@ -242,60 +431,111 @@ CommandOutcome CommandRun::finish(const std::string& forced_error) {
   }
   const pid_t pid = pid_;
   pid_ = -1;
-  int exec_errno = 0;
-  const bool exec_failed = ::read(exec_error_fd_, &exec_errno, sizeof exec_errno) == static_cast<ssize_t>(sizeof exec_errno);
+  stop_descendants();
+  std::erase(watch_.roots, tree_.root());
   outcome.wall_seconds = static_cast<double>(end - start_ns_) / 1e9;
 
   const std::string outputs =
       stderr_path_.empty() ? std::string(" (its output was discarded)") : " (its standard error: " + stderr_path_ + ")";
-  if (exec_failed) {
-    outcome.error = "cannot execute " + options_.program + ": " + std::strerror(exec_errno);
+  std::string not_served;
+  int verified = 0;
+  std::set<std::string> names, others;
+  for (const auto& [process, v] : verifications_) {
+    if (!v.verdict.conclusive) continue;
+    if (!v.verdict.served && not_served.empty())
+      not_served = "not served by " + std::string(configuration_.name) + ": " + v.name + " (pid " + std::to_string(process) + ") " +
+                   v.verdict.reason;
+    if (v.verdict.served) {
+      ++verified;
+      names.insert(v.name);
+      others.insert(v.verdict.other_malloc_libraries.begin(), v.verdict.other_malloc_libraries.end());
+    }
+  }
+  if (exec_errno_ != 0) {
+    outcome.error = "cannot execute " + options_.program + ": " + std::strerror(exec_errno_);
   } else if (!forced_error.empty()) {
     outcome.error = "program " + std::to_string(pid) + " " + forced_error;
   } else if (WIFSIGNALED(status)) {
     outcome.error = "program " + std::to_string(pid) + " was killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
                     ::strsignal(WTERMSIG(status)) + ")" + outputs;
   } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-    outcome.error = "program exited with status " + std::to_string(WEXITSTATUS(status)) + outputs;
-  } else if (samples_.empty()) {
-    outcome.error = "program exited after " + std::to_string(outcome.wall_seconds * 1e3) +
-                    " ms, before its memory could be sampled (the first sample is at 1 ms)";
-  } else if (!saw_library_) {
-    outcome.error = std::string(configuration_.library->preload_path) +
-                    " never appeared in the program's /proc/<pid>/maps: it was not served by the configuration's allocator "
-                    "(a statically linked program, or one that clears LD_PRELOAD?)";
-  } else if (!foreign_malloc_library_.empty()) {
-    outcome.error = "the program mapped " + foreign_malloc_library_ + " besides the configuration's allocator: not a clean " +
-                    std::string(configuration_.name) + " row";
+    outcome.error = "program exited with status " + std::to_string(WEXITSTATUS(status)) +
+                    (program_error_.empty() ? "" : " after reporting: " + program_error_) + outputs;
+  } else if (!program_error_.empty()) {
+    outcome.error = "the program reported an error: " + program_error_;
+  } else if (!protocol_error_.empty()) {
+    outcome.error = protocol_error_;
+  } else if (next_phase_ < options_.phases.size()) {
+    outcome.error = "the program exited before it reported phase " + options_.phases[next_phase_];
+  } else if (!not_served.empty()) {
+    outcome.error = not_served;
+  } else if (!options_.measure.empty() && verifications_.empty()) {
+    outcome.error = "no process named " + options_.measure + " ran in the program's tree (--measure)";
   }
   if (!outcome.error.empty()) return outcome;
 
-  double integral = 0, peak = 0;
+  double integral = 0, sampled_peak = 0;
   for (std::size_t i = 0; i < samples_.size(); ++i) {
-    peak = std::max(peak, samples_[i].rss_bytes);
+    sampled_peak = std::max(sampled_peak, samples_[i].rss_bytes);
     if (i > 0) integral += (samples_[i].seconds - samples_[i - 1].seconds) * (samples_[i].rss_bytes + samples_[i - 1].rss_bytes) / 2;
   }
-  const double span = samples_.back().seconds - samples_.front().seconds;
+  // The kernel's high-water marks see what sampling misses between two samples. wait4's maxrss is the
+  // program's own (and its waited-for children's): only a peak of what is measured without --measure.
+  const double max_rss = static_cast<double>(usage.ru_maxrss) * 1024;  // getrusage(2): kilobytes
+  const double high_water = std::max(static_cast<double>(high_water_mark_), options_.measure.empty() ? max_rss : 0.0);
   auto add = [&](const char* name, double value, Unit unit) { outcome.counters.push_back({name, value, unit}); };
   add("wall_seconds", outcome.wall_seconds, Unit::seconds);
   add("user_seconds", seconds_of(usage.ru_utime), Unit::seconds);
   add("sys_seconds", seconds_of(usage.ru_stime), Unit::seconds);
   add("minflt", static_cast<double>(usage.ru_minflt), Unit::count);
   add("majflt", static_cast<double>(usage.ru_majflt), Unit::count);
-  add("max_rss", static_cast<double>(usage.ru_maxrss) * 1024, Unit::bytes);  // getrusage(2): kilobytes
-  add("rss_peak", peak, Unit::bytes);
-  add("rss_mean", span > 0 ? integral / span : samples_.front().rss_bytes, Unit::bytes);
-  add("rss_integral_mb_s", integral / 1e6, Unit::megabyte_seconds);
-  add("rss_end", samples_.back().rss_bytes, Unit::bytes);
-  add("private_dirty_end", static_cast<double>(private_dirty_end_), Unit::bytes);
-  add("lazyfree_end", static_cast<double>(lazy_free_end_), Unit::bytes);
+  add("max_rss", max_rss, Unit::bytes);
+  add("hwm_peak", high_water, Unit::bytes);
+  add("rss_peak", std::max(sampled_peak, high_water), Unit::bytes);
+  if (!samples_.empty()) {
+    const double span = samples_.back().seconds - samples_.front().seconds;
+    add("rss_mean", span > 0 ? integral / span : samples_.front().rss_bytes, Unit::bytes);
+    add("rss_integral_mb_s", integral / 1e6, Unit::megabyte_seconds);
+    add("rss_end", samples_.back().rss_bytes, Unit::bytes);
+    add("pss_end", static_cast<double>(last_memory_.pss_sum), Unit::bytes);
+    add("anonymous_end", static_cast<double>(last_memory_.anonymous), Unit::bytes);
+    add("private_dirty_end", static_cast<double>(last_memory_.private_dirty), Unit::bytes);
+    add("lazyfree_end", static_cast<double>(last_memory_.lazy_free), Unit::bytes);
+  }
   add("exit_status", 0, Unit::count);
   add("sample_count", static_cast<double>(samples_.size()), Unit::count);
+  add("processes_measured", static_cast<double>(verifications_.size()), Unit::count);
+  add("descendants_stopped", static_cast<double>(stopped_.size()), Unit::count);
+  outcome.counters.insert(outcome.counters.end(), phase_counters_.begin(), phase_counters_.end());
+  outcome.counters.insert(outcome.counters.end(), program_counters_.begin(), program_counters_.end());
   outcome.samples = std::move(samples_);
-  outcome.label =
-      configuration_.library->preloaded
-          ? "malloc=" + canonical(std::string(configuration_.library->preload_path)) + " (mapped in the program: /proc/<pid>/maps)"
-          : std::string("malloc=glibc (no other malloc library mapped in the program: /proc/<pid>/maps)");
+  outcome.phases = std::move(phase_marks_);
+
+  std::string label = "malloc=" + preload_ + " (";
+  if (verified > 0) {
+    std::string list;
+    for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+    label += "verified in " + std::to_string(verified) + " measured process" + (verified == 1 ? "" : "es") + ": " + list +
+             " (their calls to malloc resolve to it: read from their GOT)";
+  } else {
+    label += "not verified: the program exited after " + std::to_string(static_cast<int>(outcome.wall_seconds * 1e3)) +
+             " ms, before the loader had mapped its libraries in any measured process";
+  }
+  label += ")";
+  if (!others.empty()) {
+    std::string list;
+    for (const std::string& o : others) list += (list.empty() ? "" : ", ") + o;
+    label += "; also mapped: " + list + " (linked by the program: LD_PRELOAD puts " + std::string(configuration_.library->name) +
+             "'s malloc ahead of it; calls only it provides, such as mallctl, still reach it)";
+  }
+  if (std::string_view(last_memory_.method) != "single")
+    label += "; RSS of several processes: " + std::string(last_memory_.method) + " (a page they share counted once)";
+  if (!stopped_.empty()) {
+    std::string list;
+    for (const std::string& s : stopped_) list += (list.empty() ? "" : ", ") + s;
+    label += "; stopped when the program exited: " + list;
+  }
+  outcome.label = label;
   outcome.ok = true;
   return outcome;
 }

@@ -1,5 +1,6 @@
 #include "benchmarks/driver/description.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "benchmarks/measure/memory.h"
@@ -67,7 +68,36 @@ nlohmann::json configurations_json() {
   return list;
 }
 
-RunDescription::RunDescription(const Flags& flags, const std::vector<InstanceSpec>& selected, const std::string& program) {
+namespace {
+
+nlohmann::json skipped_configurations() {
+  nlohmann::json skipped = nlohmann::json::array();
+  for (const Configuration& c : configurations())
+    if (const std::string reason = command_skip_reason(c); !reason.empty())
+      skipped.push_back({{"configuration", c.name}, {"reason", reason}});
+  return skipped;
+}
+
+nlohmann::json scenario_json(const Scenario& s) {
+  nlohmann::json needs = nlohmann::json::array(), phases = nlohmann::json::array(), environment = nlohmann::json::object();
+  for (const ScenarioNeed& n : s.needs) needs.push_back({{"program", n.program}, {"package", n.package}});
+  for (const ScenarioPhase& p : s.phases) phases.push_back({{"name", p.name}, {"description", p.description}, {"settling", p.settling}});
+  for (const auto& [name, value] : s.environment) environment[name] = value;
+  return {{"name", s.name},
+          {"file", s.file},
+          {"demonstrates", s.demonstrates},
+          {"needs", needs},
+          {"measure", s.measure.empty() ? nlohmann::json() : nlohmann::json(s.measure)},
+          {"environment", environment},
+          {"variant_of", s.variant_of.empty() ? nlohmann::json() : nlohmann::json(s.variant_of)},
+          {"variant_change", s.variant_change},
+          {"phases", phases}};
+}
+
+}  // namespace
+
+RunDescription::RunDescription(const Flags& flags, const std::vector<InstanceSpec>& selected, const std::string& program,
+                               const std::string& command_output) {
   const CgroupMemory cgroup = CgroupMemory::find();
   nlohmann::json sizes = nlohmann::json::array();
   for (std::uint64_t size : flags.sizes) sizes.push_back(size);
@@ -88,8 +118,11 @@ RunDescription::RunDescription(const Flags& flags, const std::vector<InstanceSpe
                 {{"cpus", std::thread::hardware_concurrency()},
                  {"cgroup_v2_memory", cgroup.present()},
                  {"cgroup_note", cgroup.present() ? "memory.current and memory.stat of " + cgroup.directory() : cgroup.absence_reason()}}}};
+  std::vector<const Scenario*> scenarios;
   for (const InstanceSpec& spec : selected) {
-    document_["instances"][spec.name] = {{"workload", spec.command ? "command" : workload_instance_name(*spec.workload, spec.activity)},
+    if (spec.scenario != nullptr && std::find(scenarios.begin(), scenarios.end(), spec.scenario) == scenarios.end())
+      scenarios.push_back(spec.scenario);
+    document_["instances"][spec.name] = {{"workload", instance_workload_name(spec)},
                                          {"configuration", spec.configuration->name},
                                          {"size", spec.command ? nlohmann::json() : nlohmann::json(spec.size)}};
     std::vector<std::string>& headline = headlines_[spec.name];
@@ -98,12 +131,17 @@ RunDescription::RunDescription(const Flags& flags, const std::vector<InstanceSpe
     else
       headline.assign(spec.workload->headline.begin(), spec.workload->headline.end());
   }
-  if (!flags.command.empty()) {
-    nlohmann::json skipped = nlohmann::json::array();
-    for (const Configuration& c : configurations())
-      if (const std::string reason = command_skip_reason(c); !reason.empty())
-        skipped.push_back({{"configuration", c.name}, {"reason", reason}});
-    document_["command"] = {{"argv", flags.command}, {"program", program}, {"skipped", skipped}};
+  if (!flags.command.empty())
+    document_["command"] = {{"argv", flags.command},
+                            {"program", program},
+                            {"measure", flags.measure.empty() ? nlohmann::json() : nlohmann::json(flags.measure)},
+                            {"output_directory", command_output},
+                            {"skipped", skipped_configurations()}};
+  if (!scenarios.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const Scenario* s : scenarios) list.push_back(scenario_json(*s));
+    document_["scenarios"] = {
+        {"scale", flags.scenario_scale}, {"output_directory", command_output}, {"skipped", skipped_configurations()}, {"list", list}};
   }
 }
 
@@ -118,7 +156,12 @@ void RunDescription::add_result(const InstanceSpec& spec, int repetition, const 
     seconds.push_back(sample.seconds);
     rss.push_back(sample.rss_bytes);
   }
-  document_["series"][spec.name].push_back({{"repetition", repetition}, {"seconds", seconds}, {"rss_bytes", rss}});
+  nlohmann::json entry = {{"repetition", repetition}, {"seconds", seconds}, {"rss_bytes", rss}};
+  if (!result.phases.empty()) {
+    entry["phases"] = nlohmann::json::object();
+    for (const auto& [name, at] : result.phases) entry["phases"][name] = at;
+  }
+  document_["series"][spec.name].push_back(std::move(entry));
 }
 
 std::optional<Unit> RunDescription::unit_of(const std::string& counter) const {

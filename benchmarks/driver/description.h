@@ -11,13 +11,19 @@
 //                          "active"), uses_rounds, headline (counters shown first)
 //   counters{}             per counter name: its unit (bytes, seconds, items_per_second, count,
 //                          percent, nanoseconds, megabyte_seconds), as the child reported it
-//   instances{}            per benchmark name: workload, configuration, size (null for a program)
+//   instances{}            per benchmark name: workload (the scenario's name for a scenario),
+//                          configuration, size (null for a program)
 //   series{}               per benchmark name: one entry per repetition {repetition, seconds[],
-//                          rss_bytes[]}: the settle timeline, or a program's RSS over its life
+//                          rss_bytes[], phases{}}: the settle timeline, or a program's RSS over its
+//                          life (phases: each reported phase's seconds after execve)
 //   order                  "rounds" or "random": how repetitions were interleaved
 //   repetitions, sizes, settle_seconds, rounds, pause_seconds, latency
 //   machine                cpus, cgroup_v2_memory (bool) and cgroup_note
-//   command                for ./bench -- PROGRAM: argv, program (resolved), skipped[] with reasons
+//   command                for ./bench -- PROGRAM: argv, program (resolved), measure, output_directory,
+//                          skipped[] with reasons
+//   scenarios              for ./bench --scenario: scale, output_directory, skipped[], list[]: per
+//                          scenario name, file, demonstrates, needs[], measure, environment,
+//                          variant_of, variant_change, phases[] {name, description, settling}
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -40,7 +46,8 @@ nlohmann::json configurations_json();
 
 class RunDescription {
  public:
-  RunDescription(const Flags& flags, const std::vector<InstanceSpec>& selected, const std::string& program);
+  RunDescription(const Flags& flags, const std::vector<InstanceSpec>& selected, const std::string& program,
+                 const std::string& command_output = {});
 
   // Records a finished repetition's counter units and timeline.
   void add_result(const InstanceSpec& spec, int repetition, const InstanceResult& result);

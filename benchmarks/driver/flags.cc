@@ -105,6 +105,7 @@ const char* const kFlagsHelp =
     "  bench [flags]                  the workloads on the configurations they apply to\n"
     "  bench [flags] -- PROGRAM ARGS  PROGRAM under every process-level configuration, its memory\n"
     "                                 sampled from outside (instances command/<configuration>)\n"
+    "  bench [flags] --scenario=NAME  a scenario (a real program driven through phases) likewise\n"
     "\n"
     "Suite flags:\n"
     "  --sizes=N[,N...]        entry counts to run (default 5000000; k and M suffixes: 500k, 5M)\n"
@@ -123,8 +124,15 @@ const char* const kFlagsHelp =
     "  --activity-period=DURATION  how often the activity runs (default 10ms)\n"
     "  --latency=on|off        time every insert and lookup (default on; off measures its cost)\n"
     "  --sample-every=DURATION a program's memory after the dense offsets (default 100ms)\n"
-    "  --command-output=DIR    where a program's output goes (default: command-output/ next to\n"
-    "                          --benchmark_out); --command-output=discard drops it\n"
+    "  --measure=NAME          measure only the processes of this name in the program's tree\n"
+    "                          (as /proc/<pid>/comm names them: a server it starts)\n"
+    "  --command-output=DIR    where a program's output goes (default: a new folder next to\n"
+    "                          --benchmark_out, the first free of command-output, command-output-2,\n"
+    "                          ...); --command-output=discard drops it\n"
+    "  --scenario=NAME[,NAME]  real programs Debian ships (benchmarks/scenarios/: python3, ruby,\n"
+    "                          perl, redis-server, ...) under every process-level configuration;\n"
+    "                          all runs every one; instances <scenario>/<configuration>\n"
+    "  --scenario-scale=F      how much each scenario builds, as a share of its full size (default 1)\n"
     "  --ignore-memory-limit   run instances whose estimated peak exceeds the available memory\n"
     "  --list-configs[=json]   print every allocator configuration, verified, and whether it is\n"
     "                          available (json: the same for tools)\n"
@@ -158,7 +166,6 @@ Flags parse_flags(int argc, char** argv) {
 
   for (int i = 0; i < argc; ++i) flags.invocation += (i ? " " : "") + std::string(argv[i]);
   flags.passed_on.push_back(argc > 0 ? argv[0] : "bench");
-  bool command_output_given = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view argument = argv[i];
     std::string_view value;
@@ -195,7 +202,23 @@ Flags parse_flags(int argc, char** argv) {
     } else if (take_value(argument, "--command-output", &value)) {
       if (value.empty()) throw UsageError("--command-output is empty (a folder, or discard)");
       flags.command_output = std::string(value);
-      command_output_given = true;
+      flags.command_output_given = true;
+    } else if (take_value(argument, "--scenario-scale", &value)) {
+      flags.scenario_scale = parse_flag("--scenario-scale", value, [](std::string_view text) {
+        const std::string copy(text);
+        char* end = nullptr;
+        const double scale = std::strtod(copy.c_str(), &end);
+        if (copy.empty() || end != copy.c_str() + copy.size() || !(scale > 0) || scale > 100)
+          throw UsageError("expected a number above 0 and at most 100");
+        return scale;
+      });
+    } else if (take_value(argument, "--scenario", &value)) {
+      if (value.empty()) throw UsageError("--scenario is empty (a name, several separated by commas, or all)");
+      flags.scenario = std::string(value);
+    } else if (take_value(argument, "--measure", &value)) {
+      if (value.empty() || value.size() > 15)
+        throw UsageError("--measure=" + std::string(value) + ": a process name as /proc/<pid>/comm shows it (1 to 15 characters)");
+      flags.measure = std::string(value);
     } else if (argument == "--ignore-memory-limit") {
       flags.ignore_memory_limit = true;
     } else if (argument == "--list-configs" || argument == "--list-configs=text") {
@@ -229,10 +252,14 @@ Flags parse_flags(int argc, char** argv) {
     if (*format != "console" && *format != "json" && *format != "csv")
       throw UsageError("unknown output format '" + *format + "' (expected console, json or csv)");
   if (!flags.out.empty()) flags.out_partial = flags.out + ".partial-" + std::to_string(::getpid());
-  if (!command_output_given) {
+  if (!flags.command_output_given) {
     const std::size_t slash = flags.out.rfind('/');
     flags.command_output = (slash == std::string::npos ? std::string() : flags.out.substr(0, slash + 1)) + "command-output";
   }
+  if (!flags.scenario.empty() && !flags.command.empty())
+    throw UsageError("--scenario and -- PROGRAM are two kinds of run: give one of them");
+  if (!flags.measure.empty() && flags.command.empty())
+    throw UsageError("--measure=" + flags.measure + " applies to a program (-- PROGRAM); a scenario names what it measures itself");
   return flags;
 }
 

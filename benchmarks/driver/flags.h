@@ -41,9 +41,19 @@ struct Flags {
   // --sample-every=DURATION: a program's memory is sampled at the dense timeline's offsets, then at
   // this interval until it exits.
   Nanoseconds sample_every = std::chrono::milliseconds{100};
-  // --command-output=DIR|discard: where a program's standard output and error go (default: the
-  // folder `command-output` next to --benchmark_out, or in the current directory).
+  // --command-output=DIR|discard: where a program's standard output and error go. Default: a new
+  // folder next to --benchmark_out (or in the current directory), the first of command-output,
+  // command-output-2, ... that does not exist yet, so that no run writes into another's.
   std::string command_output;
+  bool command_output_given = false;
+  // --scenario=NAME[,NAME...]|all: real programs Debian ships (benchmarks/scenarios/), each under
+  // every process-level configuration.
+  std::string scenario;
+  // --scenario-scale=F: multiplies how much each scenario builds (1: its full size; tests use less).
+  double scenario_scale = 1.0;
+  // --measure=NAME: in the program's tree, measure only the processes of this name (as
+  // /proc/<pid>/comm shows it) and their descendants: a server the program starts.
+  std::string measure;
   // --list-configs[=text|json]: print the configuration table, each row verified, and exit.
   ListFormat list_configs = ListFormat::none;
   bool help = false;

@@ -23,8 +23,24 @@ std::vector<std::string> workload_activities(const Workload& workload, const Fla
   return workload.settle_mode == SettleMode::active ? flags.activities : std::vector<std::string>{std::string()};
 }
 
-std::vector<InstanceSpec> all_instances(const Flags& flags) {
+std::string instance_workload_name(const InstanceSpec& spec) {
+  if (spec.scenario != nullptr) return spec.scenario->name;
+  if (spec.command || spec.workload == nullptr) return "command";
+  return workload_instance_name(*spec.workload, spec.activity);
+}
+
+std::vector<InstanceSpec> all_instances(const Flags& flags, const std::vector<Scenario>& scenarios) {
   std::vector<InstanceSpec> instances;
+  if (!scenarios.empty()) {
+    for (const Scenario& scenario : scenarios)
+      for (const Configuration& configuration : configurations())
+        if (command_skip_reason(configuration).empty())
+          instances.push_back({.name = scenario.name + "/" + std::string(configuration.name),
+                               .configuration = &configuration,
+                               .command = true,
+                               .scenario = &scenario});
+    return instances;
+  }
   if (!flags.command.empty()) {
     for (const Configuration& configuration : configurations())
       if (command_skip_reason(configuration).empty())

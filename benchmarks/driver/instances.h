@@ -10,16 +10,18 @@
 
 #include "allocators/configuration.h"
 #include "benchmarks/driver/flags.h"
+#include "benchmarks/driver/scenarios.h"
 #include "benchmarks/workloads/workload.h"
 
 namespace bench {
 
 struct InstanceSpec {
-  std::string name;                    // <workload>/<configuration>/<N>, or command/<configuration>
-  const Workload* workload = nullptr;  // null for a command or a probe
+  std::string name;                    // <workload>/<configuration>/<N>, command/<configuration> or <scenario>/<configuration>
+  const Workload* workload = nullptr;  // null for a program or a probe
   const Configuration* configuration = nullptr;
-  std::uint64_t size = 0;  // 0 for a command
-  bool command = false;
+  std::uint64_t size = 0;  // 0 for a program
+  bool command = false;    // a program: the user's (after --) or a scenario's
+  const Scenario* scenario = nullptr;
   // The settle period's activity (activity.h spelling) for a workload whose settle is active; empty
   // for an idle one. Its pattern is part of the name: map_active:batch/glibc/1000000.
   std::string activity = {};
@@ -33,12 +35,17 @@ std::string workload_instance_name(const Workload& workload, const std::string& 
 // empty one (idle) otherwise. Instances and the run's description both iterate over this.
 std::vector<std::string> workload_activities(const Workload& workload, const Flags& flags);
 
+// The name results of `spec` carry as their workload: the workload's (with its pattern), "command"
+// for the user's program, the scenario's name for a scenario.
+std::string instance_workload_name(const InstanceSpec& spec);
+
 // Why `configuration` cannot run an outside program (it needs a call inside the process: a release
 // step, mallopt, a container of ours); empty when it can.
 std::string command_skip_reason(const Configuration& configuration);
 
-// Every instance the flags describe, in registration order.
-std::vector<InstanceSpec> all_instances(const Flags& flags);
+// Every instance the flags describe, in registration order; `scenarios` are those --scenario
+// selected (they must outlive the instances).
+std::vector<InstanceSpec> all_instances(const Flags& flags, const std::vector<Scenario>& scenarios = {});
 
 // The instances --benchmark_filter selects, with Google Benchmark's rules: an empty filter or "all"
 // matches everything, a leading '-' negates, an extended regular expression is searched anywhere in

@@ -327,14 +327,41 @@ void Launcher::launch(Slot& slot) {
   slot.deadline_ns = slot.fork_ns + budget_ns(spec);
 }
 
+CommandOptions Launcher::program_options(const InstanceSpec& spec) const {
+  CommandOptions options = options_.command;
+  const Scenario* scenario = spec.scenario;
+  if (scenario == nullptr) return options;
+  options.program = scenario->file;
+  options.argv = {scenario->file};
+  options.measure = scenario->measure;
+  for (const ScenarioPhase& phase : scenario->phases) options.phases.push_back(phase.name);
+  options.timed_phases = scenario->timed_phase_count();
+  char scale[32], settle[32];
+  std::snprintf(scale, sizeof scale, "%.17g", options_.scenario_scale);
+  std::snprintf(settle, sizeof settle, "%.17g", std::chrono::duration<double>(options_.settle).count());
+  options.environment = {std::string("BENCH_SCALE=") + scale, std::string("BENCH_SETTLE_SECONDS=") + settle};
+  for (const auto& [name, value] : scenario->environment) options.environment.push_back(name + "=" + value);
+  return options;
+}
+
 void Launcher::launch_program(Slot& slot) {
-  const std::string stem = std::string(slot.spec.configuration->name) + "." + std::to_string(slot.repetition);
-  slot.program = std::make_unique<CommandRun>(options_.command, *slot.spec.configuration, stem);
+  if (!subreaper_) {
+    // A descendant whose parent exits is handed to this process instead of init: it stays in its
+    // program's tree (measured, and stopped when the program ends).
+    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+      throw std::runtime_error(std::string("prctl(PR_SET_CHILD_SUBREAPER): ") + std::strerror(errno));
+    subreaper_ = true;
+  }
+  const InstanceSpec& spec = slot.spec;
+  const std::string stem = (spec.scenario != nullptr ? spec.scenario->name + "." : std::string()) + std::string(spec.configuration->name) +
+                           "." + std::to_string(slot.repetition);
+  slot.program = std::make_unique<CommandRun>(program_options(spec), *spec.configuration, stem, watch_);
   slot.pid = slot.program->pid();
   slot.fd = slot.program->exit_fd();
   slot.fork_ns = slot.program->started_ns();
   slot.state = State::measuring;
-  slot.deadline_ns = slot.fork_ns + options_.timeout.count();
+  // A scenario waits --settle after its timed phases.
+  slot.deadline_ns = slot.fork_ns + options_.timeout.count() + (spec.scenario != nullptr ? options_.settle.count() : 0);
 }
 
 void Launcher::wait_for_events() {
@@ -346,17 +373,30 @@ void Launcher::wait_for_events() {
       fds.push_back({s.fd, POLLIN, 0});
       owners.push_back(&s);
       next_deadline = std::min(next_deadline, s.deadline_ns);
-      if (s.program) next_deadline = std::min(next_deadline, s.program->next_sample_ns());
+      if (s.program) {
+        next_deadline = std::min(next_deadline, s.program->next_sample_ns());
+        if (s.program->report_fd() >= 0) {  // what the program reports, polled beside its pidfd
+          fds.push_back({s.program->report_fd(), POLLIN, 0});
+          owners.push_back(&s);
+        }
+      }
     }
   if (fds.empty()) return;
   const std::int64_t now = monotonic_ns();
   const int timeout_ms = static_cast<int>(std::clamp<std::int64_t>((next_deadline - now + 999'999) / 1'000'000, 0, 200));
   const int ready = ::poll(fds.data(), fds.size(), timeout_ms);  // EINTR: the loop checks the interrupt flag
+  const std::int64_t woken = monotonic_ns();
   for (std::size_t i = 0; ready > 0 && i < fds.size(); ++i) {
     if (fds[i].revents == 0) continue;
     Slot& slot = *owners[i];
-    if (slot.program) {  // the pidfd: the program has exited
-      finish_program(slot, {});
+    if (slot.state != State::measuring && slot.state != State::settling) continue;  // finished by an earlier entry
+    if (slot.program) {
+      if (fds[i].fd == slot.fd) {  // the pidfd: the program has exited
+        finish_program(slot, {});
+      } else {
+        slot.program->on_report_readable(woken);
+        if (slot.program->settling() && slot.state == State::measuring) slot.state = State::settling;
+      }
       continue;
     }
     char buffer[8192];
@@ -427,7 +467,8 @@ void Launcher::finish_program(Slot& slot, const std::string& forced_error) {
                  .label = std::move(outcome.label),
                  .measured_seconds = outcome.wall_seconds,
                  .counters = std::move(outcome.counters),
-                 .samples = std::move(outcome.samples)};
+                 .samples = std::move(outcome.samples),
+                 .phases = std::move(outcome.phases)};
   slot.program.reset();
   slot.fd = -1;
   slot.pid = -1;

@@ -11,7 +11,8 @@
 // A child that has entered its settle period only sleeps and samples its own RSS (or, for an active
 // settle, makes a few malloc calls every 10 ms; each reports the CPU time it used meanwhile as
 // settle_cpu_s); while up to `max_settling` children settle, the next planned child may measure. A
-// program run with `./bench -- PROGRAM` counts as measuring until it exits.
+// program run with `./bench -- PROGRAM` counts as measuring until it exits; a scenario's, until it
+// reports its last timed phase.
 #pragma once
 
 #include <sys/types.h>
@@ -38,6 +39,7 @@ struct InstanceResult {
   double measured_seconds = 0;
   std::vector<CounterValue> counters;
   std::vector<TimelineSample> samples;
+  std::vector<std::pair<std::string, double>> phases = {};  // a program's phases: name, seconds after execve
 };
 
 struct LauncherOptions {
@@ -54,6 +56,7 @@ struct LauncherOptions {
   bool latency = true;
   Nanoseconds activity_period{};
   CommandOptions command = {};  // command.program set: instances are runs of the user's program
+  double scenario_scale = 1.0;  // --scenario-scale, for scenario instances
   // Called as each child finishes (in measurement order), for progress reports.
   std::function<void(const InstanceSpec&, const InstanceResult&)> on_finished = {};
 };
@@ -114,6 +117,7 @@ class Launcher {
   void maybe_launch();
   void launch(Slot& slot);
   void launch_program(Slot& slot);
+  CommandOptions program_options(const InstanceSpec& spec) const;
   void wait_for_events();
   void finish(Slot& slot, int wait_status, const std::string& forced_error);
   void finish_program(Slot& slot, const std::string& forced_error);
@@ -129,6 +133,8 @@ class Launcher {
   std::uint64_t key_count_ = 0;
   std::uint64_t planned_max_size_ = 0;
   int probe_fd_ = -1;
+  ProgramWatch watch_;      // what every running program's sampling shares
+  bool subreaper_ = false;  // this process adopts the orphans of the programs it runs
 };
 
 // Memory available to a new child in bytes: MemAvailable of /proc/meminfo, or less if this process's

@@ -7,8 +7,11 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -159,21 +162,36 @@ void add_context(const Flags& flags, std::mt19937_64::result_type seed) {
 
 extern "C" void on_interrupt(int signal_number) { request_interrupt(signal_number); }
 
-// The program's output files must not exist yet: nothing already written is replaced.
-void check_command_output(const Flags& flags, const std::vector<InstanceSpec>& selected) {
-  if (flags.command.empty() || flags.command_output == "discard") return;
-  for (const InstanceSpec& spec : selected)
-    for (int r = 0; r < flags.repetitions; ++r)
-      for (const char* stream : {".stdout", ".stderr"}) {
-        const std::string path = flags.command_output + "/" + std::string(spec.configuration->name) + "." + std::to_string(r) + stream;
-        struct stat st {};
-        if (::lstat(path.c_str(), &st) == 0)
-          throw UsageError(path +
-                           " already exists; the program's output is never written over it (--command-output=DIR picks another folder)");
-      }
+// Where the programs' output goes ("" when discarded or when no program runs). Given a folder, its
+// files must not exist yet; by default a new folder is made, the first of command-output,
+// command-output-2, ... that does not exist: nothing already written is replaced.
+std::string prepare_command_output(const Flags& flags, const std::vector<InstanceSpec>& selected) {
+  const bool programs = std::any_of(selected.begin(), selected.end(), [](const InstanceSpec& s) { return s.command; });
+  if (!programs || flags.command_output == "discard") return {};
   std::error_code error;
-  std::filesystem::create_directories(flags.command_output, error);
-  if (error) throw UsageError("cannot create --command-output=" + flags.command_output + ": " + error.message());
+  if (flags.command_output_given) {
+    for (const InstanceSpec& spec : selected)
+      for (int r = 0; r < flags.repetitions; ++r)
+        for (const char* stream : {".stdout", ".stderr"}) {
+          const std::string path = flags.command_output + "/" + (spec.scenario != nullptr ? spec.scenario->name + "." : std::string()) +
+                                   std::string(spec.configuration->name) + "." + std::to_string(r) + stream;
+          struct stat st {};
+          if (::lstat(path.c_str(), &st) == 0)
+            throw UsageError(path +
+                             " already exists; the program's output is never written over it (--command-output=DIR picks another folder)");
+        }
+    std::filesystem::create_directories(flags.command_output, error);
+    if (error) throw UsageError("cannot create --command-output=" + flags.command_output + ": " + error.message());
+    return flags.command_output;
+  }
+  const std::filesystem::path base(flags.command_output);
+  if (base.has_parent_path()) std::filesystem::create_directories(base.parent_path(), error);
+  for (int n = 1; n < 1000; ++n) {
+    const std::string candidate = n == 1 ? base.string() : base.string() + "-" + std::to_string(n);
+    if (::mkdir(candidate.c_str(), 0755) == 0) return candidate;
+    if (errno != EEXIST) throw UsageError("cannot create " + candidate + " for the program's output: " + std::strerror(errno));
+  }
+  throw UsageError(base.string() + " ... " + base.string() + "-999 all exist: pick a folder with --command-output=DIR");
 }
 
 }  // namespace
@@ -250,7 +268,8 @@ int run_benchmarks(const Flags& flags, const std::vector<InstanceSpec>& selected
       std::cerr << "bench: note: " << leftover << " was left by an earlier bench that was killed before it could finish "
                 << "(unfinished output, not valid JSON); it is kept, remove it when you no longer need it\n";
   }
-  check_command_output(flags, selected);
+  const std::string command_output = prepare_command_output(flags, selected);
+  if (!command_output.empty()) std::cerr << "bench: the programs' standard output and error go to " << command_output << "/\n";
 
   // 2. Google Benchmark reads its own flags; it is given only the selected instances.
   std::vector<std::string> arguments = google_benchmark_arguments(flags);
@@ -283,12 +302,14 @@ int run_benchmarks(const Flags& flags, const std::vector<InstanceSpec>& selected
                      .activity_period = flags.activity_period,
                      .command = {.program = program,
                                  .argv = flags.command,
+                                 .measure = flags.measure,
                                  .sample_every = flags.sample_every,
-                                 .output_directory = flags.command_output == "discard" ? "" : flags.command_output},
+                                 .output_directory = command_output},
+                     .scenario_scale = flags.scenario_scale,
                      .on_finished = report_progress});
   const std::vector<const InstanceSpec*> order = measurement_order(runnable, flags.repetitions, flags.random_interleaving, seed);
   launcher.plan(order);
-  RunDescription description(flags, selected, program);
+  RunDescription description(flags, selected, program, command_output);
   g_run.planned = order.size();
   g_run.launcher = &launcher;
   g_run.description = &description;

@@ -74,6 +74,7 @@ SmapsRollup parse_smaps_rollup(const char* text, std::size_t length) noexcept {
   };
   static constexpr Field kFields[] = {
       {"Rss:", &SmapsRollup::rss},
+      {"Pss:", &SmapsRollup::pss},
       {"Private_Dirty:", &SmapsRollup::private_dirty},
       {"Anonymous:", &SmapsRollup::anonymous},
       {"AnonHugePages:", &SmapsRollup::anon_huge_pages},

@@ -33,6 +33,7 @@ inline std::size_t resident_bytes() noexcept { return read_memory_footprint().re
 // The fields of smaps_rollup this suite reports, in bytes.
 struct SmapsRollup {
   std::uint64_t rss = 0;
+  std::uint64_t pss = 0;  // each page divided by the number of processes that map it
   std::uint64_t private_dirty = 0;
   std::uint64_t anonymous = 0;
   std::uint64_t anon_huge_pages = 0;

@@ -77,7 +77,8 @@ class KnownProgram(unittest.TestCase):
             self.assertLessEqual(row["rss_mean"], row["rss_peak"])
             self.assertGreater(row["rss_integral_mb_s"], 0)
             self.assertGreater(row["minflt"], BLOCKS * 56 / 4096 * 0.9)
-            self.assertIn("no other malloc library mapped", row["label"])
+            self.assertIn("malloc=/", row["label"])
+            self.assertIn("libc.so.6 (verified in 1 measured process", row["label"])
 
     def test_a_program_killed_by_a_signal_is_an_error_row_and_the_others_are_kept(self):
         if "jemalloc" not in available():
@@ -127,7 +128,7 @@ class ReleasingAllocator(unittest.TestCase):
         self.assertLess(decay0["rss_end"] - (decay0["rss_peak"] - BLOCKS * 56), 0.2 * BLOCKS * 56)
         self.assertLess(decay0["rss_end"], glibc["rss_end"] - 0.5 * BLOCKS * 56)
         self.assertIn("libjemalloc", decay0["label"])
-        self.assertIn("mapped in the program", decay0["label"])
+        self.assertIn("calls to malloc resolve to it", decay0["label"])
 
 
 class RunScript(unittest.TestCase):
@@ -232,17 +233,41 @@ class Failures(unittest.TestCase):
             kept = os.path.join(tmp, "command-output", "glibc.0.stdout")
             with open(kept, "w") as f:
                 f.write("earlier\n")
-            proc = subprocess.run(
-                [BENCH, "--benchmark_filter=^command/glibc$", f"--benchmark_out={tmp}/out.json", "--", TEST_PROGRAM, "10", "1"],
+            given = subprocess.run(
+                [
+                    BENCH,
+                    "--benchmark_filter=^command/glibc$",
+                    f"--benchmark_out={tmp}/out.json",
+                    f"--command-output={tmp}/command-output",
+                    "--",
+                    TEST_PROGRAM,
+                    "10",
+                    "1",
+                ],
                 capture_output=True,
                 text=True,
                 cwd=tmp,
             )
-            self.assertEqual(proc.returncode, 2)
-            self.assertIn("glibc.0.stdout already exists", proc.stderr)
+            self.assertEqual(given.returncode, 2)
+            self.assertIn("glibc.0.stdout already exists", given.stderr)
+            self.assertFalse(os.path.exists(os.path.join(tmp, "out.json")))
+            # By default a run takes a folder of its own: the next free name, the earlier one untouched.
+            for n, name in ((1, "out1.json"), (2, "out2.json")):
+                default = subprocess.run(
+                    [BENCH, "--benchmark_filter=^command/glibc$", f"--benchmark_out={tmp}/{name}", "--", TEST_PROGRAM, "10", "1"],
+                    capture_output=True,
+                    text=True,
+                    cwd=tmp,
+                )
+                self.assertEqual(default.returncode, 0, default.stderr)
+                folder = os.path.join(tmp, f"command-output-{n + 1}")
+                self.assertIn(f"go to {folder}/", default.stderr)
+                with open(os.path.join(folder, "glibc.0.stdout")) as f:
+                    self.assertEqual(f.read(), "freed 10 blocks of 56 bytes\n")
+                with open(os.path.join(tmp, name)) as f:
+                    self.assertEqual(json.load(f)["suite"]["command"]["output_directory"], folder)
             with open(kept) as f:
                 self.assertEqual(f.read(), "earlier\n")
-            self.assertFalse(os.path.exists(os.path.join(tmp, "out.json")))
 
 
 if __name__ == "__main__":

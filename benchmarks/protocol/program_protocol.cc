@@ -1,0 +1,55 @@
+#include "benchmarks/protocol/program_protocol.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+namespace bench {
+
+bool valid_report_name(std::string_view name) {
+  if (name.empty() || name.size() > 48 || name[0] < 'a' || name[0] > 'z') return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  return true;
+}
+
+std::vector<ProgramMessage> ProgramReportReader::consume(std::string_view bytes) {
+  std::vector<ProgramMessage> messages;
+  pending_.append(bytes);
+  std::size_t start = 0;
+  for (std::size_t newline; (newline = pending_.find('\n', start)) != std::string::npos; start = newline + 1)
+    messages.push_back(parse_line(std::string_view(pending_).substr(start, newline - start)));
+  pending_.erase(0, start);
+  if (pending_.size() > kMaxLine) {
+    messages.push_back({ProgramMessage::Kind::malformed, pending_.substr(0, 80) + "... (a line longer than 4096 bytes)"});
+    pending_.clear();
+  }
+  return messages;
+}
+
+ProgramMessage ProgramReportReader::parse_line(std::string_view line) const {
+  const ProgramMessage malformed{ProgramMessage::Kind::malformed, std::string(line)};
+  const std::size_t space = line.find(' ');
+  const std::string_view verb = line.substr(0, space);
+  const std::string_view rest = space == std::string_view::npos ? std::string_view() : line.substr(space + 1);
+  if (verb == "phase") return valid_report_name(rest) ? ProgramMessage{ProgramMessage::Kind::phase, std::string(rest)} : malformed;
+  if (verb == "error") return {ProgramMessage::Kind::error, rest.empty() ? std::string("(no text)") : std::string(rest)};
+  if (verb == "counter") {
+    const std::size_t first = rest.find(' ');
+    const std::size_t second = first == std::string_view::npos ? first : rest.find(' ', first + 1);
+    if (second == std::string_view::npos) return malformed;
+    const std::optional<Unit> unit = unit_from_name(rest.substr(0, first));
+    const std::string_view name = rest.substr(first + 1, second - first - 1);
+    const std::string value_text(rest.substr(second + 1));
+    char* end = nullptr;
+    errno = 0;
+    const double value = std::strtod(value_text.c_str(), &end);
+    if (!unit || !valid_report_name(name) || value_text.empty() || end != value_text.c_str() + value_text.size() || errno != 0 ||
+        !std::isfinite(value))
+      return malformed;
+    return {ProgramMessage::Kind::counter, std::string(name), CounterValue{std::string(name), value, *unit}};
+  }
+  return malformed;
+}
+
+}  // namespace bench
