@@ -14,6 +14,10 @@
 #   scripts/run.sh [FLAGS] -- PROGRAM [ARGS...]
 #                                      your program under every process-level configuration; its
 #                                      output goes to the run folder's command-output/
+#   scripts/run.sh [FLAGS] --scenario=NAME[,NAME...]|all
+#                                      real programs Debian ships (benchmarks/scenarios/) under every
+#                                      process-level configuration: 3 interleaved repetitions, 10 s
+#                                      of settling after each one's timed phases
 #
 # Interrupted (Ctrl-C, or SIGTERM to this script or to bench): bench stops its children and writes
 # what finished, marked "incomplete"; the folder is still completed from that partial JSON, and the
@@ -67,6 +71,7 @@ default_filter=(--benchmark_filter='^map/')
 for argument in "$@"; do
   case "$argument" in
     --benchmark_filter=*) default_filter=() ;;
+    --scenario=*) default_filter=(); defaults=(--benchmark_repetitions=3 --settle=10s --benchmark_display_aggregates_only=true) ;;
     --) default_filter=(); defaults=(--benchmark_repetitions=6 --benchmark_display_aggregates_only=true); break ;;
   esac
 done

@@ -13,6 +13,9 @@ packages=(
   libclang-rt-14-dev            # LLVM's standalone scudo
   libtbbmalloc2 libtbb-dev      # oneTBB's scalable allocator and its header
   python3 python3-matplotlib python3-numpy
+  # The scenarios' programs (benchmarks/scenarios/): Debian's python3 and perl are above or in the
+  # base system; Debian's redis-server starts its own service on install, which no scenario uses.
+  perl ruby redis-server
   clang-format black            # the format check (ctest -L format)
 )
 

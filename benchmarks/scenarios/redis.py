@@ -7,7 +7,7 @@
 # Phase freed: 900,000 keys deleted, every tenth kept (a Lua loop of DEL): Redis's used_memory falls by about 90 %
 # Phase idle (settling): the server has been idle for 40 % of the settle period
 # Phase used (settling): then 30 % of the settle period of light traffic: every 10 ms, 20 SET of new 200-byte keys and 20 GET
-# Phase flushed (settling): FLUSHALL (every key freed), then idle for 30 % of the settle period
+# Phase flushed (settling): FLUSHALL SYNC (every key freed; Redis then purges jemalloc's arenas itself, src/db.c), then idle for 30 % of the settle period
 # Phase purged (settling): after MEMORY PURGE, Redis's own release call (jemalloc's arena purge; under another allocator it purges jemalloc's empty arenas only)
 import os
 import shlex

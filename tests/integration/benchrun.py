@@ -1,7 +1,7 @@
 """What every integration test does with ./bench: run it into a fresh JSON file, index its rows, and
 read the configuration table from `--list-configs=json` (never from the human-readable listing).
 
-Environment (set by tests/CMakeLists.txt): BENCH_BINARY, BENCH_INDEPENDENT, BENCH_TEST_PROGRAM.
+Environment (set by tests/CMakeLists.txt): BENCH_BINARY, BENCH_INDEPENDENT, BENCH_TEST_PROGRAM, BENCH_TEST_PROGRAM_STATIC.
 """
 
 import functools
@@ -14,6 +14,7 @@ import tempfile
 BENCH = os.environ.get("BENCH_BINARY", "build/bench")
 INDEPENDENT = os.environ.get("BENCH_INDEPENDENT", "build/tests/bench_independent_map")
 TEST_PROGRAM = os.environ.get("BENCH_TEST_PROGRAM", "build/tests/bench_test_program")
+TEST_PROGRAM_STATIC = os.environ.get("BENCH_TEST_PROGRAM_STATIC", "build/tests/bench_test_program_static")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 

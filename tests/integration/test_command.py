@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import unittest
 
-from benchrun import BENCH, TEST_PROGRAM, available
+from benchrun import BENCH, TEST_PROGRAM, TEST_PROGRAM_STATIC, available
 
 BLOCKS = 1_000_000  # 56-byte blocks: about 64 MB under glibc
 SLEEP_MS = 600
@@ -129,6 +129,81 @@ class ReleasingAllocator(unittest.TestCase):
         self.assertLess(decay0["rss_end"], glibc["rss_end"] - 0.5 * BLOCKS * 56)
         self.assertIn("libjemalloc", decay0["label"])
         self.assertIn("calls to malloc resolve to it", decay0["label"])
+
+
+class ProcessTree(unittest.TestCase):
+    """The program and what it starts, followed from outside."""
+
+    def run_command(self, filter_, *command, extra=()):
+        command = [str(c) for c in command]
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "out.json")
+            proc = subprocess.run(
+                [
+                    BENCH,
+                    f"--benchmark_filter={filter_}",
+                    f"--benchmark_out={out}",
+                    "--command-output=discard",
+                    *extra,
+                    "--",
+                    *command,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                cwd=tmp,
+            )
+            with open(out) as f:
+                data = json.load(f)
+        return proc, {b["name"]: b for b in data["benchmarks"] if b["run_type"] == "iteration"}, data["suite"]
+
+    def test_descendants_that_outlive_the_program_are_stopped_and_counted(self):
+        configurations = "glibc|jemalloc" if "jemalloc" in available() else "glibc"
+        proc, rows, _ = self.run_command(f"^command/({configurations})$", "sh", "-c", "sleep 30 & echo started")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        for name, row in rows.items():
+            self.assertFalse(row.get("error_occurred"), row.get("error_message"))  # a short program is a result
+            self.assertEqual(row["descendants_stopped"], 1, name)
+            self.assertIn("stopped when the program exited: sleep (", row["label"])
+            pid = int(row["label"].split("sleep (")[1].split(")")[0])
+            self.assertFalse(os.path.exists(f"/proc/{pid}"), f"sleep {pid} still runs")
+
+    def test_the_first_sample_is_of_the_program_not_of_benchs_fork(self):
+        _, rows, suite = self.run_command("^command/glibc$", "sleep", "0.5")
+        rss = suite["series"]["command/glibc"][0]["rss_bytes"]
+        self.assertGreater(len(rss), 10)
+        self.assertLess(rss[0], 3 * sorted(rss)[len(rss) // 2], "the first sample read bench's own copy before execve")
+
+    def test_the_peak_comes_from_the_kernels_high_water_mark(self):
+        _, rows, _ = self.run_command("^command/glibc$", TEST_PROGRAM, str(BLOCKS), "200")
+        row = rows["command/glibc"]
+        self.assertGreaterEqual(row["hwm_peak"], 0.95 * row["max_rss"])
+        self.assertGreaterEqual(row["rss_peak"], row["hwm_peak"])
+        self.assertGreater(row["hwm_peak"], BLOCKS * 56)
+
+    def test_measure_names_the_process_that_counts(self):
+        # The shell waits for the test program; only the program (comm is its name's first 15 bytes) counts.
+        name = os.path.basename(TEST_PROGRAM)[:15]
+        _, rows, suite = self.run_command(
+            "^command/glibc$", "sh", "-c", f"{TEST_PROGRAM} {BLOCKS} 300; sleep 0.2", extra=(f"--measure={name}",)
+        )
+        row = rows["command/glibc"]
+        self.assertFalse(row.get("error_occurred"), row.get("error_message"))
+        self.assertEqual(row["processes_measured"], 1)
+        self.assertIn(f"verified in 1 measured process: {name}", row["label"])
+        self.assertGreater(row["rss_peak"], BLOCKS * 56)
+        self.assertEqual(suite["command"]["measure"], name)
+        _, rows, _ = self.run_command("^command/glibc$", "true", extra=("--measure=no-such-name",))
+        self.assertIn("no process named no-such-name ran", rows["command/glibc"]["error_message"])
+
+    def test_a_statically_linked_program_is_not_served(self):
+        configurations = "glibc|jemalloc" if "jemalloc" in available() else "glibc"
+        proc, rows, _ = self.run_command(f"^command/({configurations})$", TEST_PROGRAM_STATIC, 1000, 300)
+        self.assertEqual(proc.returncode, 1)
+        for name, row in rows.items():
+            self.assertTrue(row.get("error_occurred"), name)
+            self.assertIn("not served by", row["error_message"])
+            self.assertIn("statically linked (no PT_INTERP)", row["error_message"])
 
 
 class RunScript(unittest.TestCase):
