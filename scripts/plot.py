@@ -3,7 +3,8 @@
 
 Usage: scripts/plot.py RUN.json --out DIR [--out DIR2 ...]
 Figures (scripts/benchlib/summary.py, plan_plots): retention[_<workload>], rates, tradeoff, breakdown,
-timeline, cost, scaling, command — each made only when the run holds the data it needs. Bad input:
+timeline, cost, scaling, command, and for real programs (./bench --scenario) programs and
+programs_timeline (scripts/benchlib/program_plots.py) — each made only when the run holds the data it needs. Bad input:
 exit status 2.
 """
 

@@ -8,6 +8,8 @@ One module per concern, each usable on its own:
   csvout      the flat CSV behind scripts/results_csv.py
   plots       the matplotlib figures behind scripts/plot.py (the only module that needs matplotlib)
   markdown    the report behind scripts/report.py
+  programs    real programs (./bench --scenario): their phases' analysis and the report's section
+  program_plots  the figures of a scenario run (programs, programs_timeline), drawn with plots' helpers
   comparison  the A/B table behind scripts/compare.py
   cli         the error handling shared by the scripts (bad input: one line on stderr, exit status 2)
 

@@ -7,7 +7,8 @@ the machine was slower as a whole does not show as a slower allocator. Every oth
 compared as measured.
 
 By default only what changed is listed, plus the headline counters of each benchmark's workload
-(description); all=True lists every counter.
+(description; for a scenario, its reading at each phase and each timed phase's time); all=True lists
+every counter.
 """
 
 import math
@@ -131,7 +132,10 @@ def compare(run_a, run_b, counters=None, show_all=False):
             continue
         instance = run_a.suite.instances.get(name)
         workload = run_a.suite.workloads.get(instance.workload) if instance else None
+        scenario = run_a.suite.scenario(instance.workload) if instance else None
         headline = set(workload.headline) if workload else set()
+        if scenario is not None:  # a real program: its reading at each phase and each timed phase's time
+            headline = {f"rss_{p}" for p in scenario.phase_names} | {f"{p}_seconds" for p in scenario.timed_phases}
         names = counters if counters else sorted(set(sa) | set(sb), key=lambda c: (c not in headline, c))
         for counter in names:
             a = Spread(sa[counter]) if counter in sa else None

@@ -1,7 +1,7 @@
 """The run's description: the section "suite" that ./bench writes into its JSON after "benchmarks"
 (benchmarks/driver/description.h). Everything the scripts know about configurations, workloads,
 counters and timelines comes from here, never from names: a configuration's kind, library,
-reference and release step, a workload's headline counters, a counter's unit.
+reference and release step, a workload's headline counters, a counter's unit, a scenario's phases.
 """
 
 from dataclasses import dataclass, field
@@ -82,13 +82,62 @@ class Instance:
     size: object  # int, or None for a program run
 
 
+@dataclass(frozen=True)
+class ScenarioPhase:
+    name: str
+    description: str  # what the program has done when it reports the phase
+    settling: bool  # True from the first phase in which other programs may run beside it: not timed
+
+
+@dataclass(frozen=True)
+class Need:
+    program: str  # "/usr/bin/python3"
+    package: str  # the Debian package that ships it
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A real program of ./bench --scenario (benchmarks/scenarios/<name>.*): its header, as the run describes it."""
+
+    name: str
+    file: str
+    demonstrates: str
+    needs: tuple  # (Need, ...)
+    measure: object  # the name of the processes measured in its tree, None for the program itself
+    environment: dict  # variables the scenario sets (a variant's change)
+    variant_of: object  # the scenario this one varies, or None
+    variant_change: str
+    phases: tuple  # (ScenarioPhase, ...) in the order the program reports them
+
+    @property
+    def phase_names(self):
+        return [p.name for p in self.phases]
+
+    @property
+    def timed_phases(self):
+        """The phases before the first settling one: nothing else ran meanwhile, and each has <phase>_seconds
+        and <phase>_cpu_s (benchmarks/driver/command.cc)."""
+        out = []
+        for p in self.phases:
+            if p.settling:
+                break
+            out.append(p.name)
+        return out
+
+
+@dataclass(frozen=True)
+class ScenarioSkip:
+    configuration: str
+    reason: str
+
+
 @dataclass
 class Description:
     configurations: dict
     workloads: dict
     units: dict  # counter -> unit
     instances: dict  # benchmark name -> Instance
-    series: dict  # benchmark name -> [{"repetition", "seconds", "rss_bytes"}]
+    series: dict  # benchmark name -> [{"repetition", "seconds", "rss_bytes", "phases"}] ("phases" for a program's run)
     order: str = "rounds"
     repetitions: int = 1
     settle_seconds: float = 0.0
@@ -97,6 +146,9 @@ class Description:
     latency: bool = True
     machine: dict = field(default_factory=dict)
     command: object = None  # dict for ./bench -- PROGRAM runs
+    scenarios: dict = field(default_factory=dict)  # name -> Scenario, for ./bench --scenario runs (their order)
+    scenario_skipped: list = field(default_factory=list)  # [ScenarioSkip]: configurations a scenario run left out
+    scenario_scale: object = None  # --scenario-scale (1: each scenario's full size), None without scenarios
     # True when return times and timeline offsets count from the end of clear() (or of the release
     # step): every run whose workloads say what rss_cleared means (cleared_moment) was written by a
     # ./bench that counts so; earlier runs counted from the start of the settle period.
@@ -132,6 +184,14 @@ class Description:
     def unit(self, counter):
         return self.units.get(counter)
 
+    def scenario(self, workload):
+        """The Scenario a workload name stands for, or None for a workload of ours or a program run."""
+        return self.scenarios.get(workload)
+
+    def phase_times(self, benchmark):
+        """[{phase: seconds after execve}] per repetition of a benchmark's series (empty without phases)."""
+        return [dict(entry.get("phases") or {}) for entry in self.series.get(benchmark, [])]
+
 
 class DescriptionError(ValueError):
     """The section is missing or does not have the documented shape."""
@@ -151,6 +211,30 @@ def _activity(w):
         period_seconds=float(a["period_seconds"]),
         description=str(a["description"]),
     )
+
+
+def _scenarios(section):
+    """(scenarios, skipped, scale) from the section "scenarios" of a ./bench --scenario run; empty without it."""
+    block = section.get("scenarios")
+    if block is None:
+        return {}, [], None
+    scenarios = {}
+    for s in block["list"]:
+        scenarios[s["name"]] = Scenario(
+            name=str(s["name"]),
+            file=str(s["file"]),
+            demonstrates=str(s["demonstrates"]),
+            needs=tuple(Need(str(n["program"]), str(n["package"])) for n in s.get("needs", [])),
+            measure=s.get("measure"),
+            environment=dict(s.get("environment") or {}),
+            variant_of=s.get("variant_of"),
+            variant_change=str(s.get("variant_change") or ""),
+            phases=tuple(ScenarioPhase(str(p["name"]), str(p["description"]), bool(p["settling"])) for p in s["phases"]),
+        )
+        if not scenarios[s["name"]].phases:
+            raise DescriptionError(f"scenario {s['name']} lists no phases")
+    skipped = [ScenarioSkip(str(k["configuration"]), str(k["reason"])) for k in block.get("skipped", [])]
+    return scenarios, skipped, float(block["scale"])
 
 
 def parse(section):
@@ -200,6 +284,7 @@ def parse(section):
             if info["unit"] not in UNITS:
                 raise DescriptionError(f"counter {name} has an unknown unit {info['unit']!r}")
             units[name] = info["unit"]
+        scenarios, scenario_skipped, scenario_scale = _scenarios(section)
         instances = {name: Instance(i["workload"], i["configuration"], i["size"]) for name, i in section["instances"].items()}
         return Description(
             configurations=configurations,
@@ -215,7 +300,14 @@ def parse(section):
             latency=bool(section.get("latency", True)),
             machine=dict(section.get("machine", {})),
             command=section.get("command"),
+            scenarios=scenarios,
+            scenario_skipped=scenario_skipped,
+            scenario_scale=scenario_scale,
             times_from_clear=any("cleared_moment" in w for w in section["workloads"]),
         )
+    except DescriptionError:
+        raise
+    except ValueError as e:  # a number that is not one
+        raise DescriptionError(f'"suite" has a value of the wrong type: {e}') from None
     except (KeyError, TypeError) as e:
         raise DescriptionError(f'"suite" lacks or misspells {e}: not the layout of benchmarks/driver/description.h') from None

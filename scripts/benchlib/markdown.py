@@ -8,7 +8,7 @@ import os
 
 from . import busy, cost_section
 from . import mdformat as fmt
-from . import noise_section, reading, stats, summary
+from . import noise_section, programs, reading, stats, summary
 from .gbjson import format_offset, library_name
 from .summary import GIVES_BACK_PCT, KEEPS_PCT, MB, format_size
 
@@ -797,7 +797,11 @@ def render(run, results, plots_dir=None):
     if _incomplete(run.context):
         out += ["> **Incomplete run**: the benchmark was interrupted; some configurations or sizes are missing.", ""]
     out += [_context_section(run), ""]
-    if primary == "command":
+    shown_later = [p for p in plan if p.kind not in programs.PLOT_KINDS]
+    if suite.scenarios:  # the programs' section replaces the workload findings
+        out += programs.render(results, suite, [_plot_markdown(p, plots_dir) for p in plan if p.kind in programs.PLOT_KINDS])
+        out += [""]
+    elif primary == "command":
         out += _command_section(results, suite) + [""]
     else:
         primary_results = summary.select(results, primary, largest)
@@ -828,10 +832,9 @@ def render(run, results, plots_dir=None):
         ):
             if section:
                 out += section + [""]
-    out += ["## Results", ""]
-    for workload in summary.workloads(results, suite):
-        if workload == "command":
-            continue
+    tabled = [w for w in summary.workloads(results, suite) if w != "command" and w not in suite.scenarios]
+    out += ["## Results", ""] if tabled else []
+    for workload in tabled:
         out += [f"### `{workload}`", ""]
         for size in reversed(summary.sizes(results, workload)):
             rs = summary.by_retention(summary.select(results, workload, size))
@@ -850,7 +853,7 @@ def render(run, results, plots_dir=None):
         for planned in plan:
             if planned.workload == workload:
                 out += [_plot_markdown(planned, plots_dir), ""]
-    for planned in plan:
+    for planned in shown_later:
         if not isinstance(planned.workload, str) or planned.workload == "command":
             out += [_plot_markdown(planned, plots_dir), ""]
     noise = noise_section.render(results, suite)

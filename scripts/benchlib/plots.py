@@ -704,9 +704,12 @@ DRAW = {
 
 def render(run, results, plan):
     """Yield (PlannedPlot, Figure) for every planned plot; the caller saves and closes each figure."""
+    from . import program_plots  # it draws with this module's helpers: imported once this module is loaded
+
+    draw = {**DRAW, **program_plots.DRAW}
     style = Style(r.configuration for r in results)
     for planned in plan:
-        fig = DRAW[planned.kind](run, results, style, planned)
+        fig = draw[planned.kind](run, results, style, planned)
         try:
             yield planned, fig
         finally:

@@ -1,7 +1,8 @@
 """The report's closing section "How to read the numbers", written from what the run contains: a
-program's run or workloads, their settle periods (idle, active, none), rounds, rates, repetitions."""
+program's run, real programs (scenarios) or workloads, their settle periods (idle, active, none), rounds, rates, repetitions."""
 
 from . import summary
+from .programs import FAULT_RATIO, MIN_GROWTH_MB, MOST_PCT
 from .summary import GIVES_BACK_PCT, KEEPS_PCT
 
 
@@ -53,6 +54,29 @@ def _noise_rule_text(what, scaled, controls):
     )
 
 
+def _scenarios_text():
+    return [
+        "- Each scenario is a real program; it reports its phases and bench reads the measured process's RSS from outside "
+        "at each (`rss_<phase>`, `/proc/<pid>/smaps_rollup`). *MB* are above the first phase (*base*), MB = 10⁶ bytes; "
+        "*growth* is the largest phase reading above base; *kept* at a phase = its reading above base / growth, given in MB "
+        f"alone when the growth is under {MIN_GROWTH_MB:g} MB. Values are medians over the successful repetitions, each "
+        "quantity computed per repetition first.",
+        f"- At the last phase, ≤ {GIVES_BACK_PCT:g} % kept counts as *gives it back*, under {MOST_PCT:g} % as *gives most of "
+        f"it back*, ≥ {KEEPS_PCT:g} % as *keeps it*; *by* names the first phase after the peak at which that held.",
+        "- *Timed* phases (those before the first settling one) ran with nothing else beside them; each one's time is "
+        "since the previous phase (`<phase>_seconds`). Settling phases are not timed: other programs may run beside them "
+        "(a client, a load).",
+        "- **The noise rule**: a phase's time differs from the reference's only when the intervals of the two medians do not "
+        "overlap (the distribution-free 95 % confidence interval of the median with ≥ 6 repetitions, the min–max range "
+        "below, which two equal configurations fail to overlap more often); otherwise it is *not shown to differ*. Lower "
+        "is better. Among many comparisons some *differ* by chance: the section says how many to expect.",
+        f"- Minor page faults (`minflt`, the whole run) are named beside the reference's when {FAULT_RATIO:g}× apart or more "
+        "and their intervals do not overlap.",
+        "- The program's own figures are the counters `<figure>_<phase>` it reported at each phase, shown beside "
+        "`rss_<phase>`: what the program counts, beside what the kernel has resident for it.",
+    ]
+
+
 def how_to_read(results, suite):
     ws = summary.workloads(results, suite)
     out = ["## How to read the numbers", "", _repetitions_text(suite)]
@@ -63,6 +87,8 @@ def how_to_read(results, suite):
             "over the program's life (MB·s); MB = 10⁶ bytes. " + _interval_text(),
             _noise_rule_text("wall times", False, False),
         ]
+    if ws and all(w in suite.scenarios for w in ws):
+        return out + _scenarios_text()
     described = [suite.workloads[w] for w in ws if w in suite.workloads]
     moments = sorted({w.cleared_moment for w in described if not w.uses_rounds})
     one_pass = [w for w in described if not w.uses_rounds]

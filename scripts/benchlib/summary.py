@@ -30,6 +30,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from . import stats
+from .description import Scenario
 from .gbjson import format_offset
 from .stats import Spread
 
@@ -233,9 +234,9 @@ def sizes(results, workload):
 
 
 def workloads(results, suite):
-    """Workloads of the run, in the description's order."""
+    """Workloads of the run, in the description's order (its workloads, then its scenarios)."""
     present = {r.workload for r in results}
-    ordered = [w for w in suite.workloads if w in present]
+    ordered = [w for w in list(suite.workloads) + list(suite.scenarios) if w in present]
     return ordered + sorted(present - set(ordered))
 
 
@@ -769,9 +770,11 @@ def plan_plots(results, suite):
     plans = []
     ws = workloads(results, suite)
     primary = ws[0] if ws else None
-    settle_workloads = [w for w in ws if any(len(r.timeline) >= 2 for r in select(results, w)) and w != "command"]
+    # A program's run (command, scenarios) has no settle timeline: its RSS over its life is its own figure.
+    programs = [w for w in ws if w == "command" or w in suite.scenarios]
+    settle_workloads = [w for w in ws if any(len(r.timeline) >= 2 for r in select(results, w)) and w not in programs]
     for workload in ws:
-        if workload == "command":
+        if workload in programs:
             continue
         w_sizes = sizes(results, workload)
         largest = w_sizes[-1] if w_sizes else None
@@ -833,6 +836,29 @@ def plan_plots(results, suite):
         )
     if "command" in ws:
         plans.append(PlannedPlot("command", "command", "command", None, "The program's RSS over its life, per configuration"))
+    from . import programs as real_programs  # it reads this module's analysis: imported when planning
+
+    scenarios = tuple(w for w in ws if w in suite.scenarios)
+    if scenarios and real_programs.plottable(results, suite):
+        plans.append(
+            PlannedPlot(
+                "programs",
+                "programs",
+                scenarios,
+                None,
+                "What each real program keeps at the end of what it grew, per configuration",
+            )
+        )
+    if scenarios and real_programs.timeline_plottable(results, suite):
+        plans.append(
+            PlannedPlot(
+                "programs_timeline",
+                "programs_timeline",
+                scenarios,
+                None,
+                "Each real program's RSS over its life and phases: each library's default and the configurations that give most back",
+            )
+        )
     return plans
 
 
@@ -900,9 +926,16 @@ _PROGRAM = {
 
 
 def counters_read(workload):
-    """{counter: unit} the analysis reads for a workload (description.Workload, or None for a program)."""
+    """{counter: unit} the analysis reads for a workload (description.Workload, or None for a program; for a
+    scenario, description.Scenario)."""
     if workload is None:
         return dict(_PROGRAM)
+    if isinstance(workload, Scenario):  # a real program: its counters, each phase's reading and time
+        needed = dict(_PROGRAM)
+        needed.update({"hwm_peak": "bytes", "majflt": "count"})
+        needed.update({f"rss_{p}": "bytes" for p in workload.phase_names})
+        needed.update({f"{p}_seconds": "seconds" for p in workload.timed_phases})
+        return needed
     needed = dict(_EVERY_WORKLOAD)
     if workload.uses_rounds:
         needed.update(_ROUNDS_WORKLOAD)
@@ -920,7 +953,7 @@ def contract_violations(run):
     successful repetition) lacks, or reports in another unit; empty when the contract holds."""
     problems = []
     for name in sorted({r.workload for r in run.rows if r.ok_iteration}):
-        workload = run.suite.workloads.get(name)
+        workload = run.suite.workloads.get(name) or run.suite.scenario(name)
         if workload is None and name != "command":
             problems.append(f"workload {name} is not in the description")
             continue

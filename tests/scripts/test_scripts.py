@@ -11,6 +11,7 @@ import glob
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -959,3 +960,295 @@ class TestBusy(TempDirTestCase):
         self.assertIn("- **jemalloc** at its defaults: idle and under pairs 90 % is never back within 15 s", text)
         self.assertIn("  - tbbmalloc-clean does not bring half or 90 % back sooner than tbbmalloc, idle.", text, "no busy row")
         self.assertIn("  - **scudo-release** brings half back sooner, though never 90 % within the period: idle at once", text)
+
+
+# ---------------------------------------------------------------------------------------------------
+# real programs: ./bench --scenario (fixtures/scenarios.json: a real run, 5 configurations, 2 repetitions,
+# scale 0.1, settle 1 s)
+
+
+def _iterations(doc, run_name):
+    """The successful iteration entries of one benchmark in a fixture's JSON."""
+    return [
+        b for b in doc["benchmarks"] if b["run_name"] == run_name and b["run_type"] == "iteration" and not b.get("error_occurred")
+    ]
+
+
+def _median_of(doc, run_name, f):
+    """The median over a benchmark's repetitions of f(entry): computed from the JSON, not by benchlib."""
+    import statistics
+
+    return statistics.median(f(b) for b in _iterations(doc, run_name))
+
+
+class TestScenarios(TempDirTestCase):
+    def setUp(self):
+        super().setUp()
+        from benchlib import programs
+
+        self.programs = programs
+        with open(fixture("scenarios.json")) as f:
+            self.doc = json.load(f)
+        self.run_, results = results_of("scenarios.json")
+        self.results = list(results.values())
+
+    def section(self, doc=None):
+        """The section "Real programs" of the fixture, or of a changed copy of it."""
+        run, results = self.run_, self.results
+        if doc is not None:
+            path = self.path("changed.json")
+            with open(path, "w") as f:
+                json.dump(doc, f)
+            run = gbjson.load_run(path)
+            results = summary.summarize(run)
+        return "\n".join(self.programs.render(results, run.suite))
+
+    def changed(self, run_name, change, failed=False):
+        """A copy of the fixture with change(entry) applied to every iteration entry of `run_name`; failed:
+        without its aggregates, as Google Benchmark writes none below 2 successful repetitions."""
+        doc = json.loads(json.dumps(self.doc))
+        for entry in _iterations(doc, run_name):
+            change(entry)
+        if failed:
+            doc["benchmarks"] = [b for b in doc["benchmarks"] if b["run_name"] != run_name or b["run_type"] == "iteration"]
+        return doc
+
+    def scenario_text(self, text, name):
+        start = text.index(f"### `{name}`")
+        end = text.find("\n### ", start + 1)
+        return text[start : end if end >= 0 else None]
+
+    def test_description_carries_the_scenarios(self):
+        suite = self.run_.suite
+        self.assertEqual(
+            list(suite.scenarios),
+            ["perl-hash", "python-bytes", "python-churn", "python-small", "python-small-malloc", "redis", "ruby-threads"],
+        )
+        redis = suite.scenarios["redis"]
+        self.assertEqual(redis.phase_names, ["base", "built", "freed", "idle", "used", "flushed", "purged"])
+        self.assertEqual(redis.timed_phases, ["base", "built", "freed"], "the phases before the first settling one")
+        self.assertEqual(redis.measure, "redis-server")
+        self.assertEqual(redis.needs[0].package, "redis-server")
+        variant = suite.scenarios["python-small-malloc"]
+        self.assertEqual((variant.variant_of, variant.environment), ("python-small", {"PYTHONMALLOC": "malloc"}))
+        self.assertEqual(suite.scenario_scale, 0.1)
+        self.assertIn("glibc-trim", [s.configuration for s in suite.scenario_skipped])
+        self.assertEqual(len(suite.phase_times("redis/glibc")), 2)
+        self.assertIn("purged", suite.phase_times("redis/glibc")[0])
+        self.assertEqual(gbjson.load_run(fixture("command.json")).suite.scenarios, {}, "an older run has none")
+        self.assertEqual(summary.contract_violations(self.run_), [])
+
+    def test_malformed_scenarios_are_named(self):
+        for change, problem in (
+            (lambda d: d["suite"]["scenarios"]["list"][0].pop("phases"), "phases"),
+            (lambda d: d["suite"]["scenarios"].update(scale="half"), "wrong type"),
+        ):
+            doc = json.loads(json.dumps(self.doc))
+            change(doc)
+            path = self.path("broken.json")
+            with open(path, "w") as f:
+                json.dump(doc, f)
+            with self.subTest(problem=problem), self.assertRaises(gbjson.InputError) as caught:
+                gbjson.load_run(path)
+            self.assertIn(problem, str(caught.exception))
+
+    def test_contract_names_a_missing_phase_reading(self):
+        doc = json.loads(json.dumps(self.doc))
+        del doc["suite"]["counters"]["rss_purged"]
+        path = self.path("contract.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        self.assertIn("redis: no counter rss_purged", summary.contract_violations(gbjson.load_run(path)))
+
+    def test_phase_readings_are_the_rows_medians(self):
+        found = {s.name: rows for s, rows in self.programs.scenario_results(self.results, self.run_.suite)}
+        rows = {r.configuration: r for r in found["perl-hash"]}
+        glibc = rows["glibc"]
+
+        def above(phase):
+            return _median_of(self.doc, "perl-hash/glibc", lambda b: (b[f"rss_{phase}"] - b["rss_base"]) / 1e6)
+
+        self.assertAlmostEqual(glibc.above_mb("freed"), above("freed"))
+        growth = _median_of(
+            self.doc, "perl-hash/glibc", lambda b: (max(b["rss_built"], b["rss_freed"], b["rss_idle"]) - b["rss_base"]) / 1e6
+        )
+        self.assertAlmostEqual(glibc.growth_mb(), growth)
+        self.assertEqual((glibc.peak_phase(), glibc.after_peak(), glibc.last_phase), ("built", "freed", "idle"))
+        churn = {r.configuration: r for r in found["python-churn"]}
+        self.assertLess(churn["glibc"].growth_mb(), self.programs.MIN_GROWTH_MB)
+        self.assertIsNone(churn["glibc"].kept_pct("idle"), "a growth under 5 MB gets no share")
+        self.assertTrue(churn["glibc"].kept_text("idle").endswith(" MB"))
+
+    def test_program_figures_are_grouped_by_phase(self):
+        found = {s.name: rows for s, rows in self.programs.scenario_results(self.results, self.run_.suite)}
+        figures, others = self.programs.program_figures(found["redis"], self.run_.suite.units)
+        self.assertEqual(
+            set(figures),
+            {
+                "redis_allocator_active",
+                "redis_allocator_allocated",
+                "redis_allocator_resident",
+                "redis_used_memory",
+                "redis_used_memory_rss",
+            },
+        )
+        self.assertEqual(figures["redis_used_memory"]["used"], "redis_used_memory_used")
+        self.assertEqual(figures["redis_used_memory_rss"]["used"], "redis_used_memory_rss_used")
+        self.assertEqual(others, [])
+        self.assertFalse(any(self.programs.bench_counter(c) for by in figures.values() for c in by.values()))
+        self.assertTrue(self.programs.bench_counter("hwm_peak") and self.programs.bench_counter("built_cpu_s"))
+        perl, _ = self.programs.program_figures(found["perl-hash"], self.run_.suite.units)
+        self.assertEqual(perl, {}, "perl reports nothing of its own")
+
+    def test_section_renders_every_scenario_in_order(self):
+        text = self.section()
+        self.assertTrue(text.startswith("## Real programs"))
+        positions = [text.index(f"### `{name}`") for name in self.run_.suite.scenarios]
+        self.assertEqual(positions, sorted(positions))
+        perl = self.scenario_text(text, "perl-hash")
+        self.assertIn("- *freed* (timed): undef %h: every key and value freed", perl)
+        self.assertIn("- *idle* (settling, not timed)", perl)
+        self.assertIn(
+            "| configuration | runs | built (MB) | freed (MB) | idle (MB) | growth (MB) | kept at freed (after the peak) | "
+            "kept at idle (end) | base (time) | built (time) | freed (time) | high-water mark (MB) |",
+            perl,
+        )
+        self.assertIn(
+            "A variant of `python-small`: every object from malloc instead of pymalloc's arenas (`PYTHONMALLOC=malloc`)", text
+        )
+        self.assertIn("Measured: the processes named `redis-server` in its tree.", text)
+        self.assertIn("`pool`, `pool-thp`, `boost-adaptive-pool`", text, "the skipped configurations, grouped by reason")
+        self.assertEqual(text.count("Not run ("), 1, "once for the section")
+        redis = self.scenario_text(text, "redis")
+        self.assertIn("| configuration | figure | base | built | freed | idle | used | flushed | purged |", redis)
+        self.assertIn("|  | `redis_used_memory` (MB) |", redis)
+        self.assertIn("under 5 MB: kept is given in MB only", self.scenario_text(text, "python-churn"))
+
+    def test_reference_sentence_is_the_fixtures_medians(self):
+        perl = self.scenario_text(self.section(), "perl-hash")
+        name = "perl-hash/glibc"
+        growth = _median_of(self.doc, name, lambda b: (max(b["rss_built"], b["rss_freed"], b["rss_idle"]) - b["rss_base"]) / 1e6)
+        freed = _median_of(self.doc, name, lambda b: (b["rss_freed"] - b["rss_base"]) / 1e6)
+        share = _median_of(
+            self.doc,
+            name,
+            lambda b: (b["rss_freed"] - b["rss_base"])
+            / (max(b["rss_built"], b["rss_freed"], b["rss_idle"]) - b["rss_base"])
+            * 100,
+        )
+        self.assertIn(
+            f"**glibc** (the reference) grows {growth:.1f} MB above base, most at *built*; after that peak, at *freed*, it "
+            f"still holds {freed:.1f} MB above base ({share:.1f} % of the growth)",
+            perl,
+        )
+        self.assertRegex(perl, r"\*\*Keep it\*\* \(≥ 80 % kept at \*idle\*\): glibc \(")
+        self.assertIn("**Give most of it back**", perl)
+        self.assertIn("jemalloc-decay0 (48.7 %, 10.0 MB; by *freed*)", perl)
+
+    def test_the_sentence_follows_the_data_when_glibc_returns(self):
+        def returns(entry):
+            entry["rss_freed"] = entry["rss_idle"] = entry["rss_base"] + 100_000
+
+        perl = self.scenario_text(self.section(self.changed("perl-hash/glibc", returns)), "perl-hash")
+        self.assertIn("at *freed*, it still holds 0.1 MB above base (0.5 % of the growth)", perl)
+        self.assertRegex(perl, r"\*\*Give it back\*\* [^\n]*: glibc \(0\.5 %, 0\.1 MB; by \*freed\*\)")
+        self.assertNotRegex(perl, r"\*\*Keep it\*\* [^\n]*: glibc \(")
+
+    def test_a_doubled_phase_time_is_claimed_and_the_false_alarms_are_stated(self):
+        before = self.scenario_text(self.section(), "python-small")
+        self.assertIn("with 2 repetitions an interval is the range (min–max)", before)
+        self.assertIn(
+            "do not overlap 33 % of the time; among these 12 comparisons about 4.0 would *differ* by chance alone", before
+        )
+        self.assertNotRegex(before, r"\*built\* \([^)]*\): [^*]*longer under [^*;]*jemalloc ")
+
+        def doubles(entry):
+            entry["built_seconds"] *= 2
+
+        after = self.scenario_text(self.section(self.changed("python-small/jemalloc", doubles)), "python-small")
+        glibc = _median_of(self.doc, "python-small/glibc", lambda b: b["built_seconds"])
+        jemalloc = _median_of(self.doc, "python-small/jemalloc", lambda b: 2 * b["built_seconds"])
+        change = (jemalloc / glibc - 1) * 100
+        expected = re.escape(f"*built* (glibc {glibc * 1e3:.3g} ms): ") + "[^*]*"
+        expected += re.escape(f"longer under jemalloc {jemalloc * 1e3:.3g} ms ({change:+.1f} %)")
+        self.assertRegex(after, expected)
+
+    def test_minor_faults_are_named_when_far_apart(self):
+        churn = self.scenario_text(self.section(), "python-churn")
+        glibc = _median_of(self.doc, "python-churn/glibc", lambda b: b["minflt"])
+        tuned = _median_of(self.doc, "python-churn/glibc-tuned", lambda b: b["minflt"])
+        self.assertIn(f"against glibc's {glibc:,.0f}: 2× or more under glibc-tuned {tuned:,.0f} ({tuned / glibc:.2g}×)", churn)
+        self.assertIn("every other configuration within 2× of it", self.scenario_text(self.section(), "perl-hash"))
+
+    def test_used_memory_beside_rss(self):
+        redis = self.scenario_text(self.section(), "redis")
+        rss = _median_of(self.doc, "redis/glibc", lambda b: b["rss_freed"]) / 1e6
+        used = _median_of(self.doc, "redis/glibc", lambda b: b["redis_used_memory_freed"]) / 1e6
+        self.assertIn(f"after *freed* RSS is {rss:.1f} MB while `redis_used_memory` is {used:.1f} MB", redis)
+        self.assertIn("`redis_allocator_active` stays within 1 MB over every phase under glibc, glibc-tuned, mimalloc", redis)
+
+    def test_rows_that_failed_or_were_not_served_are_named(self):
+        def not_served(entry):
+            entry["error_occurred"] = True
+            entry["error_message"] = "not served by mimalloc: redis-server (pid 7) calls malloc in libjemalloc.so.2"
+
+        redis = self.scenario_text(self.section(self.changed("redis/mimalloc", not_served, failed=True)), "redis")
+        self.assertIn("| mimalloc | 0 of 2 | not served: redis-server (pid 7) calls malloc in libjemalloc.so.2 |", redis)
+        self.assertIn("**No result**: mimalloc (not served: redis-server (pid 7)", redis)
+
+    def test_report_plots_and_csv_as_scripts(self):
+        out, plots_dir = self.path("REPORT.md"), self.path("plots")
+        done = run_script("plot.py", fixture("scenarios.json"), "--out", plots_dir)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        stems = [p.stem for p in summary.plan_plots(self.results, self.run_.suite)]
+        self.assertEqual(stems, ["programs", "programs_timeline"], "no settle timeline for programs")
+        for stem in stems:
+            with open(os.path.join(plots_dir, f"{stem}.png"), "rb") as f:
+                self.assertEqual(f.read(8), PNG_SIGNATURE)
+            ET.parse(os.path.join(plots_dir, f"{stem}.svg"))
+        with open(os.path.join(plots_dir, "programs.svg")) as f:
+            self.assertIn("ruby-threads", f.read())
+        done = run_script("report.py", fixture("scenarios.json"), "-o", out, "--plots-dir", "plots")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stderr, "", "every embedded plot exists")
+        with open(out) as f:
+            text = f.read()
+        self.assertIn("## Real programs", text)
+        self.assertIn("](plots/programs.png)", text)
+        self.assertNotIn("## What the numbers say", text, "the programs' section replaces the workload findings")
+        self.assertNotIn("## Results", text, "scenarios are not workloads")
+        self.assertEqual(text.count("### `perl-hash`"), 1)
+        self.assertIn("Each scenario is a real program", text, "How to read describes this run")
+        self.assertNotIn("rates differ", text)
+        csv_out, timeline = self.path("bench.csv"), self.path("timeline.csv")
+        done = run_script("results_csv.py", fixture("scenarios.json"), "-o", csv_out, "--timeline", timeline)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with open(csv_out) as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(len(rows), len(self.run_.rows))
+        self.assertEqual({r["workload"] for r in rows}, set(self.run_.suite.scenarios))
+        with open(timeline) as f:
+            samples = list(csv.DictReader(f))
+        self.assertEqual(
+            len([s for s in samples if s["benchmark"] == "redis/glibc" and s["repetition"] == "0"]),
+            len(self.run_.suite.series["redis/glibc"][0]["seconds"]),
+        )
+
+    def test_compare_lists_the_phase_readings(self):
+        done = run_script("compare.py", fixture("scenarios.json"), fixture("scenarios.json"))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn(
+            "redis_used_memory_rss_freed",
+            run_script("compare.py", fixture("scenarios.json"), fixture("scenarios.json"), "--all").stdout,
+        )
+        self.assertRegex(done.stdout, r"redis/glibc +rss_purged \*")
+        self.assertRegex(done.stdout, r"perl-hash/glibc +built_seconds \*")
+
+    def test_a_program_run_still_renders_its_own_section(self):
+        out = self.path("REPORT.md")
+        done = run_script("report.py", fixture("command.json"), "-o", out)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with open(out) as f:
+            text = f.read()
+        self.assertIn("## The program under every allocator", text)
+        self.assertNotIn("## Real programs", text)
