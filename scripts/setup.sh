@@ -16,6 +16,7 @@ packages=(
   # The scenarios' programs (benchmarks/scenarios/): Debian's python3 and perl are above or in the
   # base system; Debian's redis-server starts its own service on install, which no scenario uses.
   perl ruby redis-server
+  valgrind                      # --exact: callgrind counts (and its client requests, valgrind/callgrind.h)
   clang-format black            # the format check (ctest -L format)
 )
 

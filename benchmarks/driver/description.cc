@@ -97,7 +97,7 @@ nlohmann::json scenario_json(const Scenario& s) {
 }  // namespace
 
 RunDescription::RunDescription(const Flags& flags, const std::vector<InstanceSpec>& selected, const std::string& program,
-                               const std::string& command_output) {
+                               const std::string& command_output, const std::optional<ExactMode>& exact) {
   const CgroupMemory cgroup = CgroupMemory::find();
   nlohmann::json sizes = nlohmann::json::array();
   for (std::uint64_t size : flags.sizes) sizes.push_back(size);
@@ -118,6 +118,22 @@ RunDescription::RunDescription(const Flags& flags, const std::vector<InstanceSpe
                 {{"cpus", std::thread::hardware_concurrency()},
                  {"cgroup_v2_memory", cgroup.present()},
                  {"cgroup_note", cgroup.present() ? "memory.current and memory.stat of " + cgroup.directory() : cgroup.absence_reason()}}}};
+  if (exact) {
+    std::vector<std::string> command = callgrind_command(*exact, "<dir>", "bench");
+    std::string text;
+    for (const std::string& part : command) text += (text.empty() ? "" : " ") + part;
+    document_["measurement"] = {{"mode", "exact"},
+                                {"tool", "callgrind"},
+                                {"valgrind", exact->version},
+                                {"command", text},
+                                {"caches", {{"i1", kExactI1}, {"d1", kExactD1}, {"ll", kExactLL}}},
+                                {"cycles_formula", kCyclesFormula},
+                                {"rss_note",
+                                 "RSS under valgrind includes valgrind's own memory, and its times are not the program's: "
+                                 "neither is comparable with a timed run's"}};
+  } else {
+    document_["measurement"] = {{"mode", "timed"}};
+  }
   std::vector<const Scenario*> scenarios;
   for (const InstanceSpec& spec : selected) {
     if (spec.scenario != nullptr && std::find(scenarios.begin(), scenarios.end(), spec.scenario) == scenarios.end())
@@ -149,6 +165,7 @@ void RunDescription::add_result(const InstanceSpec& spec, int repetition, const 
   for (const CounterValue& counter : result.counters) {
     units_.emplace(counter.name, counter.unit);
     document_["counters"][counter.name] = {{"unit", unit_name(counter.unit)}};
+    if (is_exact_counter(counter.name)) document_["counters"][counter.name]["kind"] = "exact";
   }
   if (result.samples.empty()) return;
   nlohmann::json seconds = nlohmann::json::array(), rss = nlohmann::json::array();

@@ -10,7 +10,10 @@
 //   workloads[]            per workload: name, summary, process_level_only, settle ("idle" or
 //                          "active"), uses_rounds, headline (counters shown first)
 //   counters{}             per counter name: its unit (bytes, seconds, items_per_second, count,
-//                          percent, nanoseconds, megabyte_seconds), as the child reported it
+//                          percent, nanoseconds, megabyte_seconds), as the child reported it, and
+//                          kind "exact" for a count callgrind made (driver/exact.h)
+//   measurement            mode "timed", or "exact" with tool, valgrind, command, the simulated
+//                          caches (i1, d1, ll), cycles_formula and rss_note
 //   instances{}            per benchmark name: workload (the scenario's name for a scenario),
 //                          configuration, size (null for a program)
 //   series{}               per benchmark name: one entry per repetition {repetition, seconds[],
@@ -35,6 +38,7 @@
 #include <vector>
 
 #include "allocators/configuration.h"
+#include "benchmarks/driver/exact.h"
 #include "benchmarks/driver/flags.h"
 #include "benchmarks/driver/instances.h"
 #include "benchmarks/driver/launcher.h"
@@ -47,7 +51,7 @@ nlohmann::json configurations_json();
 class RunDescription {
  public:
   RunDescription(const Flags& flags, const std::vector<InstanceSpec>& selected, const std::string& program,
-                 const std::string& command_output = {});
+                 const std::string& command_output = {}, const std::optional<ExactMode>& exact = std::nullopt);
 
   // Records a finished repetition's counter units and timeline.
   void add_result(const InstanceSpec& spec, int repetition, const InstanceResult& result);

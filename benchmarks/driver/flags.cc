@@ -133,6 +133,9 @@ const char* const kFlagsHelp =
     "                          perl, redis-server, ...) under every process-level configuration;\n"
     "                          all runs every one; instances <scenario>/<configuration>\n"
     "  --scenario-scale=F      how much each scenario builds, as a share of its full size (default 1)\n"
+    "  --exact                 count instead of time: every child under valgrind's callgrind with a\n"
+    "                          fixed simulated cache; instructions and cache misses per phase\n"
+    "                          (latency off, settle 0 unless given)\n"
     "  --ignore-memory-limit   run instances whose estimated peak exceeds the available memory\n"
     "  --list-configs[=json]   print every allocator configuration, verified, and whether it is\n"
     "                          available (json: the same for tools)\n"
@@ -178,6 +181,7 @@ Flags parse_flags(int argc, char** argv) {
       flags.sizes = parse_flag("--sizes", value, parse_size_list);
     } else if (take_value(argument, "--settle", &value)) {
       flags.settle = parse_flag("--settle", value, parse_duration);
+      flags.settle_given = true;
     } else if (take_value(argument, "--timeout", &value)) {
       flags.timeout = parse_flag("--timeout", value, parse_duration);
       if (flags.timeout.count() == 0) throw UsageError("--timeout=0 would stop every instance at once");
@@ -196,6 +200,7 @@ Flags parse_flags(int argc, char** argv) {
     } else if (take_value(argument, "--latency", &value)) {
       if (value != "on" && value != "off") throw UsageError("--latency=" + std::string(value) + ": expected on or off");
       flags.latency = value == "on";
+      flags.latency_given = true;
     } else if (take_value(argument, "--sample-every", &value)) {
       flags.sample_every = parse_flag("--sample-every", value, parse_duration);
       if (flags.sample_every < std::chrono::milliseconds{1}) throw UsageError("--sample-every=" + std::string(value) + " is below 1ms");
@@ -219,6 +224,8 @@ Flags parse_flags(int argc, char** argv) {
       if (value.empty() || value.size() > 15)
         throw UsageError("--measure=" + std::string(value) + ": a process name as /proc/<pid>/comm shows it (1 to 15 characters)");
       flags.measure = std::string(value);
+    } else if (argument == "--exact") {
+      flags.exact = true;
     } else if (argument == "--ignore-memory-limit") {
       flags.ignore_memory_limit = true;
     } else if (argument == "--list-configs" || argument == "--list-configs=text") {
@@ -258,6 +265,14 @@ Flags parse_flags(int argc, char** argv) {
   }
   if (!flags.scenario.empty() && !flags.command.empty())
     throw UsageError("--scenario and -- PROGRAM are two kinds of run: give one of them");
+  if (flags.exact && (!flags.command.empty() || !flags.scenario.empty()))
+    throw UsageError("--exact counts the workloads' timed phases; a program (-- PROGRAM, --scenario) has none to count");
+  if (flags.exact && flags.latency_given && flags.latency)
+    throw UsageError("--exact and --latency=on: timing every operation would add its own instructions to every count");
+  if (flags.exact) {
+    flags.latency = false;
+    if (!flags.settle_given) flags.settle = Nanoseconds{0};
+  }
   if (!flags.measure.empty() && flags.command.empty())
     throw UsageError("--measure=" + flags.measure + " applies to a program (-- PROGRAM); a scenario names what it measures itself");
   return flags;

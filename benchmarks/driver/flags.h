@@ -54,6 +54,12 @@ struct Flags {
   // --measure=NAME: in the program's tree, measure only the processes of this name (as
   // /proc/<pid>/comm shows it) and their descendants: a server the program starts.
   std::string measure;
+  // --exact: count instead of time: every child under valgrind's callgrind, instructions and cache
+  // misses per phase (driver/exact.h). Latency timing is off then, and the settle period 0 unless
+  // --settle is given.
+  bool exact = false;
+  bool settle_given = false;
+  bool latency_given = false;
   // --list-configs[=text|json]: print the configuration table, each row verified, and exit.
   ListFormat list_configs = ListFormat::none;
   bool help = false;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
@@ -265,7 +267,18 @@ void Launcher::launch(Slot& slot) {
                                        .time_operations = options_.latency,
                                        .activity = spec.activity,
                                        .activity_period = options_.activity_period};
+  // Under --exact the child is valgrind's, which runs this binary (the descriptor's copy at
+  // kExactClientFd, so that a rebuild cannot change it) with the same arguments.
+  constexpr int kExactClientFd = kProbeFd + 1;
   std::vector<std::string> arguments = {options_.executable};
+  if (options_.exact) {
+    char directory[] = "/tmp/bench-exact-XXXXXX";
+    if (::mkdtemp(directory) == nullptr) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+    slot.exact_directory = directory;
+    arguments = callgrind_command(*options_.exact, slot.exact_directory, "/proc/self/fd/" + std::to_string(kExactClientFd));
+  }
+  const std::string program = options_.exact ? options_.exact->valgrind : std::string();
+  const std::string stderr_path = options_.exact ? slot.exact_directory + "/output" : std::string();
   for (std::string& a : child_arguments.encode()) arguments.push_back(std::move(a));
   // An explicit environment: nothing inherited can change the allocator under test (a stray
   // MALLOC_CONF or LD_PRELOAD in the user's shell would otherwise mislabel every row).
@@ -313,8 +326,21 @@ void Launcher::launch(Slot& slot) {
     // opens without close-on-exec); the executable's copy is closed by fexecve itself.
     ::close_range(kProbeFd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
     ::dup2(STDERR_FILENO, STDOUT_FILENO);  // the parent's stdout carries only its reports
+    if (!program.empty()) {
+      // Counts must not depend on where things land: the cache simulator sees addresses, and
+      // address-space layout randomisation would move the heap, the stack and the key table.
+      ::personality(ADDR_NO_RANDOMIZE);
+      // What valgrind and the program print goes to a file, for the error row of a failed child.
+      const int output = ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (output >= 0) {
+        ::dup2(output, STDOUT_FILENO);
+        ::dup2(output, STDERR_FILENO);
+      }
+      ::dup2(executable_copy, kExactClientFd);  // kept across valgrind's execve
+      ::execve(program.c_str(), argv.data(), envp.data());
+    }
     ::fexecve(executable_copy, argv.data(), envp.data());
-    static const char message[] = "error fexecve of /proc/self/exe failed\n";
+    static const char message[] = "error the child could not be executed (fexecve of /proc/self/exe, or execve of valgrind)\n";
     [[maybe_unused]] ssize_t ignored = ::write(kResultFd, message, sizeof message - 1);
     ::_exit(127);
   }
@@ -456,6 +482,22 @@ void Launcher::finish(Slot& slot, int status, const std::string& forced_error) {
   result.counters = std::move(m.counters);
   if (m.ready_ns) result.counters.push_back({"spawn_seconds", static_cast<double>(*m.ready_ns - slot.fork_ns) / 1e9, Unit::seconds});
   result.samples = std::move(m.samples);
+  if (!slot.exact_directory.empty()) {
+    std::string problem;
+    std::vector<CounterValue> counts = read_callgrind_dumps(slot.exact_directory, &problem);
+    if (result.ok && !problem.empty()) {
+      result.ok = false;
+      error = problem;
+    }
+    if (!result.ok) {
+      const std::string said = valgrind_messages(slot.exact_directory);
+      if (!said.empty()) error += " (under valgrind: " + said + ")";
+    }
+    result.counters.insert(result.counters.end(), counts.begin(), counts.end());
+    std::error_code ignored;
+    std::filesystem::remove_all(slot.exact_directory, ignored);
+    slot.exact_directory.clear();
+  }
   slot.pid = -1;
   mark_finished(slot);
 }
@@ -488,6 +530,11 @@ void Launcher::stop_all() noexcept {
     s.pid = -1;
     s.result.error = "stopped: the run was interrupted";
     s.state = State::finished;
+    if (!s.exact_directory.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(s.exact_directory, ignored);
+      s.exact_directory.clear();
+    }
   }
 }
 

@@ -21,11 +21,13 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "allocators/configuration.h"
 #include "benchmarks/driver/command.h"
+#include "benchmarks/driver/exact.h"
 #include "benchmarks/driver/instances.h"
 #include "benchmarks/driver/units.h"
 #include "benchmarks/protocol/child_protocol.h"
@@ -55,8 +57,9 @@ struct LauncherOptions {
   Nanoseconds pause{};
   bool latency = true;
   Nanoseconds activity_period{};
-  CommandOptions command = {};  // command.program set: instances are runs of the user's program
-  double scenario_scale = 1.0;  // --scenario-scale, for scenario instances
+  CommandOptions command = {};          // command.program set: instances are runs of the user's program
+  double scenario_scale = 1.0;          // --scenario-scale, for scenario instances
+  std::optional<ExactMode> exact = {};  // --exact: every child under callgrind (driver/exact.h)
   // Called as each child finishes (in measurement order), for progress reports.
   std::function<void(const InstanceSpec&, const InstanceResult&)> on_finished = {};
 };
@@ -111,6 +114,7 @@ class Launcher {
     std::uint64_t oom_kills_at_fork = 0;  // /proc/vmstat oom_kill when the child was started
     int repetition = 0;
     InstanceResult result = {};
+    std::string exact_directory = {};  // --exact: callgrind's dumps and log, removed once read
   };
 
   InstanceResult wait_for(Slot& target);

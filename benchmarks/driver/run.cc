@@ -217,6 +217,7 @@ int list_instances(const std::vector<InstanceSpec>& selected) {
 }
 
 int list_configurations(const Flags& flags, const std::string& executable) {
+  const std::optional<ExactMode> exact = flags.exact ? std::optional<ExactMode>(find_valgrind()) : std::nullopt;
   Launcher launcher({.executable = executable, .timeout = flags.timeout, .max_settling = 0});
   nlohmann::json listing = configurations_json();
   int problems = 0;
@@ -291,6 +292,7 @@ int run_benchmarks(const Flags& flags, const std::vector<InstanceSpec>& selected
   std::vector<InstanceSpec> runnable;
   for (const InstanceSpec& spec : selected)
     if (unavailable_reason(*spec.configuration).empty()) runnable.push_back(spec);
+  const std::optional<ExactMode> exact = flags.exact ? std::optional<ExactMode>(find_valgrind()) : std::nullopt;
   Launcher launcher({.executable = executable,
                      .settle = flags.settle,
                      .timeout = flags.timeout,
@@ -306,10 +308,11 @@ int run_benchmarks(const Flags& flags, const std::vector<InstanceSpec>& selected
                                  .sample_every = flags.sample_every,
                                  .output_directory = command_output},
                      .scenario_scale = flags.scenario_scale,
+                     .exact = exact,
                      .on_finished = report_progress});
   const std::vector<const InstanceSpec*> order = measurement_order(runnable, flags.repetitions, flags.random_interleaving, seed);
   launcher.plan(order);
-  RunDescription description(flags, selected, program, command_output);
+  RunDescription description(flags, selected, program, command_output, exact);
   g_run.planned = order.size();
   g_run.launcher = &launcher;
   g_run.description = &description;

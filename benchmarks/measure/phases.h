@@ -9,6 +9,7 @@
 
 #include "benchmarks/measure/clock.h"
 #include "benchmarks/measure/context.h"
+#include "benchmarks/measure/exact.h"
 #include "benchmarks/measure/latency.h"
 #include "benchmarks/measure/memory.h"
 
@@ -16,10 +17,15 @@ namespace bench {
 
 using Clock = std::chrono::steady_clock;
 
+// Runs `function` as the timed (or, under --exact, counted: exact.h) phase `phase`; returns its
+// wall time.
 template <class Function>
-double timed_seconds(Function&& function) {
+double timed_seconds(std::string_view phase, Function&& function) {
   const auto start = Clock::now();
-  function();
+  {
+    const CountedPhase counted(phase);  // the body alone: not the clock reads around it
+    function();
+  }
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
@@ -53,7 +59,7 @@ void report_usage(CounterSink& out, std::string_view prefix, const ResourceUsage
 template <class Body>
 double timed_phase(CounterSink& out, std::string_view phase, Body&& body) {
   const ResourceUsage before = process_usage();
-  const double seconds = timed_seconds(body);
+  const double seconds = timed_seconds(phase, body);
   report_usage(out, phase, process_usage() - before);
   out.counter(CounterName(phase, "seconds"), seconds, Unit::seconds);
   return seconds;

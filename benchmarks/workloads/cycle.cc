@@ -44,14 +44,14 @@ void cycle(WorkloadContext& context) {
     std::snprintf(prefix, sizeof prefix, "round%d", round);
     insert_latency.clear();
     lookup_latency.clear();
-    const MapPass pass = insert_lookup_clear(context, container, insert_latency, lookup_latency, /*snapshots=*/false);
+    const MapPass pass = insert_lookup_clear(context, container, insert_latency, lookup_latency, /*snapshots=*/false, prefix);
 
     ResourceUsage usage = pass.usage();
     double release_seconds = 0;
     released = pass.cleared;
     if (context.configuration.has_release_step()) {
       const ResourceUsage before = process_usage();
-      release_seconds = timed_seconds([&] {
+      release_seconds = timed_seconds(CounterName(prefix, "release"), [&] {
         container.release();
         if (context.configuration.release->process_call != nullptr) context.configuration.release->process_call();
       });

@@ -52,7 +52,7 @@ void fragment(WorkloadContext& context, Keep keep) {
 
   // Every survivor is found with its value, every erased key is gone.
   std::uint64_t wrong = 0, live = 0;
-  const double lookup_seconds = timed_seconds([&] {
+  const double lookup_seconds = timed_seconds("lookup", [&] {
     for (std::uint64_t i = 0; i < n; ++i) {
       const auto* value = container.find(context.keys[i]);
       if (keep(i)) {

@@ -80,20 +80,22 @@ struct MapPass {
 // One pass: insert every key, look every key up, clear. Each operation's latency goes into the
 // histograms (an adapter that loads in bulk records no insert latency). With `snapshots`, RSS at
 // peak and after clear comes with memory_at()'s breakdown ("peak", "cleared"); without, statm only.
+// The phases are named <prefix>_insert, ... (insert, ... without a prefix) where they are counted.
 // Throws WorkloadFailure if a lookup is wrong.
 template <class Adapter>
 MapPass insert_lookup_clear(WorkloadContext& context, Adapter& container, LatencyHistogram& insert_latency,
-                            LatencyHistogram& lookup_latency, bool snapshots) {
+                            LatencyHistogram& lookup_latency, bool snapshots, std::string_view prefix = {}) {
   MapPass pass;
-  auto measured = [](ResourceUsage& usage, auto&& body) {
+  auto measured = [prefix](const char* phase, ResourceUsage& usage, auto&& body) {
     const ResourceUsage before = process_usage();
-    const double seconds = timed_seconds(body);
+    const CounterName prefixed(prefix, phase);
+    const double seconds = timed_seconds(prefix.empty() ? std::string_view(phase) : std::string_view(prefixed), body);
     usage = process_usage() - before;
     return seconds;
   };
   LatencyRecorder insert_recorder(insert_latency), lookup_recorder(lookup_latency);
   const auto nothing = [] {};
-  pass.insert_seconds = measured(pass.insert_usage, [&] {
+  pass.insert_seconds = measured("insert", pass.insert_usage, [&] {
     if (!context.time_operations) return container.load(context.keys, nothing);
     insert_recorder.start();
     container.load(context.keys, insert_recorder);
@@ -102,7 +104,7 @@ MapPass insert_lookup_clear(WorkloadContext& context, Adapter& container, Latenc
   pass.peak = snapshots ? memory_at(context, "peak") : resident_bytes();
 
   std::uint64_t wrong = 0;
-  pass.lookup_seconds = measured(pass.lookup_usage, [&] {
+  pass.lookup_seconds = measured("lookup", pass.lookup_usage, [&] {
     if (!context.time_operations) return void(wrong = wrong_lookups(container, context.keys, nothing));
     lookup_recorder.start();
     wrong = wrong_lookups(container, context.keys, lookup_recorder);
@@ -111,7 +113,7 @@ MapPass insert_lookup_clear(WorkloadContext& context, Adapter& container, Latenc
   if (wrong != 0)
     throw WorkloadFailure(std::to_string(wrong) + " of " + std::to_string(context.size) + " keys were not found after insert");
 
-  pass.clear_seconds = measured(pass.clear_usage, [&] { container.clear(); });
+  pass.clear_seconds = measured("clear", pass.clear_usage, [&] { container.clear(); });
   pass.cleared = snapshots ? memory_at(context, "cleared") : resident_bytes();
   return pass;
 }
