@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,7 +126,7 @@ std::string command_preload(const Configuration& configuration) {
 }
 
 std::vector<std::string> command_environment(char** caller_environment, const Configuration& configuration,
-                                             const std::vector<std::string>& extra) {
+                                             const std::vector<std::string>& extra, const std::string& interposer) {
   std::vector<std::string> environment;
   for (char** entry = caller_environment; entry != nullptr && *entry != nullptr; ++entry) {
     const std::string_view text(*entry);
@@ -134,7 +135,7 @@ std::vector<std::string> command_environment(char** caller_environment, const Co
   environment.insert(environment.end(), extra.begin(), extra.end());
   for (const EnvironmentVariable& variable : configuration.environment)
     environment.push_back(std::string(variable.name) + "=" + std::string(variable.value));
-  environment.push_back("LD_PRELOAD=" + command_preload(configuration));
+  environment.push_back("LD_PRELOAD=" + (interposer.empty() ? std::string() : interposer + ":") + command_preload(configuration));
   return environment;
 }
 
@@ -163,7 +164,18 @@ CommandRun::CommandRun(const CommandOptions& options, const Configuration& confi
   std::vector<std::string> extra = options.environment;
   extra.push_back(std::string(kProgramReportFdVariable) + "=" + std::to_string(kProgramReportFd));
   extra.push_back("BENCH_SCRATCH_DIR=" + scratch_directory_);
-  std::vector<std::string> environment = command_environment(::environ, configuration, extra);
+  if (options.heap_map) {
+    // Every process of the tree loads the interposer; each listens for its phases' snapshots and
+    // takes one when it exits.
+    char heap_maps[] = "/tmp/bench-heapmap-XXXXXX";
+    if (::mkdtemp(heap_maps) == nullptr) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+    heap_map_directory_ = heap_maps;
+    extra.push_back("BENCH_HEAPMAP_DIR=" + heap_map_directory_);
+    extra.push_back("BENCH_HEAPMAP_LISTEN=1");
+    extra.push_back("BENCH_HEAPMAP_AT_EXIT=1");
+  }
+  std::vector<std::string> environment =
+      command_environment(::environ, configuration, extra, options.heap_map ? std::string(kHeapMapInterposer) : std::string());
   std::vector<std::string> arguments = options.argv;
   std::vector<char*> argv, envp;
   for (std::string& a : arguments) argv.push_back(a.data());
@@ -251,10 +263,11 @@ CommandRun::~CommandRun() {
   for (int fd : {pidfd_, report_fd_})
     if (fd >= 0) ::close(fd);
   std::erase(watch_.roots, tree_.root());
-  if (!scratch_directory_.empty()) {
-    std::error_code ignored;
-    std::filesystem::remove_all(scratch_directory_, ignored);
-  }
+  for (const std::string& directory : {scratch_directory_, heap_map_directory_})
+    if (!directory.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(directory, ignored);
+    }
 }
 
 std::vector<pid_t> CommandRun::measured_pids() {
@@ -297,7 +310,8 @@ bool CommandRun::take_sample(std::int64_t now) {
     // its start), then at every 10th, until it is known.
     if (!v.verdict.conclusive && (v.inspections < 20 || sample_index_ % 10 == 0)) {
       ++v.inspections;
-      v.verdict = verify_process(pid, configuration_, preload_, malloc_libraries_);
+      v.verdict = verify_process(pid, configuration_, preload_, malloc_libraries_,
+                                 options_.heap_map ? std::string(kHeapMapInterposer) : std::string(), heap_map_directory_);
     }
   }
   return true;
@@ -379,12 +393,37 @@ void CommandRun::handle(const ProgramMessage& message, std::int64_t now) {
     }
     last_phase_ns_ = now;
     last_phase_cpu_ = cpu;
+    if (options_.heap_map) request_heap_maps(name);
   }
   if (expected && !repeated) ++next_phase_;
   if (!options_.phases.empty() && next_phase_ >= options_.timed_phases) settling_ = true;
   const std::string answer = "ok " + name + "\n";
   if (report_fd_ >= 0) {
     [[maybe_unused]] const ssize_t ignored = ::send(report_fd_, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+}
+
+// Asks the interposer of every measured process for its snapshot `moment` and waits for each answer
+// (bounded: 30 s a process; a process that has none, or exits meanwhile, is skipped).
+void CommandRun::request_heap_maps(const std::string& moment) {
+  for (pid_t pid : measured_) {
+    const std::string path = heap_map_directory_ + "/" + std::to_string(pid) + ".sock";
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    if (path.size() >= sizeof address.sun_path) continue;
+    std::memcpy(address.sun_path, path.c_str(), path.size());
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) continue;
+    const timeval limit{30, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+      const std::string request = "snapshot " + moment + "\n";
+      if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size())) {
+        char answer[128];
+        [[maybe_unused]] const ssize_t n = ::recv(fd, answer, sizeof answer, 0);
+      }
+    }
+    ::close(fd);
   }
 }
 
@@ -510,6 +549,11 @@ CommandOutcome CommandRun::finish(const std::string& forced_error) {
   outcome.counters.insert(outcome.counters.end(), program_counters_.begin(), program_counters_.end());
   outcome.samples = std::move(samples_);
   outcome.phases = std::move(phase_marks_);
+  if (!heap_map_directory_.empty()) {  // the phases' snapshots, and each process's at its exit
+    HeapMapReading heap = read_heap_maps(heap_map_directory_);
+    outcome.counters.insert(outcome.counters.end(), heap.counters.begin(), heap.counters.end());
+    outcome.heap_maps = std::move(heap.moments);
+  }
 
   std::string label = "malloc=" + preload_ + " (";
   if (verified > 0) {

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "allocators/configuration.h"
+#include "benchmarks/driver/heap_map_reader.h"
 #include "benchmarks/driver/process_tree.h"
 #include "benchmarks/protocol/child_protocol.h"
 #include "benchmarks/protocol/program_protocol.h"
@@ -46,8 +47,9 @@ std::string command_preload(const Configuration& configuration);
 // The caller's environment without the variables that choose or tune an allocator (LD_PRELOAD,
 // GLIBC_TUNABLES, MALLOC_*, MIMALLOC_*, TCMALLOC_*, SCUDO_*, TBB_MALLOC_*) or that the parent sets
 // for the program (BENCH_*), then `extra` (NAME=VALUE), then `configuration`'s and its LD_PRELOAD.
+// With `interposer`, it comes first in LD_PRELOAD, ahead of the configuration's library.
 std::vector<std::string> command_environment(char** caller_environment, const Configuration& configuration,
-                                             const std::vector<std::string>& extra = {});
+                                             const std::vector<std::string>& extra = {}, const std::string& interposer = {});
 
 struct CommandOptions {
   std::string program;                        // resolved
@@ -56,6 +58,7 @@ struct CommandOptions {
   std::string measure = {};                   // a process name (/proc/<pid>/comm); empty: the whole tree
   std::vector<std::string> phases = {};       // the phases the program must report, in order; empty: any
   std::size_t timed_phases = 0;               // the first this many are timed; after them it settles
+  bool heap_map = false;                      // behind the heap map's interposer (--heap-map)
   std::chrono::nanoseconds sample_every{};
   std::string output_directory;  // empty: output discarded
 };
@@ -81,6 +84,7 @@ struct CommandOutcome {
   std::vector<CounterValue> counters;
   std::vector<TimelineSample> samples;
   std::vector<std::pair<std::string, double>> phases;  // name, seconds after execve
+  std::vector<HeapMapMoment> heap_maps;                // --heap-map: each moment's pinning sites
 };
 
 class CommandRun {
@@ -123,6 +127,7 @@ class CommandRun {
   std::vector<pid_t> measured_pids();
   void handle(const ProgramMessage& message, std::int64_t now_ns);
   void stop_descendants();
+  void request_heap_maps(const std::string& moment);
   double measured_cpu_seconds() const;
 
   const Configuration& configuration_;
@@ -152,7 +157,7 @@ class CommandRun {
   bool settling_ = false;
   std::string program_error_, protocol_error_;
   std::vector<std::string> stopped_;  // descendants stopped when the program exited: "name (pid)"
-  std::string stdout_path_, stderr_path_, scratch_directory_;
+  std::string stdout_path_, stderr_path_, scratch_directory_, heap_map_directory_;
 };
 
 }  // namespace bench

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "benchmarks/heapmap/heap_map.h"
 #include "benchmarks/measure/memory.h"
 #include "benchmarks/workloads/workload.h"
 
@@ -134,6 +135,18 @@ RunDescription::RunDescription(const Flags& flags, const std::vector<InstanceSpe
   } else {
     document_["measurement"] = {{"mode", "timed"}};
   }
+  if (flags.heap_map)
+    document_["measurement"]["heap_map"] = {
+        {"interposer", kHeapMapInterposer},
+        {"pinned_share", heap_map::kPinnedShare},
+        {"granule_bytes", heap_map::kGranuleBytes},
+        {"site_frames", heap_map::kSiteFrames},
+        {"classes",
+         {{"free", "resident, in malloc's ground, no live block: kept by the allocator by choice (a release call or a knob can return it)"},
+          {"pinned", "resident, live blocks fill less than pinned_share of it: the rest cannot be returned while they live"},
+          {"used", "resident, live blocks fill at least pinned_share of it"},
+          {"outside",
+           "resident anonymous memory where malloc never returned a block (stacks, static buffers, memory the program maps itself)"}}}};
   std::vector<const Scenario*> scenarios;
   for (const InstanceSpec& spec : selected) {
     if (spec.scenario != nullptr && std::find(scenarios.begin(), scenarios.end(), spec.scenario) == scenarios.end())
@@ -166,6 +179,15 @@ void RunDescription::add_result(const InstanceSpec& spec, int repetition, const 
     units_.emplace(counter.name, counter.unit);
     document_["counters"][counter.name] = {{"unit", unit_name(counter.unit)}};
     if (is_exact_counter(counter.name)) document_["counters"][counter.name]["kind"] = "exact";
+  }
+  if (!result.heap_maps.empty()) {
+    nlohmann::json moments = nlohmann::json::array();
+    for (const HeapMapMoment& m : result.heap_maps) {
+      nlohmann::json sites = nlohmann::json::array();
+      for (const HeapMapSite& site : m.sites) sites.push_back({{"bytes", site.bytes}, {"blocks", site.blocks}, {"frames", site.frames}});
+      moments.push_back({{"moment", m.moment}, {"processes", m.processes}, {"sites", sites}});
+    }
+    document_["heap_maps"][spec.name].push_back({{"repetition", repetition}, {"moments", moments}});
   }
   if (result.samples.empty()) return;
   nlohmann::json seconds = nlohmann::json::array(), rss = nlohmann::json::array();

@@ -136,6 +136,9 @@ const char* const kFlagsHelp =
     "  --exact                 count instead of time: every child under valgrind's callgrind with a\n"
     "                          fixed simulated cache; instructions and cache misses per phase\n"
     "                          (latency off, settle 0 unless given)\n"
+    "  --heap-map              every child and program behind the heap map's interposer: which\n"
+    "                          resident pages are free but kept, pinned by live blocks, or used,\n"
+    "                          and the allocation sites that pin them (heap_<moment>_* counters)\n"
     "  --ignore-memory-limit   run instances whose estimated peak exceeds the available memory\n"
     "  --list-configs[=json]   print every allocator configuration, verified, and whether it is\n"
     "                          available (json: the same for tools)\n"
@@ -226,6 +229,8 @@ Flags parse_flags(int argc, char** argv) {
       flags.measure = std::string(value);
     } else if (argument == "--exact") {
       flags.exact = true;
+    } else if (argument == "--heap-map") {
+      flags.heap_map = true;
     } else if (argument == "--ignore-memory-limit") {
       flags.ignore_memory_limit = true;
     } else if (argument == "--list-configs" || argument == "--list-configs=text") {
@@ -267,6 +272,8 @@ Flags parse_flags(int argc, char** argv) {
     throw UsageError("--scenario and -- PROGRAM are two kinds of run: give one of them");
   if (flags.exact && (!flags.command.empty() || !flags.scenario.empty()))
     throw UsageError("--exact counts the workloads' timed phases; a program (-- PROGRAM, --scenario) has none to count");
+  if (flags.exact && flags.heap_map)
+    throw UsageError("--exact and --heap-map: the interposer's own instructions would be counted in every phase");
   if (flags.exact && flags.latency_given && flags.latency)
     throw UsageError("--exact and --latency=on: timing every operation would add its own instructions to every count");
   if (flags.exact) {

@@ -58,6 +58,10 @@ struct Flags {
   // misses per phase (driver/exact.h). Latency timing is off then, and the settle period 0 unless
   // --settle is given.
   bool exact = false;
+  // --heap-map: every child and program behind the heap map's interposer (benchmarks/heapmap/):
+  // which resident pages are free but kept, pinned by live blocks, or used, and which allocation
+  // sites pin them.
+  bool heap_map = false;
   bool settle_given = false;
   bool latency_given = false;
   // --list-configs[=text|json]: print the configuration table, each row verified, and exit.

@@ -285,7 +285,16 @@ void Launcher::launch(Slot& slot) {
   std::vector<std::string> environment = {"PATH=/usr/bin:/bin", "LC_ALL=C"};
   for (const EnvironmentVariable& variable : configuration.environment)
     environment.push_back(std::string(variable.name) + "=" + std::string(variable.value));
-  if (configuration.library->preloaded) environment.push_back("LD_PRELOAD=" + std::string(configuration.library->preload_path));
+  std::string preload = configuration.library->preloaded ? std::string(configuration.library->preload_path) : std::string();
+  if (options_.heap_map && measures) {
+    // The interposer first, so that its definitions win; it forwards to what follows.
+    char directory[] = "/tmp/bench-heapmap-XXXXXX";
+    if (::mkdtemp(directory) == nullptr) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+    slot.heap_map_directory = directory;
+    environment.push_back("BENCH_HEAPMAP_DIR=" + slot.heap_map_directory);
+    preload = std::string(kHeapMapInterposer) + (preload.empty() ? "" : ":" + preload);
+  }
+  if (!preload.empty()) environment.push_back("LD_PRELOAD=" + preload);
   std::vector<char*> argv, envp;
   for (std::string& a : arguments) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -362,6 +371,7 @@ CommandOptions Launcher::program_options(const InstanceSpec& spec) const {
   options.measure = scenario->measure;
   for (const ScenarioPhase& phase : scenario->phases) options.phases.push_back(phase.name);
   options.timed_phases = scenario->timed_phase_count();
+  options.heap_map = options_.heap_map;
   char scale[32], settle[32];
   std::snprintf(scale, sizeof scale, "%.17g", options_.scenario_scale);
   std::snprintf(settle, sizeof settle, "%.17g", std::chrono::duration<double>(options_.settle).count());
@@ -482,6 +492,14 @@ void Launcher::finish(Slot& slot, int status, const std::string& forced_error) {
   result.counters = std::move(m.counters);
   if (m.ready_ns) result.counters.push_back({"spawn_seconds", static_cast<double>(*m.ready_ns - slot.fork_ns) / 1e9, Unit::seconds});
   result.samples = std::move(m.samples);
+  if (!slot.heap_map_directory.empty()) {
+    HeapMapReading heap = read_heap_maps(slot.heap_map_directory);
+    result.counters.insert(result.counters.end(), heap.counters.begin(), heap.counters.end());
+    result.heap_maps = std::move(heap.moments);
+    std::error_code ignored;
+    std::filesystem::remove_all(slot.heap_map_directory, ignored);
+    slot.heap_map_directory.clear();
+  }
   if (!slot.exact_directory.empty()) {
     std::string problem;
     std::vector<CounterValue> counts = read_callgrind_dumps(slot.exact_directory, &problem);
@@ -510,7 +528,8 @@ void Launcher::finish_program(Slot& slot, const std::string& forced_error) {
                  .measured_seconds = outcome.wall_seconds,
                  .counters = std::move(outcome.counters),
                  .samples = std::move(outcome.samples),
-                 .phases = std::move(outcome.phases)};
+                 .phases = std::move(outcome.phases),
+                 .heap_maps = std::move(outcome.heap_maps)};
   slot.program.reset();
   slot.fd = -1;
   slot.pid = -1;
@@ -530,11 +549,12 @@ void Launcher::stop_all() noexcept {
     s.pid = -1;
     s.result.error = "stopped: the run was interrupted";
     s.state = State::finished;
-    if (!s.exact_directory.empty()) {
-      std::error_code ignored;
-      std::filesystem::remove_all(s.exact_directory, ignored);
-      s.exact_directory.clear();
-    }
+    for (std::string* directory : {&s.exact_directory, &s.heap_map_directory})
+      if (!directory->empty()) {
+        std::error_code ignored;
+        std::filesystem::remove_all(*directory, ignored);
+        directory->clear();
+      }
   }
 }
 

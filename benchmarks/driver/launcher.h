@@ -28,6 +28,7 @@
 #include "allocators/configuration.h"
 #include "benchmarks/driver/command.h"
 #include "benchmarks/driver/exact.h"
+#include "benchmarks/driver/heap_map_reader.h"
 #include "benchmarks/driver/instances.h"
 #include "benchmarks/driver/units.h"
 #include "benchmarks/protocol/child_protocol.h"
@@ -42,6 +43,7 @@ struct InstanceResult {
   std::vector<CounterValue> counters;
   std::vector<TimelineSample> samples;
   std::vector<std::pair<std::string, double>> phases = {};  // a program's phases: name, seconds after execve
+  std::vector<HeapMapMoment> heap_maps = {};                // --heap-map: each moment's pinning sites
 };
 
 struct LauncherOptions {
@@ -60,6 +62,7 @@ struct LauncherOptions {
   CommandOptions command = {};          // command.program set: instances are runs of the user's program
   double scenario_scale = 1.0;          // --scenario-scale, for scenario instances
   std::optional<ExactMode> exact = {};  // --exact: every child under callgrind (driver/exact.h)
+  bool heap_map = false;                // --heap-map: children behind the heap map's interposer
   // Called as each child finishes (in measurement order), for progress reports.
   std::function<void(const InstanceSpec&, const InstanceResult&)> on_finished = {};
 };
@@ -114,7 +117,8 @@ class Launcher {
     std::uint64_t oom_kills_at_fork = 0;  // /proc/vmstat oom_kill when the child was started
     int repetition = 0;
     InstanceResult result = {};
-    std::string exact_directory = {};  // --exact: callgrind's dumps and log, removed once read
+    std::string exact_directory = {};     // --exact: callgrind's dumps and log, removed once read
+    std::string heap_map_directory = {};  // --heap-map: the interposer's snapshots, removed once read
   };
 
   InstanceResult wait_for(Slot& target);

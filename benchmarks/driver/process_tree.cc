@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "allocators/glibc.h"
+#include "benchmarks/driver/heap_map_reader.h"
 #include "benchmarks/measure/memory.h"
 
 namespace bench {
@@ -405,7 +406,8 @@ std::optional<bool> elf_is_dynamic(const std::string& path) {
 }
 
 ProcessVerdict verify_process(pid_t pid, const Configuration& configuration, const std::string& preload,
-                              const std::vector<std::string>& malloc_libraries) {
+                              const std::vector<std::string>& malloc_libraries, const std::string& interposer,
+                              const std::string& heap_map_directory) {
   ProcessVerdict verdict;
   const std::string maps = read_proc_file(proc_path(pid, "maps"));
   if (maps.empty()) return verdict;  // gone, or not ours to read
@@ -439,11 +441,11 @@ ProcessVerdict verify_process(pid_t pid, const Configuration& configuration, con
   if (value_of("BENCH_REPORT_FD")) {
     const std::optional<std::string_view> ld_preload = value_of("LD_PRELOAD");
     // ld.so preloads in the order given: the configuration's library must come first.
-    const std::string_view first = ld_preload ? ld_preload->substr(0, ld_preload->find_first_of(": ")) : std::string_view();
-    if (first != preload) {
+    const std::string expected = interposer.empty() ? preload : interposer + ":" + preload;
+    if (!ld_preload || !ld_preload->starts_with(expected)) {
       verdict.conclusive = true;
-      verdict.reason = ld_preload ? "it was started with LD_PRELOAD=" + std::string(*ld_preload) + ", not " + preload + " first"
-                                  : "it was started without LD_PRELOAD=" + preload + " (a process between it and the program removed it)";
+      verdict.reason = ld_preload ? "it was started with LD_PRELOAD=" + std::string(*ld_preload) + ", not " + expected + " first"
+                                  : "it was started without LD_PRELOAD=" + expected + " (a process between it and the program removed it)";
       return verdict;
     }
     for (const EnvironmentVariable& variable : configuration.environment)
@@ -465,10 +467,18 @@ ProcessVerdict verify_process(pid_t pid, const Configuration& configuration, con
   const std::string own = canonical(preload);
   std::vector<std::string> skip = malloc_libraries;
   skip.push_back(libc);
+  if (!interposer.empty()) skip.push_back(canonical(interposer));
   for (const std::string& library : malloc_libraries)
     if (library != own && mapped.count(library) != 0) verdict.other_malloc_libraries.push_back(file_name(library));
-  const std::vector<std::pair<std::string, std::string>> bindings = malloc_bindings(pid, mappings, skip);
+  std::vector<std::pair<std::string, std::string>> bindings = malloc_bindings(pid, mappings, skip);
   if (bindings.empty()) return verdict;  // nothing has called malloc yet: ask again at a later sample
+  if (!interposer.empty()) {
+    // Through the interposer to what it forwards to, as it recorded when the process started.
+    const std::string forward = heap_map_forward(heap_map_directory, pid);
+    if (forward.empty()) return verdict;
+    for (auto& binding : bindings)
+      if (canonical(binding.second) == canonical(interposer)) binding.second = forward;
+  }
   verdict.conclusive = true;
   for (const auto& [object, target] : bindings)
     if (canonical(target) != own) {

@@ -305,10 +305,12 @@ int run_benchmarks(const Flags& flags, const std::vector<InstanceSpec>& selected
                      .command = {.program = program,
                                  .argv = flags.command,
                                  .measure = flags.measure,
+                                 .heap_map = flags.heap_map,
                                  .sample_every = flags.sample_every,
                                  .output_directory = command_output},
                      .scenario_scale = flags.scenario_scale,
                      .exact = exact,
+                     .heap_map = flags.heap_map,
                      .on_finished = report_progress});
   const std::vector<const InstanceSpec*> order = measurement_order(runnable, flags.repetitions, flags.random_interleaving, seed);
   launcher.plan(order);

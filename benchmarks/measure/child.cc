@@ -10,6 +10,7 @@
 
 #include "benchmarks/measure/clock.h"
 #include "benchmarks/measure/context.h"
+#include "benchmarks/measure/heap_map_moment.h"
 #include "benchmarks/measure/served_by.h"
 #include "benchmarks/protocol/child_protocol.h"
 #include "benchmarks/workloads/workload.h"
@@ -71,6 +72,7 @@ int child_main(int argc, char** argv) {
       }
       note = " (AddressSanitizer build: ASan's allocator serves this process; figures are not the configuration's)";
     }
+    if (!served.interposer.empty()) note += " (behind the heap map's interposer " + served.interposer + ")";
     report.label("malloc=" + served.malloc_library + " new=" + served.new_library + " version=" + configuration->library->version() + note);
     if (configuration->setup != nullptr) configuration->setup();
     OptionRecorder options(report);
@@ -85,6 +87,7 @@ int child_main(int argc, char** argv) {
       return 0;
     }
     if (configuration->library->prepare != nullptr) configuration->library->prepare();
+    prepare_heap_map();
     touch_stack();
     ActivitySpec activity_spec;
     if (!arguments.activity.empty()) activity_spec = ActivitySpec::parse(arguments.activity);

@@ -10,6 +10,7 @@
 #include "benchmarks/measure/clock.h"
 #include "benchmarks/measure/context.h"
 #include "benchmarks/measure/exact.h"
+#include "benchmarks/measure/heap_map_moment.h"
 #include "benchmarks/measure/latency.h"
 #include "benchmarks/measure/memory.h"
 
@@ -122,15 +123,23 @@ void report_retention(WorkloadContext& context, const Growth& growth, std::size_
 // The end every build-use-free workload shares once its measured phases are over: the machine-speed
 // probe's second run, where the bytes sit (the serving allocator's statistics, then the
 // container's), the release step, the settle period and the retention counters. Returns rss_final.
+// Under --heap-map, the heap map's snapshots are taken right after the free phase ("cleared"),
+// after the release step ("released", when there is one) and at the end of the settle period
+// ("final").
 template <class Container>
 std::size_t finish_after_free(WorkloadContext& context, Container& container, const Growth& growth) {
   std::int64_t time_zero = monotonic_ns();  // the free phase is over
+  heap_map_moment("cleared");
   context.probe.run();
   context.configuration.library->report_stats(context.report);
   container.report_stats(context.report);
   release_step(context, container, growth.cleared);
-  if (context.configuration.has_release_step()) time_zero = monotonic_ns();
+  if (context.configuration.has_release_step()) {
+    heap_map_moment("released");
+    time_zero = monotonic_ns();
+  }
   const std::size_t final_rss = settle(context, growth, time_zero);
+  heap_map_moment("final");
   report_retention(context, growth, final_rss);
   return final_rss;
 }

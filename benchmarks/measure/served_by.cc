@@ -24,7 +24,19 @@ std::string object_defining(const char* symbol) {
 
 }  // namespace
 
-ServedBy find_served_by() { return {object_defining("malloc"), object_defining("_Znwm")}; }
+ServedBy find_served_by() {
+  ServedBy served{object_defining("malloc"), object_defining("_Znwm")};
+  // Behind the heap map's interposer: what serves is what it forwards to.
+  using Path = const char* (*)();
+  const auto next_malloc = reinterpret_cast<Path>(::dlsym(RTLD_DEFAULT, "bench_heap_map_next_malloc"));
+  const auto next_new = reinterpret_cast<Path>(::dlsym(RTLD_DEFAULT, "bench_heap_map_next_new"));
+  if (next_malloc != nullptr && next_new != nullptr && served.malloc_library == object_defining("bench_heap_map_next_malloc")) {
+    served.interposer = served.malloc_library;
+    served.malloc_library = canonical(next_malloc());
+    if (served.new_library == served.interposer) served.new_library = canonical(next_new());
+  }
+  return served;
+}
 
 std::string check_served_by(const MallocLibrary& library, const ServedBy& served) {
   std::string expected_malloc, expected_new;

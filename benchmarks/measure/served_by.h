@@ -13,6 +13,9 @@ namespace bench {
 struct ServedBy {
   std::string malloc_library;  // canonical path of the object defining the resolved `malloc`
   std::string new_library;     // ... of `operator new(size_t)` (_Znwm)
+  // Under --heap-map: the interposer that `malloc` and `_Znwm` resolve to; the two libraries above
+  // are then the ones it forwards to (what it found with dlsym(RTLD_NEXT), dladdr'ed).
+  std::string interposer = {};
 };
 
 ServedBy find_served_by();
