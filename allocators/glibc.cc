@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -90,19 +91,23 @@ void report_loader_tunables(CounterSink& out) {
   const int spawned = ::posix_spawn(&pid, loader.dli_fname, &actions, nullptr, argv, environ);
   ::posix_spawn_file_actions_destroy(&actions);
   ::close(pipe_fds[1]);
-  std::string listing;
-  char buffer[4096];
-  for (ssize_t n; spawned == 0 && (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;)
-    listing.append(buffer, static_cast<std::size_t>(n));
+  // Into a fixed buffer, not a growing string: how the pipe's reads split the output must not change
+  // what this process allocates before its baseline (--exact counts depend on the heap's layout).
+  static char text[1 << 16];
+  std::size_t length = 0;
+  for (ssize_t n; spawned == 0 && length < sizeof text && (n = ::read(pipe_fds[0], text + length, sizeof text - length)) > 0;)
+    length += static_cast<std::size_t>(n);
   ::close(pipe_fds[0]);
+  const std::string_view listing(text, length);
   if (spawned == 0) ::waitpid(pid, nullptr, 0);
   // "glibc.malloc.arena_max: 0x1 (min: 0x1, max: ...)": the value in hex or decimal.
   static constexpr std::string_view kPrefix = "glibc.malloc.";
-  for (std::size_t at = listing.find(kPrefix); at != std::string::npos; at = listing.find(kPrefix, at + 1)) {
+  for (std::size_t at = listing.find(kPrefix); at != std::string_view::npos; at = listing.find(kPrefix, at + 1)) {
     const std::size_t colon = listing.find(':', at), end = listing.find('\n', at);
-    if (colon == std::string::npos || colon > end) continue;
-    const std::string name = listing.substr(at + kPrefix.size(), colon - at - kPrefix.size());
-    const double value = static_cast<double>(std::strtoull(listing.c_str() + colon + 1, nullptr, 0));
+    if (colon == std::string_view::npos || colon > end) continue;
+    const std::string name(listing.substr(at + kPrefix.size(), colon - at - kPrefix.size()));
+    const std::string value_text(listing.substr(colon + 1, std::min(end, listing.size()) - colon - 1));
+    const double value = static_cast<double>(std::strtoull(value_text.c_str(), nullptr, 0));
     out.counter(std::string("opt_") + name, value, Unit::count);
   }
 }

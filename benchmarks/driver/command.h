@@ -63,9 +63,9 @@ struct CommandOptions {
   std::string output_directory;  // empty: output discarded
 };
 
-// What every program being watched shares: the machine's process table, read at most once per wake
-// of the parent (it is the costliest part of a sample), and which programs run, so that an orphan of
-// one is not counted in another.
+// What every program being watched shares: the machine's process table, read at most every 50 ms
+// (it is the costliest part of a sample), and which programs run, so that an orphan of one is not
+// counted in another.
 struct ProgramWatch {
   std::vector<pid_t> roots;  // the running programs, in the order they started
   const std::vector<ProcessEntry>& table(std::int64_t now_ns);

@@ -309,6 +309,20 @@ void ProcessTree::update(const std::vector<ProcessEntry>& table, pid_t reaper, b
     children[e.parent].push_back(&e);
     if (e.pid == root_) root = &e;
   }
+  // The root is read afresh: a table read before it started (they are shared and reused for a while)
+  // must not make it look gone.
+  std::optional<ProcessEntry> fresh_root;
+  if (root == nullptr) {
+    char path[64], text[1024];
+    std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(root_));
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      const ssize_t n = ::read(fd, text, sizeof text - 1);
+      ::close(fd);
+      if (n > 0) fresh_root = parse_process_stat(std::string_view(text, static_cast<std::size_t>(n)));
+    }
+    if (fresh_root) root = &*fresh_root;
+  }
   std::vector<const ProcessEntry*> queue;
   if (root != nullptr) queue.push_back(root);
   // Orphans handed to the reaper that belong here: in the root's group, known before, or unclaimed.
