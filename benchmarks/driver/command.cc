@@ -551,6 +551,7 @@ CommandOutcome CommandRun::finish(const std::string& forced_error) {
   add("descendants_stopped", static_cast<double>(stopped_.size()), Unit::count);
   outcome.counters.insert(outcome.counters.end(), phase_counters_.begin(), phase_counters_.end());
   outcome.counters.insert(outcome.counters.end(), program_counters_.begin(), program_counters_.end());
+  for (const CounterValue& c : program_counters_) outcome.program_counters.push_back(c.name);
   outcome.samples = std::move(samples_);
   outcome.phases = std::move(phase_marks_);
   if (!heap_map_directory_.empty()) {  // the phases' snapshots, and each process's at its exit

@@ -85,6 +85,7 @@ struct CommandOutcome {
   std::vector<TimelineSample> samples;
   std::vector<std::pair<std::string, double>> phases;  // name, seconds after execve
   std::vector<HeapMapMoment> heap_maps;                // --heap-map: each moment's pinning sites
+  std::vector<std::string> program_counters;           // the names of the counters it reported itself
 };
 
 class CommandRun {

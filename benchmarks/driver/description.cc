@@ -179,6 +179,8 @@ void RunDescription::add_result(const InstanceSpec& spec, int repetition, const 
     units_.emplace(counter.name, counter.unit);
     document_["counters"][counter.name] = {{"unit", unit_name(counter.unit)}};
     if (is_exact_counter(counter.name)) document_["counters"][counter.name]["kind"] = "exact";
+    if (std::find(result.program_counters.begin(), result.program_counters.end(), counter.name) != result.program_counters.end())
+      document_["counters"][counter.name]["kind"] = "program";  // reported by the program itself
   }
   if (!result.heap_maps.empty()) {
     nlohmann::json moments = nlohmann::json::array();

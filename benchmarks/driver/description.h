@@ -11,7 +11,8 @@
 //                          "active"), uses_rounds, headline (counters shown first)
 //   counters{}             per counter name: its unit (bytes, seconds, items_per_second, count,
 //                          percent, nanoseconds, megabyte_seconds), as the child reported it, and
-//                          kind "exact" for a count callgrind made (driver/exact.h)
+//                          kind "exact" for a count callgrind made (driver/exact.h), "program" for a
+//                          figure the program reported itself (protocol/program_protocol.h)
 //   measurement            mode "timed", or "exact" with tool, valgrind, command, the simulated
 //                          caches (i1, d1, ll), cycles_formula and rss_note
 //   instances{}            per benchmark name: workload (the scenario's name for a scenario),

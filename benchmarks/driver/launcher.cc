@@ -529,7 +529,8 @@ void Launcher::finish_program(Slot& slot, const std::string& forced_error) {
                  .counters = std::move(outcome.counters),
                  .samples = std::move(outcome.samples),
                  .phases = std::move(outcome.phases),
-                 .heap_maps = std::move(outcome.heap_maps)};
+                 .heap_maps = std::move(outcome.heap_maps),
+                 .program_counters = std::move(outcome.program_counters)};
   slot.program.reset();
   slot.fd = -1;
   slot.pid = -1;

@@ -44,6 +44,7 @@ struct InstanceResult {
   std::vector<TimelineSample> samples;
   std::vector<std::pair<std::string, double>> phases = {};  // a program's phases: name, seconds after execve
   std::vector<HeapMapMoment> heap_maps = {};                // --heap-map: each moment's pinning sites
+  std::vector<std::string> program_counters = {};           // counters the program reported itself
 };
 
 struct LauncherOptions {
