@@ -5,8 +5,8 @@ Usage: scripts/compare.py A.json B.json [--all] [--counters c1,c2] [--format tex
 A counter changed only when the intervals of its medians (the 95 % confidence interval of the median
 with >= 6 repetitions, the range below) do not overlap; rates are compared scaled by the
 machine-speed probe (scripts/benchlib/comparison.py). Listed by default: what changed, plus each
-workload's headline counters (marked *); --all lists every counter. Prints to stdout; exit status 0,
-or 2 for bad input.
+workload's headline counters (marked *); --all lists every counter. An exact run (./bench --exact) is
+compared only with another exact run. Prints to stdout; exit status 0, or 2 for bad input.
 """
 
 import argparse
@@ -26,6 +26,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     run_a = gbjson.load_run(args.a)
     run_b = gbjson.load_run(args.b)
+    if run_a.suite.exact != run_b.suite.exact:  # an exact run's RSS and times are valgrind's (./bench --exact)
+        exact, timed = (args.a, args.b) if run_a.suite.exact else (args.b, args.a)
+        raise gbjson.InputError(
+            exact,
+            f"is an exact run (./bench --exact) and {timed} a timed one: under valgrind RSS and times are valgrind's, so "
+            "the two are not compared (compare exact runs with each other; scripts/report.py --timed sets one beside the other)",
+        )
     counters = [c.strip() for c in args.counters.split(",") if c.strip()]
     lines, notes = comparison.compare(run_a, run_b, counters, show_all=args.all)
     if args.format == "csv":

@@ -1,18 +1,20 @@
 #!/usr/bin/python3
 """Draw the figures of a ./bench run (PNG and SVG) into one or more directories.
 
-Usage: scripts/plot.py RUN.json --out DIR [--out DIR2 ...]
+Usage: scripts/plot.py RUN.json --out DIR [--out DIR2 ...] [--timed TIMED.json]
 Figures (scripts/benchlib/summary.py, plan_plots): retention[_<workload>], rates, tradeoff, breakdown,
 timeline, cost, scaling, command, and for real programs (./bench --scenario) programs and
-programs_timeline (scripts/benchlib/program_plots.py) — each made only when the run holds the data it needs. Bad input:
-exit status 2.
+programs_timeline (scripts/benchlib/program_plots.py) — each made only when the run holds the data it needs.
+An exact run (./bench --exact) has exact[_<workload>] (scripts/benchlib/exact_plots.py), and with --timed (a
+timed run of the same workload) exact_vs_timed[_<workload>]. A heap-map run (./bench --heap-map) also has
+heap_map (scripts/benchlib/heap_plots.py). Bad input: exit status 2.
 """
 
 import argparse
 import os
 import sys
 
-from benchlib import atomic, cli, gbjson, summary
+from benchlib import atomic, cli, exact_section, gbjson, summary
 
 
 def main(argv=None):
@@ -25,21 +27,25 @@ def main(argv=None):
         metavar="DIR",
         help="directory to write the figures to (created if missing); repeatable",
     )
+    parser.add_argument(
+        "--timed",
+        metavar="TIMED.json",
+        help="for an exact run: a timed run of the same workload, drawn against the counts (exact_vs_timed)",
+    )
     args = parser.parse_args(argv)
     run = gbjson.load_run(args.run)
     results = summary.summarize(run)
-    plan = summary.plan_plots(results, run.suite)
+    timed = exact_section.load_timed(args.timed, run, results) if args.timed else None
+    plan = summary.plan_plots(results, run.suite, timed)
     if not plan:
-        print(
-            f"{os.path.basename(sys.argv[0])}: {args.run}: no successful benchmark with RSS " "counters, nothing to plot",
-            file=sys.stderr,
-        )
+        what = "counted benchmark" if run.suite.exact else "successful benchmark with RSS counters"
+        print(f"{os.path.basename(sys.argv[0])}: {args.run}: no {what}, nothing to plot", file=sys.stderr)
         return 0
     from benchlib import plots  # matplotlib is imported only once the input is known to be good
 
     for directory in args.out:
         os.makedirs(directory, exist_ok=True)
-    for planned, fig in plots.render(run, results, plan):
+    for planned, fig in plots.render(run, results, plan, timed):
         for directory in args.out:
             for fmt in plots.FORMATS:
                 path = os.path.join(directory, f"{planned.stem}.{fmt}")

@@ -128,6 +128,10 @@ struct Busy {
   ~Busy() { t_busy = false; }
 };
 
+// This thread is inside a call forwarded to the allocator behind (libstdc++'s operator new calling
+// malloc, say): what that call does inside is part of the one block the outer call records.
+__attribute__((tls_model("initial-exec"))) thread_local bool t_forwarding = false;
+
 template <class F>
 F resolve(const char* name) {
   return reinterpret_cast<F>(::dlsym(RTLD_NEXT, name));
@@ -436,7 +440,7 @@ bool ready() {
 }
 
 void record(void* p) {
-  if (p == nullptr) return;
+  if (p == nullptr || t_forwarding) return;
   if (t_busy) return remember_internal(p);
   Busy busy;
   const std::uint64_t start = now_ns();
@@ -450,7 +454,7 @@ void record(void* p) {
 }
 
 void forget(void* p) {
-  if (p == nullptr) return;
+  if (p == nullptr || t_forwarding) return;
   if (t_busy) {
     forget_internal(p);
     return;
@@ -469,14 +473,15 @@ void forget(void* p) {
   }
 }
 
-// Calls the allocator behind with this thread marked busy: whatever it calls back (an allocator
-// whose realloc calls free through the PLT) is its own business, not a second record.
+// Calls the allocator behind with this thread marked forwarding: whatever it calls back (libstdc++'s
+// operator new calling malloc, an allocator whose realloc calls free through the PLT) is part of the
+// one call recorded here, neither a second record nor one of the interposer's own blocks.
 template <class Call>
 auto forwarded(Call call) {
-  const bool was = t_busy;
-  t_busy = true;
+  const bool was = t_forwarding;
+  t_forwarding = true;
   auto result = call();
-  t_busy = was;
+  t_forwarding = was;
   return result;
 }
 
@@ -514,14 +519,31 @@ struct Text {
 
 // A return address as "<object path>+0x<offset from its load address>": the parent names the
 // function from the object's own symbol table (heap_map.h), which dladdr cannot read.
+// The executable's path and load address, found once: dladdr names the executable by argv[0], whose
+// memory a server may have overwritten with its process title (Redis does).
+char g_executable[512];
+std::uintptr_t g_executable_base = 1;
+
+int find_executable(dl_phdr_info* info, std::size_t, void*) {
+  g_executable_base = info->dlpi_addr;  // the first object dl_iterate_phdr reports is the executable
+  return 1;
+}
+
 void put_frame(Text& out, std::uintptr_t address) {
+  if (g_executable_base == 1) {
+    ::dl_iterate_phdr(find_executable, nullptr);
+    const ssize_t n = ::readlink("/proc/self/exe", g_executable, sizeof g_executable - 1);
+    g_executable[n > 0 ? n : 0] = '\0';
+  }
   Dl_info info{};
   if (::dladdr(reinterpret_cast<void*>(address - 1), &info) == 0 || info.dli_fname == nullptr) {
     out.put("?+");
     out.hex(address);
     return;
   }
-  out.put(info.dli_fname[0] != '\0' ? info.dli_fname : "/proc/self/exe");
+  const bool executable =
+      reinterpret_cast<std::uintptr_t>(info.dli_fbase) == g_executable_base || (g_executable_base == 0 && info.dli_fname[0] == '\0');
+  out.put(executable && g_executable[0] != '\0' ? g_executable : info.dli_fname[0] != '\0' ? info.dli_fname : "/proc/self/exe");
   out.put("+");
   out.hex(address - reinterpret_cast<std::uintptr_t>(info.dli_fbase));
 }

@@ -30,7 +30,7 @@ class Redis:
 
     def __init__(self, path):
         self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.socket.settimeout(60)
+        self.socket.settimeout(300)  # a slow configuration under --heap-map needs minutes for 900,000 DELs
         self.socket.connect(path)
         self.replies = self.socket.makefile("rb")
 

@@ -10,6 +10,12 @@ One module per concern, each usable on its own:
   markdown    the report behind scripts/report.py
   programs    real programs (./bench --scenario): their phases' analysis and the report's section
   program_plots  the figures of a scenario run (programs, programs_timeline), drawn with plots' helpers
+  exact_section  an exact run (./bench --exact): counts per operation, how far they repeat, what differs, and
+                 beside a timed run (--timed) where counting and timing agree; the report's section
+  exact_plots    the figures of an exact run (exact, exact_vs_timed), drawn with plots' helpers
+  heap_section   a heap-map run (./bench --heap-map): what stays resident, by class (free, pinned, used,
+                 outside), and where the pinning blocks were allocated; the report's section "Why it stays"
+  heap_plots     the figure of a heap-map run (heap_map), drawn with plots' helpers
   comparison  the A/B table behind scripts/compare.py
   cli         the error handling shared by the scripts (bad input: one line on stderr, exit status 2)
 

@@ -12,6 +12,16 @@ KINDS = ("allocator", "container allocator", "different container")
 DEFAULT_CLEARED_MOMENT = "right after clear()"
 UNITS = ("bytes", "seconds", "items_per_second", "count", "percent", "nanoseconds", "megabyte_seconds")
 
+# How a run measured (the section's "measurement"): timed, or counted under valgrind (./bench --exact,
+# benchmarks/driver/exact.h). A run written before the field was timed.
+TIMED, EXACT = "timed", "exact"
+MODES = (TIMED, EXACT)
+# A counter's "kind" in the section's "counters": "exact" for what callgrind counted in a phase
+# (<phase>_instructions, ...), "program" for a figure a program reported itself (Redis's INFO
+# memory); a counter without one is measured by bench as usual.
+PROGRAM = "program"
+COUNTER_KINDS = (EXACT, PROGRAM)
+
 
 @dataclass(frozen=True)
 class Configuration:
@@ -33,6 +43,26 @@ class Configuration:
         """What timeline and breakdown panels group by: the malloc library for an allocator, the
         kind for the others (the process keeps glibc there, the container decides)."""
         return self.library if self.kind == "allocator" else self.kind
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """How the run's counters were obtained. For an exact run: the tool and valgrind's version, the command
+    each child ran under, the simulated caches ({"i1", "d1", "ll"}: "size,associativity,line size" as
+    callgrind's --I1/--D1/--LL take them), the cycles estimate's formula, and what the run's RSS and times
+    are (rss_note: valgrind's, not the program's)."""
+
+    mode: str = TIMED
+    tool: str = ""
+    valgrind: str = ""
+    command: str = ""
+    caches: dict = field(default_factory=dict)
+    cycles_formula: str = ""
+    rss_note: str = ""
+
+    @property
+    def exact(self):
+        return self.mode == EXACT
 
 
 @dataclass(frozen=True)
@@ -131,6 +161,51 @@ class ScenarioSkip:
     reason: str
 
 
+# The classes the heap map sorts resident anonymous pages into (benchmarks/heapmap/heap_map.h), in its order.
+HEAP_CLASSES = ("free", "pinned", "used", "outside")
+
+
+@dataclass(frozen=True)
+class HeapMapMeasurement:
+    """How a heap-map run (./bench --heap-map) measured: the interposer preloaded ahead of every configuration's
+    allocator, the share of a page below which live blocks only pin it, the granule of malloc's ground, the return
+    addresses kept per block, and a sentence per class (HEAP_CLASSES) saying what it means."""
+
+    interposer: str
+    pinned_share: float
+    granule_bytes: int
+    site_frames: int
+    classes: dict  # class -> sentence
+
+
+@dataclass(frozen=True)
+class HeapSite:
+    """An allocation site whose live blocks sit on pinned pages: the bytes of those pages it pins (a page shared among
+    its blocks by their live bytes), its blocks there, its frames ("function (object)"), innermost first."""
+
+    bytes: float
+    blocks: float
+    frames: tuple
+
+
+@dataclass(frozen=True)
+class HeapMoment:
+    moment: str
+    processes: int  # the processes whose snapshots were summed
+    sites: tuple  # (HeapSite, ...) ranked by the bytes they pin
+
+
+@dataclass(frozen=True)
+class HeapMap:
+    """One repetition's heap maps of one instance: its moments in the order they were taken."""
+
+    repetition: int
+    moments: tuple  # (HeapMoment, ...)
+
+    def moment(self, name):
+        return next((m for m in self.moments if m.moment == name), None)
+
+
 @dataclass
 class Description:
     configurations: dict
@@ -153,6 +228,22 @@ class Description:
     # step): every run whose workloads say what rss_cleared means (cleared_moment) was written by a
     # ./bench that counts so; earlier runs counted from the start of the settle period.
     times_from_clear: bool = False
+    measurement: Measurement = field(default_factory=Measurement)
+    counter_kinds: dict = field(default_factory=dict)  # counter -> kind, for the counters that have one ("exact")
+    heap_map: object = None  # HeapMapMeasurement of a heap-map run (./bench --heap-map), None otherwise
+    heap_maps: dict = field(default_factory=dict)  # benchmark name -> [HeapMap] per repetition, for a heap-map run
+
+    @property
+    def exact(self):
+        """True for a run counted under valgrind (./bench --exact): its RSS and times are valgrind's."""
+        return self.measurement.exact
+
+    def is_exact_counter(self, counter):
+        return self.counter_kinds.get(counter) == EXACT
+
+    def is_program_counter(self, counter):
+        """True for a figure the program reported itself (benchmarks/protocol/program_protocol.h)."""
+        return self.counter_kinds.get(counter) == PROGRAM
 
     def configuration(self, name):
         return self.configurations.get(name)
@@ -237,6 +328,64 @@ def _scenarios(section):
     return scenarios, skipped, float(block["scale"])
 
 
+def _measurement(section):
+    """The run's Measurement: its "measurement" field, or timed for a run written before the field."""
+    m = section.get("measurement")
+    if m is None:
+        return Measurement()
+    mode = m["mode"]
+    if mode not in MODES:
+        raise DescriptionError(f'"measurement" has an unknown mode {mode!r} (these scripts read {" or ".join(MODES)})')
+    if mode == TIMED:
+        return Measurement()
+    caches = m["caches"]
+    return Measurement(
+        mode=EXACT,
+        tool=str(m["tool"]),
+        valgrind=str(m["valgrind"]),
+        command=str(m["command"]),
+        caches={level: str(caches[level]) for level in ("i1", "d1", "ll")},
+        cycles_formula=str(m["cycles_formula"]),
+        rss_note=str(m["rss_note"]),
+    )
+
+
+def _heap_map(section):
+    """(HeapMapMeasurement or None, {benchmark: [HeapMap]}): a heap-map run's "measurement"."heap_map" and its
+    "heap_maps"; (None, {}) for a run without them."""
+    m = (section.get("measurement") or {}).get("heap_map")
+    if m is None:
+        return None, {}
+    classes = {c: str(m["classes"][c]) for c in HEAP_CLASSES}
+    measurement = HeapMapMeasurement(
+        interposer=str(m["interposer"]),
+        pinned_share=float(m["pinned_share"]),
+        granule_bytes=int(m["granule_bytes"]),
+        site_frames=int(m["site_frames"]),
+        classes=classes,
+    )
+    maps = {}
+    for name, repetitions in (section.get("heap_maps") or {}).items():
+        maps[name] = [
+            HeapMap(
+                repetition=int(r["repetition"]),
+                moments=tuple(
+                    HeapMoment(
+                        moment=str(k["moment"]),
+                        processes=int(k["processes"]),
+                        sites=tuple(
+                            HeapSite(float(x["bytes"]), float(x["blocks"]), tuple(str(f) for f in x["frames"]))
+                            for x in k["sites"]
+                        ),
+                    )
+                    for k in r["moments"]
+                ),
+            )
+            for r in repetitions
+        ]
+    return measurement, maps
+
+
 def parse(section):
     """Description from the JSON section "suite". Raises DescriptionError naming what is wrong."""
     if not isinstance(section, dict):
@@ -279,12 +428,17 @@ def parse(section):
             )
             for w in section["workloads"]
         }
-        units = {}
+        units, kinds = {}, {}
         for name, info in section["counters"].items():
             if info["unit"] not in UNITS:
                 raise DescriptionError(f"counter {name} has an unknown unit {info['unit']!r}")
             units[name] = info["unit"]
+            if "kind" in info:
+                if info["kind"] not in COUNTER_KINDS:
+                    raise DescriptionError(f"counter {name} has an unknown kind {info['kind']!r}")
+                kinds[name] = info["kind"]
         scenarios, scenario_skipped, scenario_scale = _scenarios(section)
+        heap_map, heap_maps = _heap_map(section)
         instances = {name: Instance(i["workload"], i["configuration"], i["size"]) for name, i in section["instances"].items()}
         return Description(
             configurations=configurations,
@@ -304,6 +458,10 @@ def parse(section):
             scenario_skipped=scenario_skipped,
             scenario_scale=scenario_scale,
             times_from_clear=any("cleared_moment" in w for w in section["workloads"]),
+            measurement=_measurement(section),
+            counter_kinds=kinds,
+            heap_map=heap_map,
+            heap_maps=heap_maps,
         )
     except DescriptionError:
         raise

@@ -6,7 +6,7 @@ advance is the explanation of glibc's free lists, which quotes the run's stat_ c
 import math
 import os
 
-from . import busy, cost_section
+from . import busy, cost_section, exact_section, heap_section
 from . import mdformat as fmt
 from . import noise_section, programs, reading, stats, summary
 from .gbjson import format_offset, library_name
@@ -80,6 +80,12 @@ def _context_section(run):
     add("sizes (N)", c.get("sizes"))
     add("settle time", c.get("settle"))
     add("repetitions", f"{suite.repetitions}, {'interleaved round by round' if suite.order == 'rounds' else 'in random order'}")
+    if suite.exact:
+        add(
+            "measurement",
+            f"**exact: counted under valgrind's {suite.measurement.tool} ({suite.measurement.valgrind}), not timed**; "
+            "RSS and times of this run are valgrind's",
+        )
     add(
         "cgroup v2 memory accounting",
         "present: " + suite.machine.get("cgroup_note", "")
@@ -97,8 +103,11 @@ def _context_section(run):
             "Google Benchmark library build",
             build
             + (
-                " (Debian's libbenchmark; every figure here is timed by the suite's own code in the child process, "
-                "built as `bench_build_type` says)"
+                (
+                    " (Debian's libbenchmark; every figure here is "
+                    + ("counted in" if suite.exact else "timed by")
+                    + " the suite's own code in the child process, built as `bench_build_type` says)"
+                )
                 if build == "debug"
                 else ""
             ),
@@ -777,8 +786,78 @@ def _plot_markdown(planned, plots_dir):
     return f"![{planned.caption}]({path})"
 
 
-def render(run, results, plots_dir=None):
-    """The whole report as Markdown text. plots_dir: path of the plots relative to the report."""
+def _exact_results_table(rs, suite):
+    """One row per configuration of an exact run: the cycles estimate per operation of each counted phase. Not
+    the RSS or the rates: under valgrind they are valgrind's (measurement.rss_note)."""
+    phases = exact_section.phases_of(rs, suite)
+    header = ["configuration", "kind", "runs"] + [f"{p.title}: cycles estimate {p.per}" for p in phases] + ["served by"]
+    rows = []
+    for r in rs:
+        total = r.repetitions + len(r.errors)
+        runs = f"{r.repetitions}" if not r.errors else f"{r.repetitions} of {total}"
+        kind = r.kind if r.config is not None else "?"
+        if not r.ok:
+            cells = [f"not counted: {r.errors[0][1] if r.errors else 'no data'}"] + ["—"] * (len(phases) - 1)
+        else:
+            counted = exact_section.Counted(r)
+            cells = [exact_section.count_text(counted.per_op(p, "cycles_estimate")) for p in phases]
+        rows.append([r.configuration, kind, runs] + cells + [_served_by(r)])
+    return fmt.table(header, rows)
+
+
+def _render_exact(run, results, plots_dir, timed):
+    """The report of an exact run: the run, the counts (exact_section), a table per workload, errors, how to read.
+    None of the sections that speak of RSS or time: under valgrind those are valgrind's."""
+    suite = run.suite
+    plan = summary.plan_plots(results, suite, timed)
+    date = run.context.get("date", "")
+    out = [
+        f"# Why doesn't RSS go down after freeing memory? Exact counts{f' of {date}' if date else ''}",
+        "",
+        "Each configuration runs the workload in a fresh process under valgrind, which counts what the timed phases "
+        "execute and how they use a simulated cache: instructions, data accesses and misses per operation, whatever the "
+        "machine's load or speed. This report is generated from the run's JSON by `scripts/report.py`; it shows counts, "
+        "not memory or times.",
+        "",
+    ]
+    if _incomplete(run.context):
+        out += ["> **Incomplete run**: the benchmark was interrupted; some configurations or sizes are missing.", ""]
+    out += [_context_section(run), ""]
+    figures = {}
+    for planned in plan:
+        figures.setdefault(planned.workload, []).append(_plot_markdown(planned, plots_dir))
+    section = exact_section.render(results, suite, timed, figures)
+    if section:
+        out += section + [""]
+    tabled = [w for w in summary.workloads(results, suite) if w != "command" and w not in suite.scenarios]
+    if tabled:
+        out += [
+            "## Results",
+            "",
+            "The cycles estimate per operation of every counted phase (the section above has every count). Not shown: the "
+            "rows' RSS and times, which under valgrind are valgrind's; `scripts/results_csv.py` has every counter.",
+            "",
+        ]
+    for workload in tabled:
+        out += [f"### `{workload}`", ""]
+        for size in reversed(summary.sizes(results, workload)):
+            rs = summary.select(results, workload, size)
+            reps = sorted({r.repetitions for r in rs if r.ok})
+            reps_text = (
+                (f"{reps[-1]} repetitions" if len(reps) == 1 else f"{reps[0]}–{reps[-1]} repetitions")
+                if reps
+                else "no successful repetition"
+            )
+            out += [f"#### N = {format_size(size)} ({reps_text})", "", _exact_results_table(rs, suite), ""]
+    out += _errors_section(run) + [""] + reading.how_to_read(results, suite) + [""]
+    return "\n".join(out)
+
+
+def render(run, results, plots_dir=None, timed=None):
+    """The whole report as Markdown text. plots_dir: path of the plots relative to the report. timed: for an
+    exact run, the timed run set beside its counts (exact_section.Timed), or None."""
+    if run.suite.exact:
+        return _render_exact(run, results, plots_dir, timed)
     suite = run.suite
     settle = summary.settle_label(suite)
     plan = summary.plan_plots(results, suite)
@@ -796,8 +875,15 @@ def render(run, results, plots_dir=None):
     ]
     if _incomplete(run.context):
         out += ["> **Incomplete run**: the benchmark was interrupted; some configurations or sizes are missing.", ""]
+    if heap_section.run_note(suite):
+        out += [heap_section.run_note(suite), ""]
     out += [_context_section(run), ""]
-    shown_later = [p for p in plan if p.kind not in programs.PLOT_KINDS]
+    shown_later = [p for p in plan if p.kind not in programs.PLOT_KINDS + heap_section.PLOT_KINDS]
+    # A heap-map run's section "Why it stays": first for workloads, after a program's own section.
+    heap = heap_section.render(results, suite, [_plot_markdown(p, plots_dir) for p in plan if p.kind in heap_section.PLOT_KINDS])
+    programs_run = bool(suite.scenarios) or primary == "command"
+    if heap and not programs_run:
+        out += heap + [""]
     if suite.scenarios:  # the programs' section replaces the workload findings
         out += programs.render(results, suite, [_plot_markdown(p, plots_dir) for p in plan if p.kind in programs.PLOT_KINDS])
         out += [""]
@@ -806,7 +892,9 @@ def render(run, results, plots_dir=None):
     else:
         primary_results = summary.select(results, primary, largest)
         controls = summary.controls_of(primary_results)
-        findings = _retention_findings(primary_results, settle, suite.units) + _speed_findings(primary_results, controls)
+        findings = []
+        if not heap_section.has_heap_maps(suite):  # its RSS and speeds include the interposer's: no findings from them
+            findings = _retention_findings(primary_results, settle, suite.units) + _speed_findings(primary_results, controls)
         if findings:
             out += (
                 [
@@ -832,6 +920,8 @@ def render(run, results, plots_dir=None):
         ):
             if section:
                 out += section + [""]
+    if heap and programs_run:
+        out += heap + [""]
     tabled = [w for w in summary.workloads(results, suite) if w != "command" and w not in suite.scenarios]
     out += ["## Results", ""] if tabled else []
     for workload in tabled:

@@ -64,6 +64,14 @@ class Style:
         return self._style.get(name, ("0.3", "o", "-"))[2]
 
 
+def family_colors(suite):
+    """{family: colour} (description.Configuration.family: the malloc library, or the kind for the others), in
+    the description's order of configurations: what figures with many configurations colour by."""
+    cmap = plt.get_cmap("tab10")
+    families = list(dict.fromkeys(c.family for c in suite.configurations.values()))
+    return {f: cmap(i % 10) for i, f in enumerate(families)}
+
+
 def _whiskers(spread, center, scale=1.0):
     """(below, above) distances from center to the ends of the median's interval."""
     if spread is None or spread.n < 2:
@@ -702,11 +710,12 @@ DRAW = {
 }
 
 
-def render(run, results, plan):
-    """Yield (PlannedPlot, Figure) for every planned plot; the caller saves and closes each figure."""
-    from . import program_plots  # it draws with this module's helpers: imported once this module is loaded
+def render(run, results, plan, timed=None):
+    """Yield (PlannedPlot, Figure) for every planned plot; the caller saves and closes each figure. timed: the
+    timed run an exact run's figures set beside its counts (exact_section.Timed), or None."""
+    from . import exact_plots, heap_plots, program_plots  # they draw with this module's helpers: imported once loaded
 
-    draw = {**DRAW, **program_plots.DRAW}
+    draw = {**DRAW, **program_plots.DRAW, **exact_plots.draw(timed), **heap_plots.DRAW}
     style = Style(r.configuration for r in results)
     for planned in plan:
         fig = draw[planned.kind](run, results, style, planned)

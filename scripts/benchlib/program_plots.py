@@ -17,7 +17,7 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
 from . import programs
-from .plots import _grid, _title, plain
+from .plots import _grid, _title, family_colors, plain
 from .summary import MB
 
 _MAX_COLUMNS = 7
@@ -29,13 +29,6 @@ def _medians_text(results):
         return "no successful runs"
     reps = str(counts[-1]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
     return f"medians of {reps} runs"
-
-
-def _family_colors(suite):
-    """{family: colour}, in the description's order of configurations."""
-    cmap = plt.get_cmap("tab10")
-    families = list(dict.fromkeys(c.family for c in suite.configurations.values()))
-    return {f: cmap(i % 10) for i, f in enumerate(families)}
 
 
 def _configurations(suite, found):
@@ -50,7 +43,7 @@ def programs_figure(run, results, style, planned):
     suite = run.suite
     found = programs.scenario_results(results, suite)
     names = _configurations(suite, found)
-    colors = _family_colors(suite)
+    colors = family_colors(suite)
     rows, columns = _grid(len(found), _MAX_COLUMNS)
     fig, axes = plt.subplots(
         rows, columns, figsize=(2.0 + 2.2 * columns, (0.8 + 0.24 * len(names)) * rows + 1.5), squeeze=False, sharey=True

@@ -37,52 +37,10 @@ FAULT_RATIO = 2.0
 STEADY_MB = 1.0
 MOVES_MB = 5.0
 
-# The counters of a program's row that bench writes itself (benchmarks/driver/command.cc,
-# reserved_counter): a program may not report a counter with one of these names.
-BENCH_COUNTERS = frozenset(
-    {
-        "wall_seconds",
-        "user_seconds",
-        "sys_seconds",
-        "minflt",
-        "majflt",
-        "max_rss",
-        "hwm_peak",
-        "rss_peak",
-        "rss_mean",
-        "rss_integral_mb_s",
-        "rss_end",
-        "private_dirty_end",
-        "lazyfree_end",
-        "anonymous_end",
-        "exit_status",
-        "sample_count",
-        "processes_measured",
-        "descendants_stopped",
-        "pss_end",
-    }
-)
-
 NOT_SERVED = "not served by "
 
 # The figures of program_plots.py, embedded in this section rather than after the results.
 PLOT_KINDS = ("programs", "programs_timeline")
-
-
-def bench_counter(name):
-    """True for a counter bench reports, False for one the program reported itself (command.cc's rule)."""
-    return name in BENCH_COUNTERS or name.startswith("rss_") or name.endswith("_seconds") or name.endswith("_cpu_s")
-
-
-def _per_repetition(result, counters, f):
-    """The median over repetitions of f(values of `counters` in that repetition), None when a counter
-    is missing or the repetitions do not line up."""
-    spreads = [result.spread(c) for c in counters]
-    if any(s is None for s in spreads) or len({s.n for s in spreads}) != 1:
-        return None
-    values = [f(*vs) for vs in zip(*(s.values for s in spreads))]
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if len(values) == spreads[0].n else None
 
 
 @dataclass
@@ -127,7 +85,7 @@ class ProgramResult:
 
     def above_mb(self, phase):
         """MB above the base phase at `phase`."""
-        return _per_repetition(self.result, [self.rss(phase), self.rss(self.base_phase)], lambda v, b: (v - b) / MB)
+        return summary.per_repetition(self.result, [self.rss(phase), self.rss(self.base_phase)], lambda v, b: (v - b) / MB)
 
     def absolute(self, counter):
         return self.result.median(counter)
@@ -139,7 +97,7 @@ class ProgramResult:
     def growth_mb(self):
         """The largest phase reading minus base, MB."""
         counters = [self.rss(self.base_phase)] + [self.rss(p) for p in self.later_phases]
-        return _per_repetition(self.result, counters, self._growth)
+        return summary.per_repetition(self.result, counters, self._growth)
 
     def shares(self):
         """True when the growth is large enough for kept shares."""
@@ -156,7 +114,7 @@ class ProgramResult:
             top = max(later) - base
             return (value - base) / top * 100 if top > 0 else None
 
-        return _per_repetition(self.result, counters, share)
+        return summary.per_repetition(self.result, counters, share)
 
     def peak_phase(self):
         """The later phase with the most MB above base (medians; the first of equals)."""
@@ -189,7 +147,7 @@ class ProgramResult:
 
     def hwm_mb(self):
         """The kernel's high-water mark of the measured process(es), MB above base."""
-        return _per_repetition(self.result, ["hwm_peak", self.rss(self.base_phase)], lambda v, b: (v - b) / MB)
+        return summary.per_repetition(self.result, ["hwm_peak", self.rss(self.base_phase)], lambda v, b: (v - b) / MB)
 
     def kept_text(self, phase):
         """'90.4 %' with a growth of MIN_GROWTH_MB or more, else '0.6 MB'; '—' without a phase."""
@@ -249,12 +207,13 @@ def timeline_plottable(results, suite):
 # program figures: the counters the program reported, by their _<phase> suffix
 
 
-def program_figures(rows, units):
-    """({figure: {phase: counter}}, [counters with no phase suffix]) of what the rows' program reported."""
+def program_figures(rows, suite):
+    """({figure: {phase: counter}}, [counters with no phase suffix]) of what the rows' program reported
+    (the counters the description marks as the program's own)."""
     scenario = rows[0].scenario
     # The longest phase name first, so that "x_re_used" belongs to a phase "re_used" rather than to "used".
     phases = sorted(scenario.phase_names, key=len, reverse=True)
-    present = sorted({name for r in rows for name in r.result.quantities if name in units and not bench_counter(name)})
+    present = sorted({name for r in rows for name in r.result.quantities if suite.is_program_counter(name)})
     figures, others = {}, []
     for name in present:
         phase = next((p for p in phases if name.endswith("_" + p) and len(name) > len(p) + 1), None)
@@ -415,13 +374,20 @@ def trust_clause(comparisons):
     return text
 
 
+def compared_phases(scenario):
+    """The timed phases whose times are compared: all but the first, which also times the program's start (exec,
+    the loader, the interpreter) right after another program's run; in a run interleaved by rounds the reference
+    always starts first in its round, after the same other program."""
+    return scenario.timed_phases[1:]
+
+
 def time_comparisons(rows, ref, controls=None):
-    """[(ProgramResult, phase, SpeedComparison)] of every other row's timed phases against the reference."""
+    """[(ProgramResult, phase, SpeedComparison)] of every other row's compared phases against the reference."""
     out = []
     for r in rows:
         if r is ref or not r.ok:
             continue
-        for phase in r.scenario.timed_phases:
+        for phase in compared_phases(r.scenario):
             c = summary.compare_speed(r.result, ref.result, f"{phase}_seconds", controls)
             if c is not None:
                 out.append((r, phase, c))
@@ -466,13 +432,15 @@ def time_sentence(rows, ref):
             f"**Time of the timed phases**: one repetition, so no verdict against {ref.configuration} (the noise rule "
             "needs at least 2)."
         )
-    phases = [t for t in (_phase_time_text(ref, p, found) for p in ref.scenario.timed_phases) if t]
+    phases = [t for t in (_phase_time_text(ref, p, found) for p in compared_phases(ref.scenario)) if t]
+    first = ref.scenario.timed_phases[0]
     text = (
         f"**Time of the timed phases against {ref.configuration}** (lower is better; medians and the noise rule: "
         + trust_clause(judged)
         + "): "
         + "; ".join(phases)
-        + "."
+        + f". *{first}* is not compared: it also times the program's start, which depends on what ran just before it "
+        f"(interleaved by rounds, {ref.configuration} always starts right after another scenario's last configuration)."
     )
     claimed = sum(1 for c in judged if summary.shown(c))
     expected = _expected_false(judged)
@@ -571,7 +539,7 @@ def figure_sentences(rows, figures, units):
 
 def _gap(row, phase, counter):
     """Median over repetitions of RSS at `phase` minus the program's `counter`, MB."""
-    return _per_repetition(row.result, [row.rss(phase), counter], lambda rss, own: (rss - own) / MB)
+    return summary.per_repetition(row.result, [row.rss(phase), counter], lambda rss, own: (rss - own) / MB)
 
 
 def _used_memory_sentence(ok, ref, figure, by_phase):
@@ -796,7 +764,7 @@ def render_scenario(rows, suite, by_scenario):
             else "No configuration without a reference ran: no time or fault comparison."
         )
     sentences.append(variant_sentence(rows, by_scenario))
-    figures, others = program_figures(rows, suite.units)
+    figures, others = program_figures(rows, suite)
     sentences += figure_sentences(rows, figures, suite.units)
     out += ["- " + s for s in sentences if s]
     if figures:

@@ -77,9 +77,51 @@ def _scenarios_text():
     ]
 
 
+def _exact_text(suite, rounds):
+    """An exact run (./bench --exact): counts, not times; what the cycles estimate models and what it leaves out."""
+    m = suite.measurement
+    from .exact_section import MIN_PCT  # it reads summary: imported when the text is written
+
+    out = [
+        f"- **Counts, not times.** Every child ran under valgrind's {m.tool} ({m.valgrind}), which runs the program on its "
+        "synthetic CPU with a simulated cache and counts, in the timed phases only: instructions (Ir), data reads and writes (Dr + Dw: *data "
+        "accesses*), L1 misses (instruction fetches and data accesses that missed a first-level cache: I1mr + D1mr + "
+        "D1mw) and LL misses (those that missed the last level too: ILmr + DLmr + DLmw). *Per operation* is the phase's "
+        "count ÷ N, the entries of the instance; a release step is one call and its counts are per call. Medians over "
+        "the repetitions.",
+        "- Counts do not depend on the machine's load or speed: there is **no noise rule** and no interval. They need not "
+        "be identical from one process to the next, though: how far repetitions and control pairs (the same timed code) "
+        "differ is measured in the section (*How far the counts repeat*), and a difference is *shown* only when it exceeds "
+        "twice the larger side's difference between its own repetitions, the control pairs' largest difference of that "
+        f"count and phase, and {MIN_PCT:g} %.",
+        f"- The **cycles estimate** (`{m.cycles_formula}`) weighs each L1 miss as 10 cycles and each LL miss as 100, on "
+        "caches of a fixed geometry (the section gives it). It does not model the TLB, DRAM's real latency and bandwidth "
+        "(every LL miss costs the same 100), hardware prefetching, branch prediction"
+        + ("" if "--branch-sim=yes" in m.command else " (not simulated in this run)")
+        + ", instructions overlapping in an out-of-order core, or anything of the kernel: page faults and system calls "
+        "are not counted. A timed run measures all of that, with its noise; the estimate is a model of the user-space work alone.",
+        f"- **RSS and times of this run are valgrind's** ({m.rss_note}): the report shows neither, and neither may be "
+        "compared with a timed run's; `scripts/results_csv.py` still lists them as the rows have them.",
+    ]
+    if rounds:
+        out.append(
+            f"- {', '.join(f'`{w.name}`' for w in rounds)} repeats its work {suite.rounds} times in one process (insert, "
+            "look up, clear, the release step, a pause), each round counted on its own (`round<k>_…`); a later round's "
+            "difference from round 1 is what reusing (or refilling) memory changes in user space."
+        )
+    out.append(
+        "- Configurations are compared like for like: *allocator* (the same code, another malloc or knob) and *container "
+        "allocator* (the same node-based container with another allocator); a *different container* is in the tables only."
+    )
+    return out
+
+
 def how_to_read(results, suite):
     ws = summary.workloads(results, suite)
     out = ["## How to read the numbers", "", _repetitions_text(suite)]
+    if suite.exact:
+        described = [suite.workloads[w] for w in ws if w in suite.workloads]
+        return out + _exact_text(suite, [w for w in described if w.uses_rounds])
     if ws == ["command"]:
         return out + [
             "- The program runs once per repetition under each configuration, its RSS sampled from outside "

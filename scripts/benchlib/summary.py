@@ -104,6 +104,18 @@ class ConfigResult:
         return self.quantities.get(name)
 
 
+def per_repetition(result, counters, f):
+    """The median over repetitions of f(values of `counters` in that repetition); None when a counter is missing,
+    the repetitions do not line up, or f gives None for one of them."""
+    spreads = [result.spread(c) for c in counters]
+    if any(s is None for s in spreads) or len({s.n for s in spreads}) != 1:
+        return None
+    values = [f(*vs) for vs in zip(*(s.values for s in spreads))]
+    if any(v is None for v in values):
+        return None
+    return statistics.median(values)
+
+
 def derive(counters, size, probe_typical):
     """The derived quantities of one repetition (see the module docstring). Missing inputs: omitted."""
     out = {}
@@ -765,8 +777,12 @@ def _safe(text):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text))
 
 
-def plan_plots(results, suite):
-    """The figures this run supports, with their file stems (see plots.DRAW for what each shows)."""
+def plan_plots(results, suite, timed=None):
+    """The figures this run supports, with their file stems (see plots.DRAW for what each shows). An exact
+    run (./bench --exact) has its counts' figures only (its RSS and times are valgrind's); with `timed`
+    (exact_section.Timed), also counts against the timed run's rates."""
+    if suite.exact:
+        return _exact_plans(results, suite, timed)
     plans = []
     ws = workloads(results, suite)
     primary = ws[0] if ws else None
@@ -859,6 +875,54 @@ def plan_plots(results, suite):
                 "Each real program's RSS over its life and phases: each library's default and the configurations that give most back",
             )
         )
+    from . import heap_section  # it reads this module's analysis: imported when planning
+
+    heap_groups = heap_section.plottable(results, suite)
+    if heap_groups:
+        plans.append(
+            PlannedPlot(
+                "heap_map",
+                "heap_map",
+                tuple(g.workload for g in heap_groups),
+                None,
+                "Why it stays: resident anonymous MB by heap-map class (free, pinned, used, outside), per configuration",
+            )
+        )
+    return plans
+
+
+def _exact_plans(results, suite, timed):
+    from . import exact_section  # it reads this module's analysis: imported when planning
+
+    plans, first = [], None
+    for workload, size in exact_section.counted_workloads(results, suite):
+        if not any(r.ok for r in select(results, workload, size)):
+            continue
+        if first is None:
+            first = workload
+        elif any(p.workload == workload for p in plans):
+            continue  # one figure per workload: its largest N
+        suffix = "" if workload == first else f"_{_safe(workload)}"
+        n = format_size(size)
+        plans.append(
+            PlannedPlot(
+                f"exact{suffix}",
+                "exact",
+                workload,
+                size,
+                f"Instructions, L1 and LL misses per operation, counted, {workload}, N = {n}",
+            )
+        )
+        if timed is not None and timed.group(workload, size) is not None:
+            plans.append(
+                PlannedPlot(
+                    f"exact_vs_timed{suffix}",
+                    "exact_vs_timed",
+                    workload,
+                    size,
+                    f"Cycles estimate per operation against the timed run's ns per operation, {workload}",
+                )
+            )
     return plans
 
 
@@ -948,9 +1012,50 @@ def counters_read(workload):
     return needed
 
 
+# The counts of each phase of an exact run (./bench --exact, benchmarks/driver/exact.h): each of kind "exact".
+EXACT_COUNTERS = ("instructions", "data_reads", "data_writes", "i1_misses", "d1_misses", "ll_misses", "cycles_estimate")
+_EXACT_PHASES = ("insert", "lookup", "clear")
+
+
+def exact_counters_read(workload, rounds):
+    """{counter: unit} the exact section reads for a workload of an exact run: every count of insert, lookup and
+    clear (of each of `rounds` rounds in a workload of rounds); {} for a workload without those phases."""
+    if workload is None or isinstance(workload, Scenario):
+        return {}
+    if workload.uses_rounds:
+        prefixes = [f"round{k}_{p}" for k in range(1, max(rounds, 1) + 1) for p in _EXACT_PHASES]
+    elif "insert_rate" in workload.headline:
+        prefixes = list(_EXACT_PHASES)
+    else:
+        return {}
+    return {f"{p}_{c}": "count" for p in prefixes for c in EXACT_COUNTERS}
+
+
+def _exact_violations(run):
+    """The contract of an exact run: the counts of every phase the exact section reads, in unit count and of kind
+    exact; nothing of what valgrind's RSS and times are (the report reads none of them)."""
+    problems = []
+    for name in sorted({r.workload for r in run.rows if r.ok_iteration}):
+        workload = run.suite.workloads.get(name) or run.suite.scenario(name)
+        if workload is None and name != "command":
+            problems.append(f"workload {name} is not in the description")
+            continue
+        for counter, unit in exact_counters_read(workload, run.suite.rounds).items():
+            have = run.suite.unit(counter)
+            if have is None:
+                problems.append(f"{name}: no counter {counter}")
+            elif have != unit:
+                problems.append(f"{name}: {counter} is in {have}, the scripts read {unit}")
+            elif not run.suite.is_exact_counter(counter):
+                problems.append(f'{name}: {counter} is not of kind "exact" in the description')
+    return problems
+
+
 def contract_violations(run):
     """Sentences naming every counter the analysis reads that a workload of `run` (with at least one
     successful repetition) lacks, or reports in another unit; empty when the contract holds."""
+    if run.suite.exact:
+        return _exact_violations(run)
     problems = []
     for name in sorted({r.workload for r in run.rows if r.ok_iteration}):
         workload = run.suite.workloads.get(name) or run.suite.scenario(name)
@@ -967,4 +1072,6 @@ def contract_violations(run):
                 problems.append(f"{name}: no counter {counter}")
             elif have != unit:
                 problems.append(f"{name}: {counter} is in {have}, the scripts read {unit}")
-    return problems
+    from . import heap_section  # it reads this module's analysis: imported when checking
+
+    return problems + heap_section.contract_violations(run)

@@ -247,6 +247,7 @@ class TestSummary(unittest.TestCase):
             ("sizes.json", {"retention", "retention_map_1000000", "retention_fragment", "scaling", "timeline"}),
             ("cycle.json", {"retention", "cost", "timeline"}),
             ("command.json", {"command"}),
+            ("exact.json", {"exact", "exact_cycle"}),
         ):
             run, results = results_of(name)
             with self.subTest(fixture=name):
@@ -1081,7 +1082,7 @@ class TestScenarios(TempDirTestCase):
 
     def test_program_figures_are_grouped_by_phase(self):
         found = {s.name: rows for s, rows in self.programs.scenario_results(self.results, self.run_.suite)}
-        figures, others = self.programs.program_figures(found["redis"], self.run_.suite.units)
+        figures, others = self.programs.program_figures(found["redis"], self.run_.suite)
         self.assertEqual(
             set(figures),
             {
@@ -1095,9 +1096,9 @@ class TestScenarios(TempDirTestCase):
         self.assertEqual(figures["redis_used_memory"]["used"], "redis_used_memory_used")
         self.assertEqual(figures["redis_used_memory_rss"]["used"], "redis_used_memory_rss_used")
         self.assertEqual(others, [])
-        self.assertFalse(any(self.programs.bench_counter(c) for by in figures.values() for c in by.values()))
-        self.assertTrue(self.programs.bench_counter("hwm_peak") and self.programs.bench_counter("built_cpu_s"))
-        perl, _ = self.programs.program_figures(found["perl-hash"], self.run_.suite.units)
+        self.assertTrue(all(self.run_.suite.is_program_counter(c) for by in figures.values() for c in by.values()))
+        self.assertFalse(self.run_.suite.is_program_counter("hwm_peak") or self.run_.suite.is_program_counter("built_cpu_s"))
+        perl, _ = self.programs.program_figures(found["perl-hash"], self.run_.suite)
         self.assertEqual(perl, {}, "perl reports nothing of its own")
 
     def test_section_renders_every_scenario_in_order(self):
@@ -1143,7 +1144,16 @@ class TestScenarios(TempDirTestCase):
         )
         self.assertRegex(perl, r"\*\*Keep it\*\* \(≥ 80 % kept at \*idle\*\): glibc \(")
         self.assertIn("**Give most of it back**", perl)
-        self.assertIn("jemalloc-decay0 (48.7 %, 10.0 MB; by *freed*)", perl)
+        decay0 = "perl-hash/jemalloc-decay0"
+        kept = _median_of(
+            self.doc,
+            decay0,
+            lambda b: (b["rss_idle"] - b["rss_base"])
+            / (max(b["rss_built"], b["rss_freed"], b["rss_idle"]) - b["rss_base"])
+            * 100,
+        )
+        kept_mb = _median_of(self.doc, decay0, lambda b: (b["rss_idle"] - b["rss_base"]) / 1e6)
+        self.assertIn(f"jemalloc-decay0 ({kept:.1f} %, {kept_mb:.1f} MB; by *freed*)", perl)
 
     def test_the_sentence_follows_the_data_when_glibc_returns(self):
         def returns(entry):
@@ -1157,9 +1167,13 @@ class TestScenarios(TempDirTestCase):
     def test_a_doubled_phase_time_is_claimed_and_the_false_alarms_are_stated(self):
         before = self.scenario_text(self.section(), "python-small")
         self.assertIn("with 2 repetitions an interval is the range (min–max)", before)
+        # Every configuration but glibc, in every timed phase but the first (the program's start).
+        others = len(self.run_.suite.scenarios["python-small"].timed_phases[1:]) * 4
         self.assertIn(
-            "do not overlap 33 % of the time; among these 12 comparisons about 4.0 would *differ* by chance alone", before
+            f"do not overlap 33 % of the time; among these {others} comparisons about {others / 3:.1f} would *differ* by chance alone",
+            before,
         )
+        self.assertIn("*base* is not compared", before)
         self.assertNotRegex(before, r"\*built\* \([^)]*\): [^*]*longer under [^*;]*jemalloc ")
 
         def doubles(entry):
@@ -1252,3 +1266,625 @@ class TestScenarios(TempDirTestCase):
             text = f.read()
         self.assertIn("## The program under every allocator", text)
         self.assertNotIn("## Real programs", text)
+
+
+# ---------------------------------------------------------------------------------------------------
+# exact runs: ./bench --exact (fixtures/exact.json: a real run, N = 10,000, map and cycle with 2 rounds, 9
+# configurations, scudo's rows error rows, 2 repetitions); results/noise-1M is the committed timed run beside it
+
+NOISE_1M = os.path.join(ROOT, "results", "noise-1M", "bench.json")
+
+
+def _per_op(doc, run_name, counters, divisor=10_000):
+    """Per repetition, the sum of `counters` of a benchmark's successful repetitions, divided by N: from the JSON."""
+    return [sum(b[c] for c in counters) / divisor for b in _iterations(doc, run_name)]
+
+
+def _relative_spread(values):
+    """(largest - smallest) / median in %, computed here, not by benchlib."""
+    import statistics
+
+    m = statistics.median(values)
+    return 0.0 if max(values) == min(values) else (max(values) - min(values)) / m * 100
+
+
+class TestExact(TempDirTestCase):
+    def setUp(self):
+        super().setUp()
+        from benchlib import exact_section
+
+        self.exact = exact_section
+        with open(fixture("exact.json")) as f:
+            self.doc = json.load(f)
+        self.run_, results = results_of("exact.json")
+        self.results = list(results.values())
+
+    def load(self, doc):
+        path = self.path("changed.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        run = gbjson.load_run(path)
+        return run, summary.summarize(run)
+
+    def section(self, doc=None, timed=None):
+        run, results = (self.run_, self.results) if doc is None else self.load(doc)
+        return "\n".join(self.exact.render(results, run.suite, timed))
+
+    def changed(self, run_name, change, failed=False):
+        doc = json.loads(json.dumps(self.doc))
+        for entry in _iterations(doc, run_name):
+            change(entry)
+        if failed:
+            doc["benchmarks"] = [b for b in doc["benchmarks"] if b["run_name"] != run_name or b["run_type"] == "iteration"]
+        return doc
+
+    def median_per_op(self, run_name, *counters):
+        import statistics
+
+        return statistics.median(_per_op(self.doc, run_name, counters))
+
+    def test_description_carries_the_measurement(self):
+        suite = self.run_.suite
+        self.assertTrue(suite.exact)
+        m = suite.measurement
+        self.assertEqual((m.mode, m.tool, m.valgrind), ("exact", "callgrind", "valgrind-3.19.0"))
+        self.assertEqual(m.caches, {"i1": "32768,8,64", "d1": "32768,8,64", "ll": "8388608,16,64"})
+        self.assertIn("valgrind's own memory", m.rss_note)
+        self.assertTrue(suite.is_exact_counter("round2_clear_ll_misses"))
+        self.assertFalse(suite.is_exact_counter("insert_rate"))
+        self.assertFalse(gbjson.load_run(fixture("run_a.json")).suite.exact, "a run without the field was timed")
+        self.assertEqual(summary.contract_violations(self.run_), [], "latency counters are absent and not asked for")
+        for change, problem in (
+            (lambda d: d["suite"]["measurement"].update(mode="guessed"), "unknown mode 'guessed'"),
+            (lambda d: d["suite"]["counters"]["insert_instructions"].update(kind="approximate"), "unknown kind 'approximate'"),
+            (lambda d: d["suite"]["measurement"].pop("caches"), "caches"),
+        ):
+            doc = json.loads(json.dumps(self.doc))
+            change(doc)
+            with self.subTest(problem=problem), self.assertRaises(gbjson.InputError) as caught:
+                self.load(doc)
+            self.assertIn(problem, str(caught.exception))
+        doc = json.loads(json.dumps(self.doc))
+        del doc["suite"]["counters"]["round2_lookup_d1_misses"]["kind"]
+        run, _ = self.load(doc)
+        self.assertIn(
+            'cycle: round2_lookup_d1_misses is not of kind "exact" in the description', summary.contract_violations(run)
+        )
+
+    def test_section_says_how_it_was_counted(self):
+        text = self.section()
+        self.assertTrue(text.startswith("## Exact cost per operation"))
+        self.assertIn("valgrind's callgrind (valgrind-3.19.0)", text)
+        self.assertIn("L1 data 32 KiB, 8-way, 64 B lines; last level (LL) 8 MiB, 16-way, 64 B lines", text)
+        self.assertIn("`Ir + 10 x (I1mr + D1mr + D1mw) + 100 x (ILmr + DLmr + DLmw)`", text)
+        self.assertIn("**This run's RSS and times are valgrind's, not the program's** (RSS under valgrind includes", text)
+        self.assertIn("### `map`, N = 10,000", text)
+        self.assertIn("### `cycle`, N = 10,000", text)
+        self.assertIn("| configuration | instructions | data accesses | L1 misses | LL misses | cycles estimate |", text)
+        self.assertIn("#### release (per call, every round)", text)
+        self.assertLess(text.index("### `map`"), text.index("### `cycle`"), "the description's order")
+
+    def test_table_rows_and_sentences_are_the_rows_per_op_values(self):
+        text = self.section()
+        ct = self.exact.count_text
+        glibc = [self.median_per_op("map/glibc/10000", f"insert_{c}") for c in ("instructions",)]
+        row = "| glibc | " + " | ".join(
+            ct(self.median_per_op("map/glibc/10000", *(f"insert_{p}" for p in parts)))
+            for parts in (
+                ("instructions",),
+                ("data_reads", "data_writes"),
+                ("i1_misses", "d1_misses"),
+                ("ll_misses",),
+                ("cycles_estimate",),
+            )
+        )
+        self.assertIn(row + " |", text)
+        # the container allocator against the allocator configuration with the lowest cycles estimate per insert
+        allocators = [c["name"] for c in self.doc["suite"]["configurations"] if c["kind"] == "allocator"]
+        counted = [n for n in allocators if _iterations(self.doc, f"map/{n}/10000")]
+        best = min(counted, key=lambda n: self.median_per_op(f"map/{n}/10000", "insert_cycles_estimate"))
+        pool = self.median_per_op("map/pool/10000", "insert_instructions")
+        theirs = self.median_per_op(f"map/{best}/10000", "insert_instructions")
+        self.assertIn(
+            f"`pool` executes {ct(pool)} instructions per insert, `{best}` {ct(theirs)} "
+            f"({self.exact.pct_text((pool / theirs - 1) * 100)})",
+            text,
+        )
+        mine = self.median_per_op("map/jemalloc/10000", "insert_instructions")
+        self.assertIn(
+            f"`jemalloc` against `glibc` (its reference): insert: `jemalloc` executes {ct(mine)} instructions per insert, "
+            f"`glibc` {ct(glibc[0])} ({self.exact.pct_text((mine / glibc[0] - 1) * 100)})",
+            text,
+        )
+        later = self.median_per_op("cycle/tcmalloc/10000", "round2_clear_instructions")
+        first = self.median_per_op("cycle/tcmalloc/10000", "round1_clear_instructions")
+        self.assertIn(
+            f"`tcmalloc` instructions {ct(later)} vs {ct(first)} ({self.exact.pct_text((later / first - 1) * 100)})", text
+        )
+
+    def test_repeatability_is_the_largest_difference_between_repetitions(self):
+        text = self.section()
+        pct = self.exact.pct_text
+        for title, parts in (("instructions", ("instructions",)), ("L1 misses", ("i1_misses", "d1_misses"))):
+            spreads = []
+            for run_name in dict.fromkeys(b["run_name"] for b in self.doc["benchmarks"]):
+                entries = _iterations(self.doc, run_name)
+                if len(entries) < 2:
+                    continue
+                for phase in sorted({k[: -len("_instructions")] for k in entries[0] if k.endswith("_instructions")}):
+                    spreads.append((_relative_spread(_per_op(self.doc, run_name, [f"{phase}_{p}" for p in parts])), run_name))
+            top, where = max(spreads)
+            configuration = where.split("/")[1]
+            with self.subTest(count=title):
+                self.assertRegex(text, re.escape(f"| {title} | {pct(top, signed=False)} | `{configuration}`, `"))
+        # the control pairs: the largest relative difference of their medians, in the phases before the release step
+        import statistics
+
+        diffs = []
+        for control, base in (("glibc-trim", "glibc"), ("mimalloc-collect", "mimalloc")):
+            for workload, phases in (
+                ("map", ("insert", "lookup", "clear")),
+                ("cycle", ("round1_insert", "round1_lookup", "round1_clear")),
+            ):
+                for phase in phases:
+                    a = statistics.median(_per_op(self.doc, f"{workload}/{control}/10000", [f"{phase}_instructions"]))
+                    b = statistics.median(_per_op(self.doc, f"{workload}/{base}/10000", [f"{phase}_instructions"]))
+                    diffs.append(abs(a / b - 1) * 100)
+        self.assertRegex(
+            text, r"\| instructions \| [^|]+ \| [^|]+ \| [^|]+ \| " + re.escape(pct(max(diffs), signed=False)) + r" \|"
+        )
+        self.assertNotIn("counted once", text)
+        one = json.loads(json.dumps(self.doc))
+        one["benchmarks"] = [b for b in one["benchmarks"] if b.get("run_type") == "iteration" and b.get("repetition_index") == 0]
+        self.assertIn("Each configuration was counted once (1 repetition)", self.section(one))
+
+    def test_errors_are_listed_with_their_reasons(self):
+        text = self.section()
+        self.assertIn(
+            "- `scudo` (map, cycle): killed during the measured phases by signal 6 (Aborted) (under valgrind: Scudo ERROR: "
+            "internal map or unmap failure)",
+            text,
+        )
+        self.assertNotRegex(text[text.index("### Not counted") :], r"child \d+", "the pid is not part of the reason")
+
+        def fails(entry):
+            entry["error_occurred"] = True
+            entry["error_message"] = (
+                f"child {entry['repetition_index'] + 7} exited with status 1 during the measured phases (under valgrind: "
+                f"--{entry['repetition_index'] + 7}:0: aspacem Valgrind: FATAL: VG_N_SEGMENTS is too low.)"
+            )
+
+        doc = self.changed("map/pool/10000", fails, failed=True)
+        doc["benchmarks"] = [
+            b for b in doc["benchmarks"] if not (b["run_name"] == "map/mimalloc/10000" and b.get("repetition_index") == 1)
+        ]
+        for b in doc["benchmarks"]:
+            if b["run_name"] == "map/tcmalloc/10000" and b.get("repetition_index") == 1:
+                fails(b)
+        text = self.section(doc)
+        self.assertIn(
+            "- `tcmalloc` (map: 1 of 2 repetitions), `pool` (map): exited with status 1 during the measured phases (under "
+            "valgrind: Valgrind: FATAL: VG_N_SEGMENTS is too low.)",
+            text,
+        )
+        self.assertIn("judged by the control pairs and the minimum alone: `tcmalloc` (`map`), `mimalloc` (`map`).", text)
+
+    def test_raised_insert_instructions_flip_the_comparison(self):
+        text = self.section()
+        sentence = next(line for line in text.splitlines() if line.startswith("- `jemalloc-decay0` against `jemalloc`"))
+        self.assertIn("in insert or lookup no count differs beyond the bar", sentence)
+
+        def raised(entry):
+            entry["insert_instructions"] *= 1.2
+
+        after = self.section(self.changed("map/jemalloc-decay0/10000", raised))
+        sentence = next(line for line in after.splitlines() if line.startswith("- `jemalloc-decay0` against `jemalloc`"))
+        import statistics
+
+        mine = statistics.median(1.2 * v for v in _per_op(self.doc, "map/jemalloc-decay0/10000", ["insert_instructions"]))
+        theirs = self.median_per_op("map/jemalloc/10000", "insert_instructions")
+        ct = self.exact.count_text
+        self.assertIn(
+            f"insert: `jemalloc-decay0` executes {ct(mine)} instructions per insert, `jemalloc` {ct(theirs)} (+20.0 %)", sentence
+        )
+        self.assertIn("in lookup no count differs beyond the bar", sentence)
+        self.assertIn("the fewest instructions: `mimalloc` ", after)
+
+    def test_the_usual_rss_findings_are_absent(self):
+        from benchlib import markdown
+
+        text = markdown.render(self.run_, self.results, "plots")
+        for absent in (
+            "## What the numbers say",
+            "RSS does not go down",
+            "Given back",
+            "kept after settle",
+            "## What giving memory back costs",
+            "## How sure the speeds are",
+            "## Why glibc keeps the memory",
+            "## Where the resident bytes are",
+            "growth (MB)",
+            "M/s",
+            "The noise rule",
+        ):
+            with self.subTest(absent=absent):
+                self.assertNotIn(absent, text)
+        for present in (
+            "## The run",
+            "## Exact cost per operation",
+            "## Results",
+            "## Errors",
+            "## How to read the numbers",
+            "**Counts, not times.**",
+            "no noise rule",
+            "It does not model the TLB, DRAM's real latency",
+            "page faults and system calls are not counted",
+            "](plots/exact.png)",
+            "](plots/exact_cycle.png)",
+        ):
+            with self.subTest(present=present):
+                self.assertIn(present, text)
+        plan = [p.stem for p in summary.plan_plots(self.results, self.run_.suite)]
+        self.assertEqual(plan, ["exact", "exact_cycle"], "no figure of valgrind's RSS or rates")
+
+    def test_spearman(self):
+        self.assertAlmostEqual(self.exact.spearman([1, 2, 3, 4], [10, 20, 30, 40]), 1.0)
+        self.assertAlmostEqual(self.exact.spearman([1, 2, 3, 4], [4, 3, 2, 1]), -1.0)
+        self.assertAlmostEqual(self.exact.spearman([1, 2, 2, 3], [1, 2, 3, 4]), 0.9486832980505138)
+        self.assertIsNone(self.exact.spearman([1, 2], [2, 1]), "too few")
+
+    def test_timed_run_beside_the_counts(self):
+        timed = self.exact.load_timed(NOISE_1M, self.run_, self.results)
+        text = self.section(timed=timed)
+        self.assertIn(
+            "| configuration | instructions | data accesses | L1 misses | LL misses | cycles estimate | timed (M/s, probe-scaled) | timed ns per op |",
+            text,
+        )
+        from benchlib import mdformat
+
+        noise = {r.configuration: r for r in timed.results}
+        glibc = noise["glibc"]
+        self.assertIn(
+            f"| {mdformat.rate_interval(glibc, 'insert_rate@speed')} | {1e9 / glibc.median('insert_rate@speed'):,.0f} |", text
+        )
+        self.assertIn("N = 1,000,000 there, 10,000 here", text)
+        self.assertIn("The timed run `" + NOISE_1M + "` has no result of `cycle`: counts only.", text)
+        names = [n for n in ("glibc", "glibc-trim", "jemalloc", "jemalloc-decay0", "tcmalloc", "mimalloc", "mimalloc-collect")]
+        xs = [self.median_per_op(f"map/{n}/10000", "clear_cycles_estimate") for n in names]
+        ys = [1e9 / noise[n].median("clear_rate@speed") for n in names]
+        rho = self.exact.spearman(xs, ys)
+        self.assertIn(
+            f"clear: Spearman's rank correlation of the cycles estimate per entry cleared with the timed ns per entry cleared is {rho:+.2f} over the 7 compared configurations",
+            text,
+        )
+
+    def test_scripts_on_an_exact_run(self):
+        out, plots_dir = self.path("REPORT.md"), self.path("plots")
+        done = run_script("plot.py", fixture("exact.json"), "--out", plots_dir, "--timed", NOISE_1M)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        for stem in ("exact", "exact_cycle", "exact_vs_timed"):
+            with open(os.path.join(plots_dir, f"{stem}.png"), "rb") as f:
+                self.assertEqual(f.read(8), PNG_SIGNATURE)
+            ET.parse(os.path.join(plots_dir, f"{stem}.svg"))
+        self.assertFalse(os.path.exists(os.path.join(plots_dir, "exact_vs_timed_cycle.png")), "no timed cycle")
+        with open(os.path.join(plots_dir, "exact_vs_timed.svg")) as f:
+            self.assertIn("mimalloc-collect", f.read())
+        done = run_script("report.py", fixture("exact.json"), "-o", out, "--plots-dir", "plots", "--timed", NOISE_1M)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stderr, "", "every embedded plot exists")
+        with open(out) as f:
+            text = f.read()
+        self.assertIn("](plots/exact_vs_timed.png)", text)
+        self.assertIn("timed (M/s, probe-scaled)", text)
+        csv_out = self.path("bench.csv")
+        done = run_script("results_csv.py", fixture("exact.json"), "-o", csv_out)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with open(csv_out) as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(len(rows), len(self.run_.rows))
+        glibc = next(r for r in rows if r["configuration"] == "glibc" and r["workload"] == "map" and r["repetition"] == "0")
+        self.assertEqual(float(glibc["insert_instructions"]), _iterations(self.doc, "map/glibc/10000")[0]["insert_instructions"])
+
+    def test_bad_timed_input_is_one_line_and_writes_nothing(self):
+        bad = TestBadInput("test_every_script")
+        for main, timed_path, named, problem in (
+            (fixture("exact.json"), fixture("exact.json"), "exact.json", "is an exact run"),
+            (fixture("exact.json"), fixture("corrupt.json"), "corrupt.json", "invalid JSON"),
+            (
+                fixture("exact.json"),
+                fixture("command.json"),
+                "command.json",
+                "has no result of the counted workloads (map, cycle)",
+            ),
+            (fixture("run_a.json"), NOISE_1M, "run_a.json", "is not an exact run"),
+        ):
+            for script, out_args, out in (
+                ("report.py", ("-o",), self.path("REPORT.md")),
+                ("plot.py", ("--out",), self.path("plots")),
+            ):
+                with self.subTest(script=script, timed=os.path.basename(timed_path), main=os.path.basename(main)):
+                    target = out if script == "report.py" else os.path.join(out, "exact.png")
+                    os.makedirs(os.path.dirname(target), exist_ok=True)
+                    with open(target, "w") as f:
+                        f.write(SENTINEL)
+                    done = run_script(script, main, *out_args, out, "--timed", timed_path)
+                    bad.check(done, named, problem)
+                    with open(target) as f:
+                        self.assertEqual(f.read(), SENTINEL)
+                    if script == "plot.py":
+                        self.assertEqual(os.listdir(out), ["exact.png"])
+        done = run_script("compare.py", fixture("exact.json"), NOISE_1M)
+        bad.check(done, "exact.json", "is an exact run (./bench --exact) and")
+        self.assertEqual(run_script("compare.py", fixture("exact.json"), fixture("exact.json")).returncode, 0)
+
+
+# ---------------------------------------------------------------------------------------------------
+# heap-map runs: ./bench --heap-map (fixtures/heapmap.json: a real run, map and fragment at N = 200,000 under 8
+# configurations, 2 repetitions, settle 0.5 s; fixtures/heapmap_scenarios.json: perl-hash and python-bytes at scale
+# 0.1 under glibc, jemalloc, mimalloc, 1 repetition)
+
+
+def _heap_mb(doc, run_name, moment, what):
+    return _median_of(doc, run_name, lambda b: b[f"heap_{moment}_{what}"] / 1e6)
+
+
+class TestHeapMap(TempDirTestCase):
+    def setUp(self):
+        super().setUp()
+        from benchlib import heap_section
+
+        self.heap = heap_section
+        self.docs = {}
+        for name in ("heapmap.json", "heapmap_scenarios.json"):
+            with open(fixture(name)) as f:
+                self.docs[name] = json.load(f)
+
+    def section(self, name, doc=None):
+        """The section "Why it stays" of a fixture, or of a changed copy of it."""
+        path = fixture(name)
+        if doc is not None:
+            path = self.path("changed.json")
+            with open(path, "w") as f:
+                json.dump(doc, f)
+        run = gbjson.load_run(path)
+        return "\n".join(self.heap.render(summary.summarize(run), run.suite))
+
+    def changed(self, name, run_names, change):
+        """A copy of a fixture with change(entry) applied to every iteration entry of each of `run_names`."""
+        doc = json.loads(json.dumps(self.docs[name]))
+        for run_name in run_names:
+            for entry in _iterations(doc, run_name):
+                change(entry)
+        return doc
+
+    @staticmethod
+    def part(text, title):
+        start = text.index(f"### {title}")
+        end = text.find("\n### ", start + 1)
+        return text[start : end if end >= 0 else None]
+
+    @staticmethod
+    def bullet(text, head):
+        """The bullet of a section that starts with `head` ('**Kept free**'), '' when there is none."""
+        return next((line for line in text.splitlines() if line.startswith(f"- {head}")), "")
+
+    def test_description_carries_the_heap_maps(self):
+        for name, instances, moments in (
+            ("heapmap.json", 16, ["cleared", "released", "final"]),
+            ("heapmap_scenarios.json", 6, ["base", "built", "freed", "idle", "exit"]),
+        ):
+            with self.subTest(fixture=name):
+                run = gbjson.load_run(fixture(name))
+                m = run.suite.heap_map
+                self.assertEqual((m.pinned_share, m.granule_bytes, m.site_frames), (0.25, 65536, 6))
+                self.assertEqual(set(m.classes), set(description.HEAP_CLASSES))
+                self.assertEqual(len(run.suite.heap_maps), instances)
+                maps = run.suite.heap_maps["fragment/glibc-trim/200000" if name == "heapmap.json" else "perl-hash/glibc"]
+                self.assertEqual(len(maps), run.suite.repetitions)
+                self.assertEqual([k.moment for k in maps[0].moments], moments)
+                self.assertEqual(summary.contract_violations(run), [])
+        old = gbjson.load_run(fixture("run_a.json")).suite
+        self.assertEqual((old.heap_map, old.heap_maps), (None, {}), "a run without heap maps still parses")
+
+    def test_contract_names_a_missing_heap_counter(self):
+        doc = json.loads(json.dumps(self.docs["heapmap.json"]))
+        del doc["suite"]["counters"]["heap_released_pinned"]
+        doc["suite"]["counters"]["heap_record_ns"]["unit"] = "seconds"
+        path = self.path("contract.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        problems = summary.contract_violations(gbjson.load_run(path))
+        self.assertIn("heap map: no counter heap_released_pinned", problems)
+        self.assertIn("heap map: heap_record_ns is in seconds, the scripts read nanoseconds", problems)
+
+    def test_section_says_what_the_classes_mean_and_what_the_interposer_costs(self):
+        for name in self.docs:
+            with self.subTest(fixture=name):
+                text = self.section(name)
+                self.assertTrue(text.startswith("## Why it stays"))
+                classes = self.docs[name]["suite"]["measurement"]["heap_map"]["classes"]
+                for cls, sentence in classes.items():
+                    self.assertIn(f"- **{cls}**: {sentence.split('pinned_share')[0]}", text)
+                self.assertIn("pinned_share (25 % of the page)", text)
+                per_instance = sorted(
+                    _median_of(self.docs[name], b, lambda e: e["heap_record_ns"])
+                    for b in dict.fromkeys(e["run_name"] for e in self.docs[name]["benchmarks"])
+                )
+                import statistics
+
+                self.assertIn(f"recording one call took a median {statistics.median(per_instance):,.0f} ns", text)
+                self.assertIn("**in every RSS figure of this run**", text)
+        shares = [
+            _median_of(
+                self.docs["heapmap.json"],
+                f"map/{c}/200000",
+                lambda b: b["heap_calls"] * b["heap_record_ns"] / 1e9 / b["insert_seconds"] * 100,
+            )
+            for c in ("glibc", "pool")
+        ]
+        self.assertIn(f"{min(shares):.1f}–", self.section("heapmap.json"), "the pool's few calls: the smallest share")
+        self.assertIn("% of its wall time (`wall_seconds`)", self.section("heapmap_scenarios.json"), "no insert phase")
+
+    def test_table_rows_are_the_fixtures_medians(self):
+        for name, run_name, title, config, moment, cell in (
+            ("heapmap.json", "map/glibc/200000", "`map`, N = 200,000", "glibc", "cleared", "right after clear()"),
+            ("heapmap.json", "fragment/glibc-trim/200000", "`fragment`, N = 200,000", "", "released", "after the release step"),
+            ("heapmap_scenarios.json", "perl-hash/glibc", "`perl-hash`", "", "freed", "at *freed*"),
+        ):
+            with self.subTest(run_name=run_name, moment=moment):
+                doc = self.docs[name]
+                values = [_heap_mb(doc, run_name, moment, c) for c in ("free", "pinned", "used", "outside", "live", "own")]
+                above = _median_of(doc, run_name, lambda b: (b[f"rss_{moment}"] - b["rss_base"]) / 1e6)
+                free = _median_of(doc, run_name, lambda b: b[f"heap_{moment}_free"] / (b[f"rss_{moment}"] - b["rss_base"]) * 100)
+                pinned = _median_of(
+                    doc, run_name, lambda b: b[f"heap_{moment}_pinned"] / (b[f"rss_{moment}"] - b["rss_base"]) * 100
+                )
+                row = (
+                    f"| {config} | {cell} | "
+                    + " | ".join(f"{v:.1f}" for v in values + [above])
+                    + f" | {free:.1f} % | {pinned:.1f} % |"
+                )
+                self.assertIn(row, self.part(self.section(name), title))
+        exit_row = self.part(self.section("heapmap_scenarios.json"), "`python-bytes`")
+        self.assertRegex(exit_row, r"\|  \| at \*exit\* \|[^\n]*\| — \| — \| — \|", "no RSS is read at exit")
+
+    def test_after_clear_glibc_holds_free_and_after_the_erase_pinned(self):
+        def holds(doc, run_name, moment):
+            return f"glibc holds {_heap_mb(doc, run_name, moment, 'free'):.1f} MB free and {_heap_mb(doc, run_name, moment, 'pinned'):.1f} MB pinned"
+
+        doc = self.docs["heapmap.json"]
+        text = self.section("heapmap.json")
+        kept = self.bullet(self.part(text, "`map`"), "**Kept free**")
+        self.assertIn("right after clear(): " + holds(doc, "map/glibc/200000", "cleared"), kept)
+        self.assertNotIn("glibc holds", self.bullet(self.part(text, "`map`"), "**Pinned**"))
+        pinned = self.bullet(self.part(text, "`fragment`"), "**Pinned**")
+        self.assertIn("after the erase (1 entry in 64 still live): " + holds(doc, "fragment/glibc/200000", "cleared"), pinned)
+        self.assertNotIn("glibc holds", self.bullet(self.part(text, "`fragment`"), "**Kept free**"))
+        against = self.bullet(self.part(text, "`fragment`"), "**`fragment` against `map`**")
+        self.assertRegex(against, r"under glibc, glibc-trim, [^`]*`map` right after clear\(\) holds mostly free pages")
+        self.assertIn("and `fragment` after the erase (1 entry in 64 still live) mostly pinned ones", against)
+
+        def swap(entry):
+            entry["heap_cleared_free"], entry["heap_cleared_pinned"] = entry["heap_cleared_pinned"], entry["heap_cleared_free"]
+
+        flipped = self.changed("heapmap.json", ["map/glibc/200000", "fragment/glibc/200000"], swap)
+        text = self.section("heapmap.json", flipped)
+        self.assertIn(holds(flipped, "map/glibc/200000", "cleared"), self.bullet(self.part(text, "`map`"), "**Pinned**"))
+        self.assertNotIn("glibc holds", self.bullet(self.part(text, "`map`"), "**Kept free**"))
+        self.assertIn(
+            holds(flipped, "fragment/glibc/200000", "cleared"), self.bullet(self.part(text, "`fragment`"), "**Kept free**")
+        )
+        against = self.bullet(self.part(text, "`fragment`"), "**`fragment` against `map`**")
+        self.assertRegex(against, r"under glibc, `map` right after clear\(\) holds mostly pinned pages")
+
+    def test_release_step_sentences(self):
+        doc = self.docs["heapmap.json"]
+
+        def change(run_name, what):
+            return f"{_heap_mb(doc, run_name, 'cleared', what):.1f} → {_heap_mb(doc, run_name, 'released', what):.1f} MB"
+
+        text = self.section("heapmap.json")
+        steps = self.bullet(self.part(text, "`map`"), "**The release steps**")
+        self.assertIn(
+            f"glibc-trim's release step (`malloc_trim(0)`) returned the free part (free {change('map/glibc-trim/200000', 'free')})",
+            steps,
+        )
+        collect = "map/mimalloc-collect/200000"
+        returned = _heap_mb(doc, collect, "released", "free") <= 0.1 * _heap_mb(doc, collect, "cleared", "free")
+        self.assertEqual(f"did not return the free part** (free {change(collect, 'free')})" in steps, not returned)
+        steps = self.bullet(self.part(text, "`fragment`"), "**The release steps**")
+        self.assertIn(
+            f"glibc-trim's release step (`malloc_trim(0)`) had little free to return (free {change('fragment/glibc-trim/200000', 'free')}) "
+            f"and left the pinned part (pinned {change('fragment/glibc-trim/200000', 'pinned')})",
+            steps,
+        )
+        self.assertNotIn("glibc's release step", steps, "glibc has none")
+        self.assertEqual(self.bullet(self.section("heapmap_scenarios.json"), "**The release steps**"), "", "no release step")
+
+    def test_top_pinning_site_of_fragment_names_its_function(self):
+        text = self.part(self.section("heapmap.json"), "`fragment`")
+        lines = text.splitlines()
+        head = next(i for i, line in enumerate(lines) if line.startswith("- ") and re.match(r"- (glibc, |glibc \()", line))
+        top = lines[head + 1]
+        self.assertTrue(top.startswith("  1. "), top)
+        self.assertIn("`void bench::(anonymous namespace)::fragment<…>(…) (bench)`", top)
+        first = [r["moments"][0]["sites"][0] for r in self.docs["heapmap.json"]["suite"]["heap_maps"]["fragment/glibc/200000"]]
+        import statistics
+
+        self.assertIn(f"{statistics.median(s['bytes'] for s in first) / 1e6:.1f} MB in ", top)
+        self.assertIn(f"{statistics.median(s['blocks'] for s in first):,.0f}", top)
+        self.assertNotIn("- pool", text[text.index("**Where the pinning") :], "pool pins nothing")
+        perl = self.part(self.section("heapmap_scenarios.json"), "`perl-hash`")
+        self.assertRegex(perl, r"- glibc \([\d.]+ MB pinned at \*freed\*\):\n  1\. [^\n]*`Perl_safesysmalloc \(perl\)`")
+
+    def test_short_frames(self):
+        short = self.heap.short_frame
+        self.assertEqual(
+            short("void ns::f<int, std::pair<a, b> >(int, char) [clone .isra.0] (bench)"),
+            "void ns::f<…>(…) [clone .isra.0] (bench)",
+        )
+        self.assertEqual(short("bench::(anonymous namespace)::table() (bench)"), "bench::(anonymous namespace)::table() (bench)")
+        self.assertEqual(short("operator new(unsigned long) (libstdc++.so.6)"), "operator new(…) (libstdc++.so.6)")
+        self.assertEqual(short("libc.so.6+0x2724a"), "libc.so.6+0x2724a")
+        self.assertEqual(short("broken<(x (bench)"), "broken<(x (bench)", "unbalanced: as given")
+
+    def test_unknown_frees_are_reported(self):
+        for name in self.docs:
+            self.assertNotIn("never saw allocated", self.section(name))
+
+        def unknown(entry):
+            entry["heap_unknown_frees"] = 7.0
+
+        text = self.section("heapmap.json", self.changed("heapmap.json", ["map/mimalloc/200000"], unknown))
+        line = self.bullet(self.part(text, "`map`"), "**Frees of blocks the interposer never saw allocated**")
+        self.assertIn(": mimalloc 7.", line)
+        self.assertIn("An allocation function it does not cover served those blocks", line)
+        self.assertNotIn("never saw allocated", self.part(text, "`fragment`"))
+        text = self.section("heapmap_scenarios.json", self.changed("heapmap_scenarios.json", ["perl-hash/jemalloc"], unknown))
+        self.assertIn(": jemalloc 7.", self.bullet(self.part(text, "`perl-hash`"), "**Frees of blocks"))
+
+    def test_no_section_or_figure_without_heap_maps(self):
+        run, results = results_of("run_a.json")
+        self.assertEqual(self.heap.render(list(results.values()), run.suite), [])
+        self.assertNotIn("heap_map", [p.stem for p in summary.plan_plots(list(results.values()), run.suite)])
+
+    def test_plot_is_drawn(self):
+        from benchlib import plots
+
+        run = gbjson.load_run(fixture("heapmap_scenarios.json"))
+        results = summary.summarize(run)
+        plan = [p for p in summary.plan_plots(results, run.suite) if p.kind == "heap_map"]
+        self.assertEqual([(p.stem, p.workload) for p in plan], [("heap_map", ("perl-hash", "python-bytes"))])
+        for planned, fig in plots.render(run, results, plan):
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png")
+            self.assertEqual(buffer.getvalue()[:8], PNG_SIGNATURE)
+
+    def test_scripts_on_heap_map_runs(self):
+        for name, present in (("heapmap.json", "### `fragment`, N = 200,000"), ("heapmap_scenarios.json", "### `python-bytes`")):
+            with self.subTest(fixture=name):
+                out, plots_dir = self.path(name, "REPORT.md"), self.path(name, "plots")
+                done = run_script("plot.py", fixture(name), "--out", plots_dir)
+                self.assertEqual(done.returncode, 0, done.stderr)
+                with open(os.path.join(plots_dir, "heap_map.png"), "rb") as f:
+                    self.assertEqual(f.read(8), PNG_SIGNATURE)
+                with open(os.path.join(plots_dir, "heap_map.svg")) as f:
+                    self.assertIn("mimalloc", f.read())
+                done = run_script("report.py", fixture(name), "-o", out, "--plots-dir", "plots")
+                self.assertEqual(done.returncode, 0, done.stderr)
+                self.assertEqual(done.stderr, "", "every embedded plot exists")
+                with open(out) as f:
+                    text = f.read()
+                self.assertIn("> **Heap-map run**", text)
+                self.assertEqual(text.count("## Why it stays"), 1)
+                self.assertIn(present, text)
+                self.assertEqual(text.count("](plots/heap_map.png)"), 1)
+                self.assertNotIn("## What the numbers say", text, "no findings from an RSS and speed the interposer inflates")
+                self.assertNotIn("### Which configuration for which need", text)
+                csv_out = self.path(name, "bench.csv")
+                done = run_script("results_csv.py", fixture(name), "-o", csv_out)
+                self.assertEqual(done.returncode, 0, done.stderr)
+                with open(csv_out) as f:
+                    rows = list(csv.DictReader(f))
+                self.assertEqual(len(rows), len(self.docs[name]["benchmarks"]))
+                self.assertIn("heap_record_ns", rows[0])
