@@ -7,6 +7,7 @@ a duration.
 """
 import json
 import os
+import re
 import subprocess
 import tempfile
 import unittest
@@ -164,9 +165,11 @@ class ProcessTree(unittest.TestCase):
         for name, row in rows.items():
             self.assertFalse(row.get("error_occurred"), row.get("error_message"))  # a short program is a result
             self.assertEqual(row["descendants_stopped"], 1, name)
-            self.assertIn("stopped when the program exited: sleep (", row["label"])
-            pid = int(row["label"].split("sleep (")[1].split(")")[0])
-            self.assertFalse(os.path.exists(f"/proc/{pid}"), f"sleep {pid} still runs")
+            # The shell's child is stopped as "sleep", or as "sh" if the shell exited before it called execve.
+            stopped = re.search(r"stopped when the program exited: (sleep|sh) \((\d+)\)", row["label"])
+            self.assertIsNotNone(stopped, row["label"])
+            pid = int(stopped.group(2))
+            self.assertFalse(os.path.exists(f"/proc/{pid}"), f"the shell's child {pid} still runs")
 
     def test_the_first_sample_is_of_the_program_not_of_benchs_fork(self):
         _, rows, suite = self.run_command("^command/glibc$", "sleep", "0.5")
