@@ -445,6 +445,12 @@ def _headline_column(counter, unit, settle):
     return counter.replace("_", " "), lambda r, c=counter: "—" if r.median(c) is None else f"{r.median(c):,.4g}"
 
 
+def _runs_and_kind(r):
+    """The "runs" cell ("3", or "2 of 3" when a repetition failed) and the "kind" cell of a result's row."""
+    runs = f"{r.repetitions}" if not r.errors else f"{r.repetitions} of {r.repetitions + len(r.errors)}"
+    return runs, (r.kind if r.config is not None else "?")
+
+
 def _results_table(rs, settle, workload, suite):
     """One row per configuration, the workload's headline counters as columns."""
     headline = [c for c in workload.headline if c != "rss_base"] if workload is not None else []
@@ -452,9 +458,7 @@ def _results_table(rs, settle, workload, suite):
     header = ["configuration", "kind", "runs"] + [title for title, _ in columns] + ["served by"]
     rows = []
     for r in rs:
-        total = r.repetitions + len(r.errors)
-        runs = f"{r.repetitions}" if not r.errors else f"{r.repetitions} of {total}"
-        kind = r.kind if r.config is not None else "?"
+        runs, kind = _runs_and_kind(r)
         if not r.ok:
             rows.append(
                 [r.configuration, kind, runs, f"failed: {r.errors[0][1] if r.errors else 'no data'}"]
@@ -793,9 +797,7 @@ def _exact_results_table(rs, suite):
     header = ["configuration", "kind", "runs"] + [f"{p.title}: cycles estimate {p.per}" for p in phases] + ["served by"]
     rows = []
     for r in rs:
-        total = r.repetitions + len(r.errors)
-        runs = f"{r.repetitions}" if not r.errors else f"{r.repetitions} of {total}"
-        kind = r.kind if r.config is not None else "?"
+        runs, kind = _runs_and_kind(r)
         if not r.ok:
             cells = [f"not counted: {r.errors[0][1] if r.errors else 'no data'}"] + ["—"] * (len(phases) - 1)
         else:

@@ -1031,15 +1031,22 @@ def exact_counters_read(workload, rounds):
     return {f"{p}_{c}": "count" for p in prefixes for c in EXACT_COUNTERS}
 
 
-def _exact_violations(run):
-    """The contract of an exact run: the counts of every phase the exact section reads, in unit count and of kind
-    exact; nothing of what valgrind's RSS and times are (the report reads none of them)."""
-    problems = []
+def _measured_workloads(run, problems):
+    """(name, description) of every workload with a successful repetition in `run`; one missing from the
+    description (other than command mode's, which has none) is added to `problems` instead."""
     for name in sorted({r.workload for r in run.rows if r.ok_iteration}):
         workload = run.suite.workloads.get(name) or run.suite.scenario(name)
         if workload is None and name != "command":
             problems.append(f"workload {name} is not in the description")
             continue
+        yield name, workload
+
+
+def _exact_violations(run):
+    """The contract of an exact run: the counts of every phase the exact section reads, in unit count and of kind
+    exact; nothing of what valgrind's RSS and times are (the report reads none of them)."""
+    problems = []
+    for name, workload in _measured_workloads(run, problems):
         for counter, unit in exact_counters_read(workload, run.suite.rounds).items():
             have = run.suite.unit(counter)
             if have is None:
@@ -1057,11 +1064,7 @@ def contract_violations(run):
     if run.suite.exact:
         return _exact_violations(run)
     problems = []
-    for name in sorted({r.workload for r in run.rows if r.ok_iteration}):
-        workload = run.suite.workloads.get(name) or run.suite.scenario(name)
-        if workload is None and name != "command":
-            problems.append(f"workload {name} is not in the description")
-            continue
+    for name, workload in _measured_workloads(run, problems):
         needed = counters_read(workload)
         for group in _GROUPS:
             if any(run.suite.unit(counter) is not None for counter in group):

@@ -35,12 +35,13 @@ RETENTION = (
 )
 
 
-def run_bench(*args, check=True, env=None, cwd=None):
-    """Runs ./bench with args plus a fresh --benchmark_out; returns (process, parsed JSON or None)."""
+def run_bench(*args, check=True, env=None, cwd=None, timeout=1800):
+    """Runs ./bench with a fresh --benchmark_out and args (which may end in -- PROGRAM ...), in a fresh
+    folder unless cwd is given; returns (process, parsed JSON or None)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "out.json")
         proc = subprocess.run(
-            [BENCH, *args, f"--benchmark_out={out}"], capture_output=True, text=True, timeout=1800, env=env, cwd=cwd or tmp
+            [BENCH, f"--benchmark_out={out}", *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd or tmp
         )
         if check and proc.returncode != 0:
             raise AssertionError(f"bench failed ({proc.returncode}):\n{proc.stderr[-4000:]}")

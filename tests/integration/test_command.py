@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import unittest
 
-from benchrun import BENCH, TEST_PROGRAM, TEST_PROGRAM_STATIC, available
+from benchrun import BENCH, TEST_PROGRAM, TEST_PROGRAM_STATIC, available, rows, run_bench
 
 BLOCKS = 1_000_000  # 56-byte blocks: about 64 MB under glibc
 SLEEP_MS = 600
@@ -136,27 +136,17 @@ class ProcessTree(unittest.TestCase):
     """The program and what it starts, followed from outside."""
 
     def run_command(self, filter_, *command, extra=()):
-        command = [str(c) for c in command]
-        with tempfile.TemporaryDirectory() as tmp:
-            out = os.path.join(tmp, "out.json")
-            proc = subprocess.run(
-                [
-                    BENCH,
-                    f"--benchmark_filter={filter_}",
-                    f"--benchmark_out={out}",
-                    "--command-output=discard",
-                    *extra,
-                    "--",
-                    *command,
-                ],
-                capture_output=True,
-                text=True,
-                timeout=600,
-                cwd=tmp,
-            )
-            with open(out) as f:
-                data = json.load(f)
-        return proc, {b["name"]: b for b in data["benchmarks"] if b["run_type"] == "iteration"}, data["suite"]
+        proc, data = run_bench(
+            f"--benchmark_filter={filter_}",
+            "--command-output=discard",
+            *extra,
+            "--",
+            *map(str, command),
+            check=False,
+            timeout=600,
+        )
+        self.assertIsNotNone(data, proc.stderr)
+        return proc, rows(data), data["suite"]
 
     def test_descendants_that_outlive_the_program_are_stopped_and_counted(self):
         configurations = "glibc|jemalloc" if "jemalloc" in available() else "glibc"

@@ -5,13 +5,10 @@ Run by ctest (label `heap_map`) with BENCH_BINARY and BENCH_HEAP_SHAPE set. No a
 on a duration.
 """
 
-import json
 import os
-import subprocess
-import tempfile
 import unittest
 
-from benchrun import BENCH, available, rows, run_bench
+from benchrun import available, rows, run_bench
 
 SHAPE = os.environ.get("BENCH_HEAP_SHAPE", "build/tests/bench_heap_shape")
 PAGES = 2048
@@ -19,27 +16,19 @@ PAGE = 4096
 
 
 def run_shape(configurations, *args):
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "out.json")
-        proc = subprocess.run(
-            [
-                BENCH,
-                "--heap-map",
-                f"--benchmark_filter=^command/({'|'.join(configurations)})$",
-                f"--benchmark_out={out}",
-                "--command-output=discard",
-                "--",
-                SHAPE,
-                str(PAGES),
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            cwd=tmp,
-        )
-        with open(out) as f:
-            data = json.load(f)
+    proc, data = run_bench(
+        "--heap-map",
+        f"--benchmark_filter=^command/({'|'.join(configurations)})$",
+        "--command-output=discard",
+        "--",
+        SHAPE,
+        str(PAGES),
+        *args,
+        check=False,
+        timeout=600,
+    )
+    if data is None:
+        raise AssertionError(f"bench wrote no results ({proc.returncode}):\n{proc.stderr[-4000:]}")
     return proc, rows(data), data["suite"]
 
 

@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import unittest
 
-from benchrun import BENCH, available
+from benchrun import BENCH, available, rows, run_bench
 
 CONFIGURATIONS = ("glibc", "glibc-arena2", "glibc-tuned", "jemalloc", "tcmalloc", "mimalloc")
 SCALE = 0.2  # python-bytes: 40,000 objects; redis: 200,000 keys; ...
@@ -19,31 +19,18 @@ SCALE = 0.2  # python-bytes: 40,000 objects; redis: 200,000 keys; ...
 
 def run_scenarios(names, configurations, *extra, env=None):
     """(process, {name: row}, suite) of ./bench --scenario=names at SCALE in a fresh folder."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "out.json")
-        proc = subprocess.run(
-            [
-                BENCH,
-                f"--scenario={names}",
-                f"--benchmark_filter=/({'|'.join(configurations)})$",
-                f"--scenario-scale={SCALE}",
-                "--settle=500ms",
-                "--command-output=discard",
-                f"--benchmark_out={out}",
-                *extra,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            env=env,
-            cwd=tmp,
-        )
-        data = None
-        if os.path.exists(out):
-            with open(out) as f:
-                data = json.load(f)
-        rows = {b["name"]: b for b in data["benchmarks"] if b.get("run_type") == "iteration"} if data else {}
-        return proc, rows, (data or {}).get("suite", {})
+    proc, data = run_bench(
+        f"--scenario={names}",
+        f"--benchmark_filter=/({'|'.join(configurations)})$",
+        f"--scenario-scale={SCALE}",
+        "--settle=500ms",
+        "--command-output=discard",
+        *extra,
+        check=False,
+        env=env,
+        timeout=900,
+    )
+    return proc, rows(data) if data else {}, (data or {}).get("suite", {})
 
 
 class EveryScenario(unittest.TestCase):

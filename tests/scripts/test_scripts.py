@@ -56,6 +56,14 @@ class TempDirTestCase(unittest.TestCase):
     def path(self, *parts):
         return os.path.join(self.tmp, *parts)
 
+    def load_doc(self, doc):
+        """A changed fixture, written to this test's folder and read back: (run, summarized results)."""
+        path = self.path("changed.json")
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        run = gbjson.load_run(path)
+        return run, summary.summarize(run)
+
 
 # ---------------------------------------------------------------------------------------------------
 # benchlib.stats: the interval and the noise rule
@@ -975,6 +983,18 @@ def _iterations(doc, run_name):
     ]
 
 
+def changed_copy(doc, run_names, change, failed=False):
+    """A copy of a fixture's JSON with change(entry) applied to every iteration entry of each of `run_names`;
+    failed: without their aggregates, as Google Benchmark writes none below 2 successful repetitions."""
+    doc = json.loads(json.dumps(doc))
+    for run_name in run_names:
+        for entry in _iterations(doc, run_name):
+            change(entry)
+    if failed:
+        doc["benchmarks"] = [b for b in doc["benchmarks"] if b["run_name"] not in run_names or b["run_type"] == "iteration"]
+    return doc
+
+
 def _median_of(doc, run_name, f):
     """The median over a benchmark's repetitions of f(entry): computed from the JSON, not by benchlib."""
     import statistics
@@ -995,24 +1015,11 @@ class TestScenarios(TempDirTestCase):
 
     def section(self, doc=None):
         """The section "Real programs" of the fixture, or of a changed copy of it."""
-        run, results = self.run_, self.results
-        if doc is not None:
-            path = self.path("changed.json")
-            with open(path, "w") as f:
-                json.dump(doc, f)
-            run = gbjson.load_run(path)
-            results = summary.summarize(run)
+        run, results = (self.run_, self.results) if doc is None else self.load_doc(doc)
         return "\n".join(self.programs.render(results, run.suite))
 
     def changed(self, run_name, change, failed=False):
-        """A copy of the fixture with change(entry) applied to every iteration entry of `run_name`; failed:
-        without its aggregates, as Google Benchmark writes none below 2 successful repetitions."""
-        doc = json.loads(json.dumps(self.doc))
-        for entry in _iterations(doc, run_name):
-            change(entry)
-        if failed:
-            doc["benchmarks"] = [b for b in doc["benchmarks"] if b["run_name"] != run_name or b["run_type"] == "iteration"]
-        return doc
+        return changed_copy(self.doc, [run_name], change, failed)
 
     def scenario_text(self, text, name):
         start = text.index(f"### `{name}`")
@@ -1299,24 +1306,12 @@ class TestExact(TempDirTestCase):
         self.run_, results = results_of("exact.json")
         self.results = list(results.values())
 
-    def load(self, doc):
-        path = self.path("changed.json")
-        with open(path, "w") as f:
-            json.dump(doc, f)
-        run = gbjson.load_run(path)
-        return run, summary.summarize(run)
-
     def section(self, doc=None, timed=None):
-        run, results = (self.run_, self.results) if doc is None else self.load(doc)
+        run, results = (self.run_, self.results) if doc is None else self.load_doc(doc)
         return "\n".join(self.exact.render(results, run.suite, timed))
 
     def changed(self, run_name, change, failed=False):
-        doc = json.loads(json.dumps(self.doc))
-        for entry in _iterations(doc, run_name):
-            change(entry)
-        if failed:
-            doc["benchmarks"] = [b for b in doc["benchmarks"] if b["run_name"] != run_name or b["run_type"] == "iteration"]
-        return doc
+        return changed_copy(self.doc, [run_name], change, failed)
 
     def median_per_op(self, run_name, *counters):
         import statistics
@@ -1342,11 +1337,11 @@ class TestExact(TempDirTestCase):
             doc = json.loads(json.dumps(self.doc))
             change(doc)
             with self.subTest(problem=problem), self.assertRaises(gbjson.InputError) as caught:
-                self.load(doc)
+                self.load_doc(doc)
             self.assertIn(problem, str(caught.exception))
         doc = json.loads(json.dumps(self.doc))
         del doc["suite"]["counters"]["round2_lookup_d1_misses"]["kind"]
-        run, _ = self.load(doc)
+        run, _ = self.load_doc(doc)
         self.assertIn(
             'cycle: round2_lookup_d1_misses is not of kind "exact" in the description', summary.contract_violations(run)
         )
@@ -1641,21 +1636,15 @@ class TestHeapMap(TempDirTestCase):
 
     def section(self, name, doc=None):
         """The section "Why it stays" of a fixture, or of a changed copy of it."""
-        path = fixture(name)
-        if doc is not None:
-            path = self.path("changed.json")
-            with open(path, "w") as f:
-                json.dump(doc, f)
-        run = gbjson.load_run(path)
-        return "\n".join(self.heap.render(summary.summarize(run), run.suite))
+        if doc is None:
+            run = gbjson.load_run(fixture(name))
+            results = summary.summarize(run)
+        else:
+            run, results = self.load_doc(doc)
+        return "\n".join(self.heap.render(results, run.suite))
 
     def changed(self, name, run_names, change):
-        """A copy of a fixture with change(entry) applied to every iteration entry of each of `run_names`."""
-        doc = json.loads(json.dumps(self.docs[name]))
-        for run_name in run_names:
-            for entry in _iterations(doc, run_name):
-                change(entry)
-        return doc
+        return changed_copy(self.docs[name], run_names, change)
 
     @staticmethod
     def part(text, title):
