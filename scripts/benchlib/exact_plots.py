@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 
 from . import exact_section
-from .plots import _grid, _title, family_colors, place_labels
+from .plots import _grid, _hide_unused, _title, family_colors, place_labels
 from .summary import format_size
 
 # The counts exact.png shows, as (count, axis title).
@@ -158,8 +158,7 @@ def vs_timed_figure(run, results, style, planned, timed=None):
         ax.grid(color="0.92")
         ax.set_axisbelow(True)
         labels.append((ax, items))
-    for j in range(len(phases), rows * columns):
-        axes[j // columns][j % columns].set_visible(False)
+    _hide_unused(axes, len(phases))
     _legend(fig, suite, colors, [c.configuration for c in g.counted if c.configuration in drawn])
     top = _title(
         fig,

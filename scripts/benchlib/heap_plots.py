@@ -14,7 +14,7 @@ from matplotlib.patches import Patch
 
 from . import heap_section
 from .description import HEAP_CLASSES
-from .plots import _grid, _title, plain
+from .plots import _grid, _hide_unused, _title, plain
 
 CLASS_COLORS = {"free": "#4393c3", "pinned": "#b2182b", "used": "#878787", "outside": "#d9d9d9"}
 
@@ -71,8 +71,7 @@ def heap_map_figure(run, results, style, planned):
         ax.tick_params(axis="x", labelsize=7)
         ax.grid(axis="x", color="0.92")
         ax.set_axisbelow(True)
-    for j in range(len(found), rows_of * columns):
-        axes[j // columns][j % columns].set_visible(False)
+    _hide_unused(axes, len(found))
     handles = [
         Patch(color=CLASS_COLORS[c], label=textwrap.fill(f"{c}: {heap_section.class_sentence(suite, c).split(':')[0]}", 70))
         for c in HEAP_CLASSES

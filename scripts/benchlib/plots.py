@@ -375,6 +375,12 @@ def _grid(n, columns):
     return (n + columns - 1) // columns, columns
 
 
+def _hide_unused(axes, used):
+    """Hides the panels of a _grid after its first `used` (a grid is filled row by row)."""
+    for ax in list(axes.flat)[used:]:
+        ax.set_visible(False)
+
+
 def timeline(run, results, style, planned):
     """RSS above baseline over the settle period (log time axis): one panel per allocator family, a
     colour per configuration and a line style per settle mode (idle, each busy pattern)."""
@@ -415,8 +421,7 @@ def timeline(run, results, style, planned):
         if i // columns == rows - 1 or i + columns >= len(families):
             ax.set_xlabel(time_zero_axis(suite) + " (log scale)")
             ax.xaxis.set_tick_params(labelbottom=True)
-    for j in range(len(families), rows * columns):
-        axes[j // columns][j % columns].set_visible(False)
+    _hide_unused(axes, len(families))
     mode_handles = [plt.Line2D([], [], color="0.2", linestyle=_MODE_LINES[k % len(_MODE_LINES)]) for _, k in modes.values()]
     mode_labels = [f"{mode} ({w})" for w, (mode, _) in modes.items()]
     height = fig.get_figheight()
@@ -491,8 +496,7 @@ def knobs(run, results, style, planned):
         ax.grid(color="0.92")
         ax.set_axisbelow(True)
         _note_missing(ax, missing, "not in cycle")
-    for j in range(len(libs), rows * columns):
-        axes[j // columns][j % columns].set_visible(False)
+    _hide_unused(axes, len(libs))
     handles = [
         plt.Line2D(
             [],

@@ -17,7 +17,7 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
 from . import programs
-from .plots import _grid, _title, family_colors, plain
+from .plots import _grid, _hide_unused, _title, family_colors, plain
 from .summary import MB
 
 _MAX_COLUMNS = 7
@@ -77,8 +77,7 @@ def programs_figure(run, results, style, planned):
         ax.tick_params(axis="x", labelsize=7)
         ax.grid(axis="x", color="0.92")
         ax.set_axisbelow(True)
-    for j in range(len(found), rows * columns):
-        axes[j // columns][j % columns].set_visible(False)
+    _hide_unused(axes, len(found))
     used = list(dict.fromkeys(suite.configuration(n).family for n in names if suite.configuration(n) is not None))
     handles = [Patch(color=colors[f], label=f) for f in used] + [
         Patch(color="0.5", alpha=0.3, label="growth: the largest phase reading"),
@@ -202,8 +201,7 @@ def timeline_figure(run, results, style, planned):
         ax.set_axisbelow(True)
         if drawn:
             ax.legend(loc="best", fontsize=7, frameon=False)
-    for j in range(len(found), rows_of * columns):
-        axes[j // columns][j % columns].set_visible(False)
+    _hide_unused(axes, len(found))
     top = _title(
         fig,
         "How does each real program's RSS move through its phases, and which allocators give the freed memory back?",
