@@ -758,11 +758,4 @@ def contract_violations(run):
     for m in moments:
         needed.update({f"heap_{m}_{c}": "bytes" for c in HEAP_CLASSES + ("live", "own")})
         needed[f"heap_{m}_live_blocks"] = "count"
-    problems = []
-    for counter, unit in needed.items():
-        have = suite.unit(counter)
-        if have is None:
-            problems.append(f"heap map: no counter {counter}")
-        elif have != unit:
-            problems.append(f"heap map: {counter} is in {have}, the scripts read {unit}")
-    return problems
+    return summary.counter_problems(suite, "heap map", needed)

@@ -1042,19 +1042,27 @@ def _measured_workloads(run, problems):
         yield name, workload
 
 
+def counter_problems(suite, name, needed, exact=False):
+    """Sentences for workload `name`: each counter of `needed` ({counter: unit}) it lacks or reports in another
+    unit, and with `exact`, each that is not of kind "exact"."""
+    problems = []
+    for counter, unit in needed.items():
+        have = suite.unit(counter)
+        if have is None:
+            problems.append(f"{name}: no counter {counter}")
+        elif have != unit:
+            problems.append(f"{name}: {counter} is in {have}, the scripts read {unit}")
+        elif exact and not suite.is_exact_counter(counter):
+            problems.append(f'{name}: {counter} is not of kind "exact" in the description')
+    return problems
+
+
 def _exact_violations(run):
     """The contract of an exact run: the counts of every phase the exact section reads, in unit count and of kind
     exact; nothing of what valgrind's RSS and times are (the report reads none of them)."""
     problems = []
     for name, workload in _measured_workloads(run, problems):
-        for counter, unit in exact_counters_read(workload, run.suite.rounds).items():
-            have = run.suite.unit(counter)
-            if have is None:
-                problems.append(f"{name}: no counter {counter}")
-            elif have != unit:
-                problems.append(f"{name}: {counter} is in {have}, the scripts read {unit}")
-            elif not run.suite.is_exact_counter(counter):
-                problems.append(f'{name}: {counter} is not of kind "exact" in the description')
+        problems += counter_problems(run.suite, name, exact_counters_read(workload, run.suite.rounds), exact=True)
     return problems
 
 
@@ -1069,12 +1077,7 @@ def contract_violations(run):
         for group in _GROUPS:
             if any(run.suite.unit(counter) is not None for counter in group):
                 needed.update(group)
-        for counter, unit in needed.items():
-            have = run.suite.unit(counter)
-            if have is None:
-                problems.append(f"{name}: no counter {counter}")
-            elif have != unit:
-                problems.append(f"{name}: {counter} is in {have}, the scripts read {unit}")
+        problems += counter_problems(run.suite, name, needed)
     from . import heap_section  # it reads this module's analysis: imported when checking
 
     return problems + heap_section.contract_violations(run)
