@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 
 from . import exact_section
+from . import mdformat as fmt
 from .plots import _grid, _hide_unused, _title, family_colors, place_labels
 from .summary import format_size
 
@@ -31,8 +32,7 @@ def _reps_text(group):
     reps = sorted({c.repetitions for c in group.counted})
     if not reps:
         return "no counted configuration"
-    text = str(reps[0]) if len(reps) == 1 else f"{reps[0]}–{reps[-1]}"
-    return f"medians of {text} repetition{'s' if reps != [1] else ''}"
+    return f"medians of {fmt.span(reps)} repetition{'s' if reps != [1] else ''}"
 
 
 def _color(suite, colors, name):

@@ -661,7 +661,7 @@ def _repeatability(group_list, bar):
     if repeated:
         repeats = repetition_differences(group_list)
         least = min(c.repetitions for c in repeated)
-        reps = f"{least}" if least == most_reps else f"{least}–{most_reps}"
+        reps = fmt.span((least, most_reps))
         out += [
             f"Each configuration was counted {reps} times, each time in a fresh process. How far its repetitions differ, "
             "(largest − smallest) / median, over every counted configuration and phase"
@@ -1046,7 +1046,7 @@ def _failed_lines(results_list):
 def _workload_part(g, suite, bar, timed, figures):
     timed_group = timed.group(g.workload, g.size) if timed is not None else None
     reps = sorted({c.repetitions for c in g.counted})
-    reps_text = (f"{reps[0]}" if len(reps) == 1 else f"{reps[0]}–{reps[-1]}") if reps else "no"
+    reps_text = fmt.span(reps) or "no"
     intro = (
         f"{len(g.counted)} configuration{'s' if len(g.counted) != 1 else ''} counted ({reps_text} "
         f"repetition{'s; medians' if reps != [1] else ''}), per operation: the phase's count ÷ N = {format_size(g.size)}, "

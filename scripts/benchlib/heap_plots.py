@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 
 from . import heap_section
+from . import mdformat as fmt
 from .description import HEAP_CLASSES
 from .plots import _grid, _hide_unused, _title, plain
 
@@ -77,8 +78,7 @@ def heap_map_figure(run, results, style, planned):
         for c in HEAP_CLASSES
     ]
     fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, fontsize=7.5)
-    counts = sorted({r.result.repetitions for g in found for r in g.rows})
-    reps = (str(counts[-1]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}") if counts else "no"
+    reps = fmt.span(r.result.repetitions for g in found for r in g.rows) or "no"
     top = _title(
         fig,
         "Why does the memory stay: pages the allocator keeps free, or pages live blocks pin?",

@@ -844,12 +844,8 @@ def _render_exact(run, results, plots_dir, timed):
         out += [f"### `{workload}`", ""]
         for size in reversed(summary.sizes(results, workload)):
             rs = summary.select(results, workload, size)
-            reps = sorted({r.repetitions for r in rs if r.ok})
-            reps_text = (
-                (f"{reps[-1]} repetitions" if len(reps) == 1 else f"{reps[0]}–{reps[-1]} repetitions")
-                if reps
-                else "no successful repetition"
-            )
+            reps = fmt.span(r.repetitions for r in rs if r.ok)
+            reps_text = f"{reps} repetitions" if reps else "no successful repetition"
             out += [f"#### N = {format_size(size)} ({reps_text})", "", _exact_results_table(rs, suite), ""]
     out += _errors_section(run) + [""] + reading.how_to_read(results, suite) + [""]
     return "\n".join(out)
@@ -930,12 +926,8 @@ def render(run, results, plots_dir=None, timed=None):
         out += [f"### `{workload}`", ""]
         for size in reversed(summary.sizes(results, workload)):
             rs = summary.by_retention(summary.select(results, workload, size))
-            reps = sorted({r.repetitions for r in rs if r.ok})
-            reps_text = (
-                (f"{reps[-1]} repetitions" if len(reps) == 1 else f"{reps[0]}–{reps[-1]} repetitions")
-                if reps
-                else "no successful repetition"
-            )
+            reps = fmt.span(r.repetitions for r in rs if r.ok)
+            reps_text = f"{reps} repetitions" if reps else "no successful repetition"
             out += [
                 f"#### N = {format_size(size)} ({reps_text}; sorted by what is kept after settle)",
                 "",

@@ -90,5 +90,14 @@ def rounds(ks):
     return ("round " if len(ks) == 1 else "rounds ") + ", ".join(str(k) for k in ks)
 
 
+def span(values):
+    """How many repetitions a set of results had: "3" when they agree, "2–3" (smallest–largest) when they do not,
+    "" for none."""
+    vs = sorted(set(values))
+    if not vs:
+        return ""
+    return str(vs[0]) if len(vs) == 1 else f"{vs[0]}–{vs[-1]}"
+
+
 def names(results):
     return ", ".join(f"`{r.configuration}`" for r in results)

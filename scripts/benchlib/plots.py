@@ -16,6 +16,7 @@ from matplotlib.text import Text  # noqa: E402
 from matplotlib.transforms import Bbox, ScaledTranslation  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
+from . import mdformat as fmt  # noqa: E402
 from . import stats, summary  # noqa: E402
 from .gbjson import format_offset  # noqa: E402
 from .summary import GIVES_BACK_PCT, KEEPS_PCT, format_size  # noqa: E402
@@ -86,8 +87,7 @@ def _reps_text(results):
         return "no successful runs"
     if counts == [1]:
         return "1 run each (no interval)"
-    reps = str(counts[-1]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
-    return f"median of {reps} runs, whiskers: the median's interval"
+    return f"median of {fmt.span(counts)} runs, whiskers: the median's interval"
 
 
 def plain(text):

@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
+from . import mdformat as fmt
 from . import programs
 from .plots import _grid, _hide_unused, _title, family_colors, plain
 from .summary import MB
@@ -27,8 +28,7 @@ def _medians_text(results):
     counts = sorted({r.repetitions for r in results if r.ok})
     if not counts:
         return "no successful runs"
-    reps = str(counts[-1]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
-    return f"medians of {reps} runs"
+    return f"medians of {fmt.span(counts)} runs"
 
 
 def _configurations(suite, found):

@@ -686,8 +686,7 @@ def _intro(suite, results, n_scenarios):
         else "No configuration without a reference ran: times and faults are not compared."
     )
     order = "interleaved" if suite.order.startswith("rounds") else "in random order"
-    reps = sorted({r.repetitions for r in results if r.ok})
-    reps_text = (f"{reps[-1]}" if len(reps) == 1 else f"{reps[0]}–{reps[-1]}") if reps else "no successful"
+    reps_text = fmt.span(r.repetitions for r in results if r.ok) or "no successful"
     scale = f"at {suite.scenario_scale:g} of its full size (--scenario-scale)" if suite.scenario_scale is not None else ""
     settle = summary.settle_label(suite)
     return [
