@@ -340,20 +340,6 @@ def _closing(text, start):
 # text helpers
 
 
-def _mb(v):
-    return f"{fmt.mb(v)} MB"
-
-
-def _small(v):
-    """MB, or kB under 0.1 MB (where one decimal of a MB would read as nothing)."""
-    return f"{fmt.mb(v)} MB" if abs(v) >= 0.1 else f"{v * 1e3:,.0f} kB"
-
-
-def _span(values, f):
-    low, high = min(values), max(values)
-    return f(low) if f(low) == f(high) else f"{f(low)}–{f(high)}"
-
-
 def class_sentence(suite, cls):
     """The description's sentence for a class, its pinned_share spelled out."""
     text = suite.heap_map.classes[cls]
@@ -378,11 +364,11 @@ def run_note(suite):
 
 def _holds_text(row, moment):
     free, pinned = row.mb(moment, "free"), row.mb(moment, "pinned")
-    text = f"{row.configuration} holds {_mb(free)} free and {_mb(pinned)} pinned"
+    text = f"{row.configuration} holds {fmt.mb_unit(free)} free and {fmt.mb_unit(pinned)} pinned"
     above = row.above_mb(moment)
     shares = row.share_pct(moment, "free"), row.share_pct(moment, "pinned")
     if above is not None and None not in shares:
-        text += f" ({fmt.pct(shares[0])} and {fmt.pct(shares[1])} of the {_mb(above)} above base)"
+        text += f" ({fmt.pct(shares[0])} and {fmt.pct(shares[1])} of the {fmt.mb_unit(above)} above base)"
     return text
 
 
@@ -419,7 +405,7 @@ def holds_sentences(group):
             f"**Pinned** (live blocks hold these pages: no call or knob returns them while those blocks live)"
             f"{f' {common}' if common else ''}: "
             + "; ".join(
-                f"{_holds_text(r, m)}, with {_mb(r.mb(m, 'live'))} of live blocks in the process"
+                f"{_holds_text(r, m)}, with {fmt.mb_unit(r.mb(m, 'live'))} of live blocks in the process"
                 + ("" if common else f" {moment_title(r, m)}")
                 for r, m in by[PINNED]
             )
@@ -515,9 +501,9 @@ def _site_text(k, items):
     sites = [(pinned, shown[k]) for _, pinned, shown in items]
     blocks = [s.blocks for _, s in sites]
     text = (
-        f"{_span([s.bytes / MB for _, s in sites], _small)} in {_span(blocks, lambda v: f'{v:,.0f}')} "
+        f"{fmt.span([s.bytes / MB for _, s in sites], fmt.small_mb)} in {fmt.span(blocks, lambda v: f'{v:,.0f}')} "
         f"block{'' if all(round(b) == 1 for b in blocks) else 's'}, "
-        f"{_span([s.bytes / MB / p * 100 for p, s in sites], lambda v: f'{v:.0f}')} % of the pinned bytes: "
+        f"{fmt.span([s.bytes / MB / p * 100 for p, s in sites], lambda v: f'{v:.0f}')} % of the pinned bytes: "
     )
     return text + " ← ".join(f"`{short_frame(f)}`" for f in sites[0][1].frames)
 
@@ -539,9 +525,7 @@ def site_lines(group):
         return []
     lines = []
     for (title, frames), items in together.items():
-        head = (
-            f"- {', '.join(r.configuration for r, _, _ in items)} ({_span([p for _, p, _ in items], fmt.mb)} MB pinned {title})"
-        )
+        head = f"- {', '.join(r.configuration for r, _, _ in items)} ({fmt.span([p for _, p, _ in items], fmt.mb)} MB pinned {title})"
         if not frames:
             lines.append(head + ": no site recorded.")
             continue
@@ -590,7 +574,7 @@ def contrast_sentence(group, against):
     def figures(rows):
         """'12.8–12.9 MB free, 0.0 MB pinned, 0.1 MB of live blocks' over `rows` at their moment after the free phase."""
         spans = [
-            _span([r.mb(r.after_free(), what) for r in rows], fmt.mb) + f" MB {label}"
+            fmt.span([r.mb(r.after_free(), what) for r in rows], fmt.mb) + f" MB {label}"
             for what, label in ((FREE, "free"), (PINNED, "pinned"), ("live", "of live blocks"))
         ]
         return ", ".join(spans)
@@ -647,7 +631,7 @@ def _cost_text(all_rows):
         return None
     text = (
         f"**What the interposer costs**: recording one call took a median {statistics.median(ns):,.0f} ns "
-        f"(`heap_record_ns`, measured inside; {_span(ns, lambda v: f'{v:,.0f}')} ns over the instances)"
+        f"(`heap_record_ns`, measured inside; {fmt.span(ns, lambda v: f'{v:,.0f}')} ns over the instances)"
     )
     insert = [s for r in all_rows if (s := r.recording_share_pct("insert_seconds")) is not None]
     wall = [
@@ -658,19 +642,19 @@ def _cost_text(all_rows):
     seconds = [s for r in all_rows if (s := r.recording_seconds()) is not None]
     if insert:
         text += (
-            f"; at that cost a process's calls (`heap_calls`) come to {_span(insert, lambda v: f'{v:.1f}')} % of its insert "
+            f"; at that cost a process's calls (`heap_calls`) come to {fmt.span(insert, lambda v: f'{v:.1f}')} % of its insert "
             "phase's time (calls × ns ÷ `insert_seconds`, per repetition: the calls of the whole process set beside the "
             "insert phase alone)"
         )
     elif wall and seconds:
         text += (
-            f"; at that cost a program's calls (`heap_calls`) come to {_span([s * 1e3 for s in seconds], lambda v: f'{v:,.0f}')} ms, "
-            f"{_span(wall, lambda v: f'{v:.1f}')} % of its wall time (`wall_seconds`)"
+            f"; at that cost a program's calls (`heap_calls`) come to {fmt.span([s * 1e3 for s in seconds], lambda v: f'{v:,.0f}')} ms, "
+            f"{fmt.span(wall, lambda v: f'{v:.1f}')} % of its wall time (`wall_seconds`)"
         )
     own = [r.mb(m, "own") for r in all_rows for m in r.moments() if r.mb(m, "own") is not None]
     if own:
         text += (
-            f". Its own tables are resident too: {_span(own, lambda v: f'{v:,.1f}')} MB per moment (`heap_<moment>_own`, "
+            f". Its own tables are resident too: {fmt.span(own, lambda v: f'{v:,.1f}')} MB per moment (`heap_<moment>_own`, "
             f"median {statistics.median(own):,.1f} MB), in no class but **in every RSS figure of this run**, which is why "
             "its retention figures are not those of a plain run and why no configuration is ranked here by RSS or speed"
         )

@@ -90,13 +90,24 @@ def rounds(ks):
     return ("round " if len(ks) == 1 else "rounds ") + ", ".join(str(k) for k in ks)
 
 
-def span(values):
-    """How many repetitions a set of results had: "3" when they agree, "2–3" (smallest–largest) when they do not,
-    "" for none."""
-    vs = sorted(set(values))
+def span(values, f=str):
+    """The range of `values`, each end written by f: "3" when both ends read the same, "2–3" (smallest–largest)
+    when they do not, "" for none (how many repetitions a set of results had, with f=str)."""
+    vs = list(values)
     if not vs:
         return ""
-    return str(vs[0]) if len(vs) == 1 else f"{vs[0]}–{vs[-1]}"
+    low, high = f(min(vs)), f(max(vs))
+    return low if low == high else f"{low}–{high}"
+
+
+def mb_unit(v):
+    """'2.7 MB'."""
+    return f"{mb(v)} MB"
+
+
+def small_mb(v):
+    """'2.7 MB', or '33 kB' under 0.1 MB, where one decimal of a MB would read as nothing."""
+    return f"{mb(v)} MB" if abs(v) >= 0.1 else f"{v * 1e3:,.0f} kB"
 
 
 def names(results):

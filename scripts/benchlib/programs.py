@@ -250,17 +250,13 @@ def _names(rows):
     return ", ".join(r.configuration for r in rows)
 
 
-def _mb(v):
-    return f"{fmt.mb(v)} MB"
-
-
 def _kept_phrase(row, phase):
     """'19.7 MB above base (90.4 %)' or '0.6 MB above base'."""
     mb = row.above_mb(phase)
     if mb is None:
         return "no reading"
     pct = row.kept_pct(phase)
-    return f"{_mb(mb)} above base" + (f" ({fmt.pct(pct)} of the growth)" if pct is not None else "")
+    return f"{fmt.mb_unit(mb)} above base" + (f" ({fmt.pct(pct)} of the growth)" if pct is not None else "")
 
 
 def reference_sentence(ref):
@@ -268,7 +264,7 @@ def reference_sentence(ref):
     growth, peak, after, last = ref.growth_mb(), ref.peak_phase(), ref.after_peak(), ref.last_phase
     if growth is None or peak is None:
         return None
-    text = f"**{ref.configuration}** (the reference) grows {_mb(growth)} above base, most at *{peak}*"
+    text = f"**{ref.configuration}** (the reference) grows {fmt.mb_unit(growth)} above base, most at *{peak}*"
     if growth < MIN_GROWTH_MB:
         text += f" (under {MIN_GROWTH_MB:g} MB: kept is given in MB only)"
     if after is None:
@@ -284,7 +280,7 @@ def reference_sentence(ref):
 def _class_item(r, holds):
     by = r.first_phase(holds)
     return (
-        f"{r.configuration} ({fmt.pct(r.kept_pct(r.last_phase))}, {_mb(r.above_mb(r.last_phase))}"
+        f"{r.configuration} ({fmt.pct(r.kept_pct(r.last_phase))}, {fmt.mb_unit(r.above_mb(r.last_phase))}"
         + (f"; by *{by}*" if by else "")
         + ")"
     )
@@ -332,9 +328,9 @@ def retention_sentences(rows):
             out.append(
                 f"Growth under {MIN_GROWTH_MB:g} MB ({_names(small)}): no share computed; at *{small[0].last_phase}* "
                 + (
-                    f"{_mb(low[1])} above base"
+                    f"{fmt.mb_unit(low[1])} above base"
                     if low is high
-                    else f"from {_mb(low[1])} ({low[0].configuration}) to {_mb(high[1])} ({high[0].configuration}) above base"
+                    else f"from {fmt.mb_unit(low[1])} ({low[0].configuration}) to {fmt.mb_unit(high[1])} ({high[0].configuration}) above base"
                 )
                 + "."
             )
@@ -505,8 +501,8 @@ def variant_sentence(rows, by_scenario):
     if ref is not None:
         other = theirs[ref.configuration]
         text += (
-            f"{ref.configuration} keeps {_mb(ref.above_mb(ref.last_phase))} above base at *{ref.last_phase}* instead of "
-            f"{_mb(other.above_mb(other.last_phase))}; "
+            f"{ref.configuration} keeps {fmt.mb_unit(ref.above_mb(ref.last_phase))} above base at *{ref.last_phase}* instead of "
+            f"{fmt.mb_unit(other.above_mb(other.last_phase))}; "
         )
     counts = [
         (more, f"at least {STEADY_MB:g} MB more"),
@@ -560,7 +556,7 @@ def _used_memory_sentence(ok, ref, figure, by_phase):
         return None
     text = f"**RSS beside the program's own `{figure}`**, under {ref.configuration}: " + "; ".join(
         f"{'after' if p == after else 'at'} *{p}*{', the end,' if p == last and p != after else ''} RSS is "
-        f"{_mb(pair(p)[0] / MB)} while `{figure}` is {_mb(pair(p)[1] / MB)}"
+        f"{fmt.mb_unit(pair(p)[0] / MB)} while `{figure}` is {fmt.mb_unit(pair(p)[1] / MB)}"
         for p in moments
     )
     gaps = [(r, _gap(r, last, by_phase[last])) for r in ok]
@@ -568,19 +564,14 @@ def _used_memory_sentence(ok, ref, figure, by_phase):
     if len(gaps) > 1:
         low, high = min(gaps, key=lambda rg: rg[1]), max(gaps, key=lambda rg: rg[1])
         text += (
-            f". At *{last}* RSS exceeds `{figure}` by {_mb(low[1])} ({low[0].configuration}) to {_mb(high[1])} "
+            f". At *{last}* RSS exceeds `{figure}` by {fmt.mb_unit(low[1])} ({low[0].configuration}) to {fmt.mb_unit(high[1])} "
             f"({high[0].configuration})"
         )
     return text + "."
 
 
-def _small_mb(v):
-    """'2.7 MB', or '33 kB' under 0.1 MB, where one decimal of a MB would read as nothing."""
-    return f"{fmt.mb(v)} MB" if abs(v) >= 0.1 else f"{v * 1e3:,.0f} kB"
-
-
 def _span(low, high):
-    a, b = _small_mb(low), _small_mb(high)
+    a, b = fmt.small_mb(low), fmt.small_mb(high)
     if a == b:
         return a
     return f"{fmt.mb(low)}–{b}" if a.endswith(" MB") and b.endswith(" MB") else f"{a}–{b}"
