@@ -99,6 +99,19 @@ fi
 trap - INT TERM
 wait "$tee_pid" 2>/dev/null || true
 
+# A bench killed by SIGKILL leaves its journal of finished rows (benchmarks/driver/journal.h): the
+# folder is completed from those, marked incomplete; the journal and Google Benchmark's unfinished
+# file are removed once bench.json holds every row they held.
+if [ ! -s "$run/bench.json" ]; then
+  for journal in "$run"/bench.json.rows-*.jsonl; do
+    [ -e "$journal" ] || continue
+    if "$python" "$root/scripts/recover.py" "$journal" -o "$run/bench.json"; then
+      pid="${journal##*.rows-}"
+      rm -f "$journal" "$run/bench.json.partial-${pid%.jsonl}"
+    fi
+    break
+  done
+fi
 if [ ! -s "$run/bench.json" ]; then
   echo "run.sh: bench wrote no results (exit status $status); $run holds only what bench printed" >&2
   exit $(( status == 0 ? 1 : status ))

@@ -40,25 +40,41 @@ ProcessEntry entry(pid_t pid, pid_t parent, pid_t group, const char* name, char 
   return {.pid = pid, .parent = parent, .group = group, .state = state, .name = name};
 }
 
-TEST(ProcessTree, FollowsDescendantsAndTheOrphansItWasGiven) {
-  const pid_t reaper = 1000, root = 2000;
-  ProcessTree tree(root);
-  // root -> child -> grandchild; an unrelated process; another program's root.
-  std::vector<ProcessEntry> table = {entry(root, reaper, root, "sh"), entry(2001, root, root, "server"), entry(2002, 2001, root, "worker"),
-                                     entry(3000, 1, 3000, "unrelated"), entry(4000, reaper, 4000, "other-program")};
-  tree.update(table, reaper, false, {4000});
-  ASSERT_EQ(tree.alive().size(), 3u);
-  EXPECT_EQ(tree.alive().front().pid, root);
+TEST(ProcessStat, ReadsTheTaskFlagsAndTellsAnExitingProcess) {
+  // Field 9 is flags; PF_EXITING (0x4) or a zombie's state means its memory is being torn down.
+  const std::optional<ProcessEntry> running = parse_process_stat("7 (p) S 1 7 7 0 -1 4194560 0 0");
+  ASSERT_TRUE(running.has_value());
+  EXPECT_EQ(running->flags, 4194560u);
+  EXPECT_FALSE(running->exiting());
+  EXPECT_TRUE(parse_process_stat("7 (p) R 1 7 7 0 -1 4194564 0 0")->exiting());
+  EXPECT_TRUE(parse_process_stat("7 (p) Z 1 7 7 0 -1 4194560 0 0")->exiting());
+  const std::optional<ProcessEntry> self = read_process_entry(::getpid());
+  ASSERT_TRUE(self.has_value());
+  EXPECT_FALSE(self->exiting());
+  EXPECT_FALSE(read_process_entry(-3).has_value());
+}
 
-  // The root and the server exit: the worker is handed to the reaper and stays in the tree (known
-  // before); a daemon that left the group between two samples is claimed only when asked to.
-  table = {entry(2002, reaper, root, "worker"), entry(2003, reaper, 2003, "daemon"), entry(4000, reaper, 4000, "other-program")};
-  tree.update(table, reaper, false, {4000});
+TEST(ProcessTree, IsEveryProcessBelowTheReaperParentsFirst) {
+  const pid_t reaper = 1000;
+  ProcessTree tree(reaper);
+  // reaper -> sh -> server -> worker; a daemon handed to the reaper (setsid, its parent gone); an
+  // unrelated process and another row's reaper with its program.
+  std::vector<ProcessEntry> table = {entry(2002, 2001, 2000, "worker"),       entry(2000, reaper, 2000, "sh"),
+                                     entry(2001, 2000, 2000, "server"),       entry(2003, reaper, 2003, "daemon"),
+                                     entry(3000, 1, 3000, "unrelated"),       entry(4000, 1, 4000, "bench"),
+                                     entry(4001, 4000, 4001, "other-program")};
+  tree.update(table);
+  std::vector<pid_t> pids;
+  for (const ProcessEntry& e : tree.alive()) pids.push_back(e.pid);
+  EXPECT_EQ(pids, (std::vector<pid_t>{2000, 2003, 2001, 2002}));
+  // The shell exits: its orphan goes to the reaper, and stays in the row; the reaper is never a member.
+  table = {entry(2001, reaper, 2000, "server"), entry(4001, 4000, 4001, "other-program")};
+  tree.update(table);
   ASSERT_EQ(tree.alive().size(), 1u);
-  EXPECT_EQ(tree.alive()[0].pid, 2002);
-  tree.update(table, reaper, true, {4000});
-  EXPECT_EQ(tree.alive().size(), 2u);  // the daemon now; never the other program's root
-  for (const ProcessEntry& e : tree.alive()) EXPECT_NE(e.pid, 4000);
+  EXPECT_EQ(tree.alive()[0].pid, 2001);
+  EXPECT_EQ(tree.ever().count(2002), 1u);
+  EXPECT_EQ(tree.ever().count(reaper), 0u);
+  EXPECT_EQ(tree.ever().count(4001), 0u);
 }
 
 TEST(TreeMemory, CountsAPageTwoProcessesShareOnce) {

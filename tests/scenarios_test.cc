@@ -100,7 +100,7 @@ TEST(Scenarios, TheBuiltInOnesLoadAndSelect) {
 
 TEST(ProgramReport, PhasesCountersAndErrorsAreParsedBadLinesNamed) {
   ProgramReportReader reader;
-  std::vector<ProgramMessage> m = reader.consume("phase built\ncounter bytes redis_used_memory_built 12345\nerror the server did not ");
+  std::vector<ProgramMessage> m = reader.consume("phase built\ncounter bytes redis_used_memory_built 12345\nerror the server did not ", 0);
   ASSERT_EQ(m.size(), 2u);
   EXPECT_EQ(m[0].kind, ProgramMessage::Kind::phase);
   EXPECT_EQ(m[0].text, "built");
@@ -108,18 +108,54 @@ TEST(ProgramReport, PhasesCountersAndErrorsAreParsedBadLinesNamed) {
   EXPECT_EQ(m[1].counter->name, "redis_used_memory_built");
   EXPECT_EQ(m[1].counter->value, 12345);
   EXPECT_EQ(m[1].counter->unit, Unit::bytes);
-  m = reader.consume("start\n");  // the rest of the error line
+  m = reader.consume("start\n", 0);  // the rest of the error line
   ASSERT_EQ(m.size(), 1u);
   EXPECT_EQ(m[0].kind, ProgramMessage::Kind::error);
   EXPECT_EQ(m[0].text, "the server did not start");
   for (const char* bad :
        {"phase Built\n", "phase\n", "counter parsecs x 1\n", "counter bytes x nan\n", "counter bytes x 1 2\n", "hello\n"}) {
-    const std::vector<ProgramMessage> r = reader.consume(bad);
+    const std::vector<ProgramMessage> r = reader.consume(bad, 0);
     ASSERT_EQ(r.size(), 1u) << bad;
     EXPECT_EQ(r[0].kind, ProgramMessage::Kind::malformed) << bad;
   }
   EXPECT_TRUE(valid_report_name("rss_after_2"));
   EXPECT_FALSE(valid_report_name("2x"));
+}
+
+// Each bound, one message past it: an over_limit message naming the bound, and nothing after.
+void expect_over_limit(ProgramReportReader& reader, const std::string& line, std::int64_t now_ns, const char* names) {
+  std::vector<ProgramMessage> m = reader.consume(line, now_ns);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0].kind, ProgramMessage::Kind::over_limit);
+  EXPECT_NE(m[0].text.find(names), std::string::npos) << m[0].text;
+  EXPECT_TRUE(reader.consume("phase later\n", now_ns + kProgramMessageWindowNs * 10).empty());
+}
+
+TEST(ProgramReport, EveryBoundIsAnErrorNamingIt) {
+  const std::int64_t second = kProgramMessageWindowNs;
+  {
+    ProgramReportReader reader;
+    for (std::size_t i = 0; i < kMaxProgramPhases; ++i)
+      ASSERT_EQ(reader.consume("phase p" + std::to_string(i) + "\n", static_cast<std::int64_t>(i) * second).size(), 1u);
+    expect_over_limit(reader, "phase one_more\n", 100 * second, "phases");
+  }
+  {
+    ProgramReportReader reader;
+    for (std::size_t i = 0; i < kMaxProgramCounters; ++i)  // spread out: the rate bound is not what breaks
+      ASSERT_EQ(reader.consume("counter count c" + std::to_string(i) + " 1\n", static_cast<std::int64_t>(i) * second).size(), 1u);
+    // The same counter again is no new one.
+    EXPECT_EQ(reader.consume("counter count c0 2\n", 1000 * second)[0].kind, ProgramMessage::Kind::counter);
+    expect_over_limit(reader, "counter count one_more 1\n", 1001 * second, "distinct counters");
+  }
+  {
+    ProgramReportReader reader;
+    std::string burst;
+    for (std::size_t i = 0; i < kMaxProgramMessagesPerWindow; ++i) burst += "counter count same " + std::to_string(i) + "\n";
+    EXPECT_EQ(reader.consume(burst, 0).size(), kMaxProgramMessagesPerWindow);
+    // As many again a full window later are fine; one more within that window is not.
+    EXPECT_EQ(reader.consume(burst, second).size(), kMaxProgramMessagesPerWindow);
+    expect_over_limit(reader, "counter count same 0\n", second + second / 2, "within one second");
+  }
 }
 
 }  // namespace

@@ -95,6 +95,7 @@ bool reserved_counter(std::string_view name) {
                                                        "sample_count",
                                                        "processes_measured",
                                                        "descendants_stopped",
+                                                       "samples_torn",
                                                        "pss_end"};
   return kReserved.count(name) != 0 || name.starts_with("rss_") || name.ends_with("_seconds") || name.ends_with("_cpu_s");
 }
@@ -190,82 +191,38 @@ CommandRun::CommandRun(const CommandOptions& options, const Configuration& confi
     stdout_path_ = options.output_directory + "/" + output_stem + ".stdout";
     stderr_path_ = options.output_directory + "/" + output_stem + ".stderr";
   }
-  // Each descriptor closes itself on any way out of here; the child's copies are what it keeps.
+  // Each descriptor closes itself on any way out of here; the row's reaper hands copies to the program.
   const Descriptor input(::open("/dev/null", O_RDONLY | O_CLOEXEC));
   const Descriptor output(open_output(stdout_path_));
   const Descriptor errors(open_output(stderr_path_));
-  int pipe_fds[2], socket_fds[2];
-  if (input.fd < 0 || ::pipe2(pipe_fds, O_CLOEXEC) != 0)
-    throw std::runtime_error(std::string("cannot prepare the program's descriptors: ") + std::strerror(errno));
-  Descriptor exec_error_read(pipe_fds[0]);
-  Descriptor exec_error_write(pipe_fds[1]);
+  int socket_fds[2];
+  if (input.fd < 0) throw std::runtime_error(std::string("cannot open /dev/null: ") + std::strerror(errno));
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, socket_fds) != 0)
     throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
   Descriptor report_parent(socket_fds[0]);
   const Descriptor report_child(socket_fds[1]);
-  const pid_t parent = ::getpid();
-  const std::string program = options.program;
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    ::signal(SIGPIPE, SIG_DFL);
-    // Out of the way first (the parent's own 0, 1 or 2 may be closed, and one of these sit there),
-    // then onto 0, 1, 2 and the report descriptor (dup2 clears close-on-exec); nothing else of the
-    // parent's reaches the program.
-    const int in = ::fcntl(input.fd, F_DUPFD_CLOEXEC, 10);
-    const int out = ::fcntl(output.fd, F_DUPFD_CLOEXEC, 10);
-    const int err = ::fcntl(errors.fd, F_DUPFD_CLOEXEC, 10);
-    const int report = ::fcntl(report_child.fd, F_DUPFD_CLOEXEC, 10);
-    ::dup2(in, STDIN_FILENO);
-    ::dup2(out, STDOUT_FILENO);
-    ::dup2(err, STDERR_FILENO);
-    ::dup2(report, kProgramReportFd);
-    ::close_range(kProgramReportFd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
-    ::execve(program.c_str(), argv.data(), envp.data());
-    const int error = errno;
-    [[maybe_unused]] ssize_t ignored = ::write(exec_error_write.fd, &error, sizeof error);
-    ::_exit(127);
-  }
-  ::setpgid(pid, pid);
-  pid_ = pid;
-  tree_ = ProcessTree(pid);
-  // The close-on-exec pipe reads EOF the moment execve succeeds (or an errno if it failed): the
-  // first sample comes after it, so that it reads the program and never this process's fork copy.
-  ::close(exec_error_write.release());
-  int exec_errno = 0;
-  ssize_t n;
-  while ((n = ::read(exec_error_read.fd, &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {
-  }
-  if (n == static_cast<ssize_t>(sizeof exec_errno)) exec_errno_ = exec_errno;
+  reaper_ = std::make_unique<RowReaper>(ProgramLaunch{.program = options.program,
+                                                      .argv = options.argv,
+                                                      .envp = environment,
+                                                      .input = input.fd,
+                                                      .output = output.fd,
+                                                      .errors = errors.fd,
+                                                      .report = report_child.fd,
+                                                      .report_number = kProgramReportFd});
+  // The first sample comes after execve: it reads the program, never the reaper's fork copy.
+  pid_ = reaper_->program_pid();
+  exec_errno_ = reaper_->exec_errno();
+  tree_ = ProcessTree(reaper_->reaper_pid());
   start_ns_ = monotonic_ns();
   last_phase_ns_ = start_ns_;
   report_fd_ = report_parent.release();
   ::fcntl(report_fd_, F_SETFL, O_NONBLOCK);
-  watch_.roots.push_back(pid);
-  pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd_ < 0) {
-    const std::string reason = std::strerror(errno);
-    finish("pidfd_open failed: " + reason);
-    throw std::runtime_error("pidfd_open failed (Linux >= 5.3 is needed to watch a program): " + reason);
-  }
   next_sample_ns_ = start_ns_ + dense_offset_ns(0);
 }
 
 CommandRun::~CommandRun() {
-  if (pid_ > 0) {
-    ::kill(-pid_, SIGKILL);
-    ::kill(pid_, SIGKILL);
-    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-    stop_descendants();
-  }
-  for (int fd : {pidfd_, report_fd_})
-    if (fd >= 0) ::close(fd);
-  std::erase(watch_.roots, tree_.root());
+  reaper_.reset();  // stops and reaps whatever of the row still runs
+  if (report_fd_ >= 0) ::close(report_fd_);
   for (const std::string& directory : {scratch_directory_, heap_map_directory_})
     if (!directory.empty()) {
       std::error_code ignored;
@@ -288,36 +245,74 @@ std::vector<pid_t> CommandRun::measured_pids() {
 }
 
 bool CommandRun::take_sample(std::int64_t now) {
-  const pid_t self = ::getpid();
-  const bool newest = !watch_.roots.empty() && watch_.roots.back() == tree_.root();
-  std::vector<pid_t> others;
-  for (pid_t root : watch_.roots)
-    if (root != tree_.root()) others.push_back(root);
-  tree_.update(watch_.table(now), self, newest, others);
-  // An orphan of the tree that has exited is this process's zombie (it is their subreaper): reap it.
-  for (const ProcessEntry& e : tree_.alive())
-    if (e.state == 'Z' && e.parent == self && e.pid != tree_.root()) ::waitpid(e.pid, nullptr, WNOHANG);
+  tree_.update(watch_.table(now));
   measured_ = measured_pids();
-  if (measured_.empty()) return false;
-  const TreeMemory memory = read_tree_memory(measured_);
-  if (memory.processes == 0) return false;  // exited meanwhile
-  samples_.push_back({static_cast<double>(now - start_ns_) / 1e9, static_cast<double>(memory.rss)});
-  last_memory_ = memory;
+  // A process that has begun to exit is left out: the kernel is freeing its memory, and what it
+  // holds then stands for nothing. One that begins to exit while it is read spoils the sample.
+  std::vector<pid_t> running;
   for (pid_t pid : measured_) {
-    high_water_mark_ = std::max(high_water_mark_, read_high_water_mark(pid).value_or(0));
+    const std::optional<ProcessEntry> entry = read_process_entry(pid);
+    if (entry && !entry->exiting()) running.push_back(pid);
+  }
+  if (running.empty()) return false;
+  const TreeMemory memory = read_tree_memory(running);
+  std::vector<pid_t> read;
+  for (pid_t pid : running) {
+    const std::optional<ProcessEntry> entry = read_process_entry(pid);
+    if (!entry || entry->exiting()) {
+      ++samples_torn_;
+      return false;
+    }
+    read.push_back(pid);
+  }
+  if (memory.processes == 0) return false;  // exited meanwhile
+  for (auto& [pid, track] : tracks_)
+    if (track.gone_ns < 0 && std::find(read.begin(), read.end(), pid) == read.end()) track.gone_ns = now;
+  samples_.push_back({static_cast<double>(now - start_ns_) / 1e9, static_cast<double>(memory.rss)});
+  sample_memory_.push_back(memory);
+  last_memory_ = memory;
+  for (pid_t pid : read) {
+    Track& track = tracks_[pid];
+    track.high_water_mark = std::max(track.high_water_mark, read_high_water_mark(pid).value_or(0));
+    track.last_sample = static_cast<int>(samples_.size()) - 1;
+    high_water_mark_ = std::max(high_water_mark_, track.high_water_mark);
+    // Named as it is now: a fork of the shell that execve'd the program is the program from then
+    // on, and what serves it is verified afresh.
     Verification& v = verifications_[pid];
-    if (v.name.empty())
-      for (const ProcessEntry& e : tree_.alive())
-        if (e.pid == pid) v.name = e.name;
+    for (const ProcessEntry& e : tree_.alive())
+      if (e.pid == pid && e.name != v.name) v = Verification{.name = e.name, .inspections = 0, .verdict = {}, .confirmed = false};
     // Which allocator serves it: at each of its first 20 readings (the loader maps the libraries at
-    // its start), then at every 10th, until it is known.
-    if (!v.verdict.conclusive && (v.inspections < 20 || sample_index_ % 10 == 0)) {
+    // its start), then at every 10th, until it is known. "Not served" is looked at twice: a process
+    // read from outside while it rewrites its environment block (a server setting its title) or
+    // while it is between fork and execve can look unserved for a moment.
+    const bool unconfirmed = v.verdict.conclusive && !v.verdict.served && !v.confirmed;
+    if ((!v.verdict.conclusive && (v.inspections < 20 || sample_index_ % 10 == 0)) || unconfirmed) {
       ++v.inspections;
-      v.verdict = verify_process(pid, configuration_, preload_, malloc_libraries_,
-                                 options_.heap_map ? std::string(kHeapMapInterposer) : std::string(), heap_map_directory_);
+      ProcessVerdict verdict = verify_process(pid, configuration_, preload_, malloc_libraries_,
+                                              options_.heap_map ? std::string(kHeapMapInterposer) : std::string(), heap_map_directory_);
+      v.confirmed = unconfirmed && verdict.conclusive && !verdict.served;
+      if (!unconfirmed || verdict.conclusive) v.verdict = std::move(verdict);
     }
   }
   return true;
+}
+
+bool CommandRun::on_exit_readable(std::int64_t now) {
+  if (!reaper_) return true;
+  reaper_->on_readable();
+  return over(now);
+}
+
+bool CommandRun::over_after_sample(std::int64_t now) { return reaper_ && (reaper_->program_exit() || reaper_->reaper_lost()) && over(now); }
+
+bool CommandRun::over(std::int64_t now) {
+  if (reaper_->reaper_lost()) return true;
+  if (!reaper_->program_exit()) return false;
+  if (options_.measure.empty()) return true;
+  // A launcher that daemonized its server: the row lasts while a measured process runs.
+  watch_.forget_table();
+  tree_.update(watch_.table(now));
+  return measured_pids().empty();
 }
 
 double CommandRun::measured_cpu_seconds() const {
@@ -342,9 +337,15 @@ void CommandRun::sample_if_due(std::int64_t now) {
 void CommandRun::on_report_readable(std::int64_t now) {
   if (report_fd_ < 0) return;
   char buffer[8192];
-  ssize_t n;
-  while ((n = ::read(report_fd_, buffer, sizeof buffer)) > 0)
-    for (const ProgramMessage& message : reader_.consume(std::string_view(buffer, static_cast<std::size_t>(n)))) handle(message, now);
+  ssize_t n = 0;
+  while (protocol_limit_.empty() && (n = ::read(report_fd_, buffer, sizeof buffer)) > 0)
+    for (const ProgramMessage& message : reader_.consume(std::string_view(buffer, static_cast<std::size_t>(n)), now)) handle(message, now);
+  if (!protocol_limit_.empty() && report_fd_ >= 0) {  // past a bound: nothing more is read from it
+    ::shutdown(report_fd_, SHUT_RDWR);
+    ::close(report_fd_);
+    report_fd_ = -1;
+    return;
+  }
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {  // every holder of the program's end closed it
     ::close(report_fd_);
     report_fd_ = -1;
@@ -353,6 +354,7 @@ void CommandRun::on_report_readable(std::int64_t now) {
 
 void CommandRun::handle(const ProgramMessage& message, std::int64_t now) {
   switch (message.kind) {
+    case ProgramMessage::Kind::over_limit: protocol_limit_ = message.text; return;
     case ProgramMessage::Kind::malformed:
       if (protocol_error_.empty())
         protocol_error_ = "the program broke the report protocol (protocol/program_protocol.h): '" + message.text + "'";
@@ -431,31 +433,6 @@ void CommandRun::request_heap_maps(const std::string& moment) {
   }
 }
 
-void CommandRun::stop_descendants() {
-  // What is left of the tree after the program exited: each member still running is stopped, and
-  // each that was this process's child (an orphan) reaped. Bounded: a tree that keeps forking while
-  // it is killed is given up on after 50 rounds.
-  const pid_t self = ::getpid();
-  std::set<pid_t> counted;
-  for (int round = 0; round < 50; ++round) {
-    watch_.forget_table();
-    tree_.update(watch_.table(monotonic_ns()), self, false, {});
-    bool any = false;
-    for (const ProcessEntry& e : tree_.alive()) {
-      if (e.pid == tree_.root()) continue;
-      any = true;
-      if (e.state != 'Z' && counted.insert(e.pid).second) stopped_.push_back(e.name + " (" + std::to_string(e.pid) + ")");
-      if (e.state != 'Z') ::kill(e.pid, SIGKILL);
-    }
-    ::kill(-tree_.root(), SIGKILL);
-    for (const ProcessEntry& e : tree_.alive())
-      if (e.parent == self && e.pid != tree_.root()) ::waitpid(e.pid, nullptr, 0);
-    if (!any) break;
-    const timespec pause{0, 2'000'000};
-    ::nanosleep(&pause, nullptr);
-  }
-}
-
 CommandOutcome CommandRun::finish(const std::string& forced_error) {
   CommandOutcome outcome;
   if (pid_ <= 0) {
@@ -464,18 +441,14 @@ CommandOutcome CommandRun::finish(const std::string& forced_error) {
   }
   const std::int64_t end = monotonic_ns();
   on_report_readable(end);  // what it wrote just before it exited
-  if (!forced_error.empty()) {
-    ::kill(-pid_, SIGKILL);
-    ::kill(pid_, SIGKILL);
-  }
-  int status = 0;
-  rusage usage{};
-  while (::wait4(pid_, &status, 0, &usage) < 0 && errno == EINTR) {
-  }
+  // Everything of the row still running is stopped now (the program too, when it is forced).
+  stopped_ = reaper_->end();
+  const bool lost = reaper_->reaper_lost() && !reaper_->program_exit();
+  const ProgramExit exit = reaper_->program_exit().value_or(ProgramExit{});
+  const int status = exit.status;
+  const rusage& usage = exit.usage;
   const pid_t pid = pid_;
   pid_ = -1;
-  stop_descendants();
-  std::erase(watch_.roots, tree_.root());
   outcome.wall_seconds = static_cast<double>(end - start_ns_) / 1e9;
 
   const std::string outputs =
@@ -498,6 +471,11 @@ CommandOutcome CommandRun::finish(const std::string& forced_error) {
     outcome.error = "cannot execute " + options_.program + ": " + std::strerror(exec_errno_);
   } else if (!forced_error.empty()) {
     outcome.error = "program " + std::to_string(pid) + " " + forced_error;
+  } else if (lost) {
+    outcome.error = "the row's reaper (pid " + std::to_string(reaper_->reaper_pid()) +
+                    ") ended before the program did (killed from outside?): the program's exit was not seen";
+  } else if (!protocol_limit_.empty()) {
+    outcome.error = protocol_limit_;
   } else if (WIFSIGNALED(status)) {
     outcome.error = "program " + std::to_string(pid) + " was killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
                     ::strsignal(WTERMSIG(status)) + ")" + outputs;
@@ -535,16 +513,29 @@ CommandOutcome CommandRun::finish(const std::string& forced_error) {
   add("max_rss", max_rss, Unit::bytes);
   add("hwm_peak", high_water, Unit::bytes);
   add("rss_peak", std::max(sampled_peak, high_water), Unit::bytes);
-  if (!samples_.empty()) {
+  // The end: the last sample that read the measured process with the largest peak alive.
+  pid_t end_pid = -1;
+  for (const auto& [process, track] : tracks_) {
+    const bool named = options_.measure.empty() || verifications_[process].name == options_.measure;
+    if (named && track.last_sample >= 0 && (end_pid < 0 || track.high_water_mark > tracks_[end_pid].high_water_mark)) end_pid = process;
+  }
+  if (!samples_.empty() && end_pid > 0) {
+    const Track& track = tracks_[end_pid];
+    const TreeMemory& at_end = sample_memory_[static_cast<std::size_t>(track.last_sample)];
     const double span = samples_.back().seconds - samples_.front().seconds;
+    // Until it was seen gone (a later sample without it) or the row ended: how stale the end can be.
+    const std::int64_t gone = track.gone_ns >= 0 ? track.gone_ns : end;
     add("rss_mean", span > 0 ? integral / span : samples_.front().rss_bytes, Unit::bytes);
     add("rss_integral_mb_s", integral / 1e6, Unit::megabyte_seconds);
-    add("rss_end", samples_.back().rss_bytes, Unit::bytes);
-    add("pss_end", static_cast<double>(last_memory_.pss_sum), Unit::bytes);
-    add("anonymous_end", static_cast<double>(last_memory_.anonymous), Unit::bytes);
-    add("private_dirty_end", static_cast<double>(last_memory_.private_dirty), Unit::bytes);
-    add("lazyfree_end", static_cast<double>(last_memory_.lazy_free), Unit::bytes);
+    add("rss_end", static_cast<double>(at_end.rss), Unit::bytes);
+    add("pss_end", static_cast<double>(at_end.pss_sum), Unit::bytes);
+    add("anonymous_end", static_cast<double>(at_end.anonymous), Unit::bytes);
+    add("private_dirty_end", static_cast<double>(at_end.private_dirty), Unit::bytes);
+    add("lazyfree_end", static_cast<double>(at_end.lazy_free), Unit::bytes);
+    add("end_sample_age_seconds",
+        static_cast<double>(gone - start_ns_) / 1e9 - samples_[static_cast<std::size_t>(track.last_sample)].seconds, Unit::seconds);
   }
+  add("samples_torn", static_cast<double>(samples_torn_), Unit::count);
   add("exit_status", 0, Unit::count);
   add("sample_count", static_cast<double>(samples_.size()), Unit::count);
   add("processes_measured", static_cast<double>(verifications_.size()), Unit::count);
@@ -577,12 +568,14 @@ CommandOutcome CommandRun::finish(const std::string& forced_error) {
     label += "; also mapped: " + list + " (linked by the program: LD_PRELOAD puts " + std::string(configuration_.library->name) +
              "'s malloc ahead of it; calls only it provides, such as mallctl, still reach it)";
   }
+  if (end_pid > 0 && tracks_.size() > 1)
+    label += "; the end is " + verifications_[end_pid].name + " (pid " + std::to_string(end_pid) + ")'s last sample, the largest peak";
   if (std::string_view(last_memory_.method) != "single")
     label += "; RSS of several processes: " + std::string(last_memory_.method) + " (a page they share counted once)";
   if (!stopped_.empty()) {
     std::string list;
     for (const std::string& s : stopped_) list += (list.empty() ? "" : ", ") + s;
-    label += "; stopped when the program exited: " + list;
+    label += "; stopped when the row ended: " + list;
   }
   outcome.label = label;
   outcome.ok = true;

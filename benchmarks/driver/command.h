@@ -6,14 +6,24 @@
 // libjemalloc) still finds the configuration's malloc first. Standard input is /dev/null, standard
 // output and error go to files (or nowhere).
 //
-// What is measured: the program and every process it starts (its tree: the parent is their child
-// subreaper, so a descendant whose parent exits stays in it), or, with `measure`, the processes of
-// that name in the tree and their descendants. From the program's execve on, their memory is read at
-// the dense timeline's offsets (10 per decade from 1 ms), then every --sample-every: RSS with a page
-// that several of them map counted once, each process's high-water mark (VmHWM), and whether the
-// configuration's allocator serves each one (process_tree.h: verify_process). When the program
-// exits, wait4 gives its CPU time, faults and peak RSS, and every descendant still running is
-// stopped (SIGKILL) and counted.
+// The row is sealed (driver/row_reaper.h): the program runs below a reaper process of its own, so
+// every process it starts — a daemon that calls setsid() and forks — stays in the row, is stopped
+// when the row ends (SIGKILL), counted and named, and can never appear in another row.
+//
+// What is measured: every process below the reaper, or, with `measure`, the processes of that name
+// and their descendants. From the program's execve on, their memory is read at the dense timeline's
+// offsets (10 per decade from 1 ms), then every --sample-every: RSS with a page that several of them
+// map counted once, each process's high-water mark (VmHWM), and whether the configuration's
+// allocator serves each one (process_tree.h: verify_process). A process that has begun to exit
+// (PF_EXITING: its memory is being torn down) is left out of a sample. The row ends when the program
+// exits — with `measure`, once no measured process is left — and wait4 gives its CPU time, faults
+// and peak RSS.
+//
+// "At the end" (rss_end, pss_end, anonymous_end, private_dirty_end, lazyfree_end) is the last
+// sample in which the measured process with the largest peak (with `measure`: the largest of that
+// name) was read and not yet exiting — never a wrapper's memory after the program left, never a
+// sample of an exiting process — and end_sample_age_seconds says how long before that process was
+// last seen running (or before the row ended) it was taken.
 //
 // A program may report phases and figures of its own (protocol/program_protocol.h): each phase is
 // read at the moment the program reaches it.
@@ -32,6 +42,7 @@
 #include "allocators/configuration.h"
 #include "benchmarks/driver/heap_map_reader.h"
 #include "benchmarks/driver/process_tree.h"
+#include "benchmarks/driver/row_reaper.h"
 #include "benchmarks/protocol/child_protocol.h"
 #include "benchmarks/protocol/program_protocol.h"
 
@@ -64,10 +75,8 @@ struct CommandOptions {
 };
 
 // What every program being watched shares: the machine's process table, read at most every 50 ms
-// (it is the costliest part of a sample), and which programs run, so that an orphan of one is not
-// counted in another.
+// (it is the costliest part of a sample).
 struct ProgramWatch {
-  std::vector<pid_t> roots;  // the running programs, in the order they started
   const std::vector<ProcessEntry>& table(std::int64_t now_ns);
   void forget_table() { table_ns_ = -1; }
 
@@ -99,8 +108,13 @@ class CommandRun {
   CommandRun& operator=(const CommandRun&) = delete;
 
   pid_t pid() const { return pid_; }
-  // A descriptor that polls readable once the program has exited (pidfd).
-  int exit_fd() const { return pidfd_; }
+  // A descriptor that polls readable when the row's reaper reports (the program exited).
+  int exit_fd() const { return reaper_ ? reaper_->event_fd() : -1; }
+  // Reads the reaper's report. True once the row is over: the program has exited and, with
+  // `measure`, no measured process is left (or the reaper is gone).
+  bool on_exit_readable(std::int64_t now_ns);
+  // After a sample: true once the program has exited and no measured process is left (`measure`).
+  bool over_after_sample(std::int64_t now_ns);
   // The parent's end of the program's report socket; -1 once the program closed it.
   int report_fd() const { return report_fd_; }
   // True once the program has reached its last timed phase: from then on it only waits or works
@@ -113,8 +127,8 @@ class CommandRun {
   void sample_if_due(std::int64_t now_ns);
   // Reads what the program reported; answers its phases.
   void on_report_readable(std::int64_t now_ns);
-  // Reaps the program (it has exited, or is killed with `forced_error`), stops what is left of its
-  // tree, and says what it measured.
+  // Ends the row (the program has exited, or is killed with `forced_error`): stops what is left of
+  // it, and says what it measured.
   CommandOutcome finish(const std::string& forced_error = {});
 
  private:
@@ -122,12 +136,19 @@ class CommandRun {
     std::string name;
     int inspections = 0;
     ProcessVerdict verdict;
+    bool confirmed = false;  // a "not served" verdict seen again at a later sample
+  };
+  // One measured process across the samples: its peak, and the last sample it was read in, alive.
+  struct Track {
+    std::uint64_t high_water_mark = 0;
+    int last_sample = -1;       // index into samples_
+    std::int64_t gone_ns = -1;  // the first sample without it after it had been read
   };
   // Reads the measured processes now; false if none is running.
   bool take_sample(std::int64_t now_ns);
   std::vector<pid_t> measured_pids();
   void handle(const ProgramMessage& message, std::int64_t now_ns);
-  void stop_descendants();
+  bool over(std::int64_t now_ns);
   void request_heap_maps(const std::string& moment);
   double measured_cpu_seconds() const;
 
@@ -136,8 +157,8 @@ class CommandRun {
   ProgramWatch& watch_;
   std::string preload_;
   std::vector<std::string> malloc_libraries_;  // every malloc library of the table (canonical)
+  std::unique_ptr<RowReaper> reaper_;
   pid_t pid_ = -1;
-  int pidfd_ = -1;
   int report_fd_ = -1;
   int exec_errno_ = 0;  // set when execve failed
   std::int64_t start_ns_ = 0;
@@ -146,9 +167,12 @@ class CommandRun {
   ProcessTree tree_;
   std::vector<pid_t> measured_;  // at the last sample
   std::vector<TimelineSample> samples_;
+  std::vector<TreeMemory> sample_memory_;  // what each of samples_ read
   TreeMemory last_memory_ = {};
   std::uint64_t high_water_mark_ = 0;  // the largest VmHWM of any measured process
+  int samples_torn_ = 0;               // samples dropped: a process began to exit while it was read
   std::map<pid_t, Verification> verifications_;
+  std::map<pid_t, Track> tracks_;
   ProgramReportReader reader_;
   std::vector<CounterValue> phase_counters_, program_counters_;
   std::vector<std::pair<std::string, double>> phase_marks_;
@@ -156,8 +180,8 @@ class CommandRun {
   std::int64_t last_phase_ns_ = 0;
   double last_phase_cpu_ = 0;
   bool settling_ = false;
-  std::string program_error_, protocol_error_;
-  std::vector<std::string> stopped_;  // descendants stopped when the program exited: "name (pid)"
+  std::string program_error_, protocol_error_, protocol_limit_;
+  std::vector<std::string> stopped_;  // processes of the row stopped when it ended: "name (pid)"
   std::string stdout_path_, stderr_path_, scratch_directory_, heap_map_directory_;
 };
 

@@ -174,13 +174,14 @@ RunDescription::RunDescription(const Flags& flags, const std::vector<InstanceSpe
   }
 }
 
-void RunDescription::add_result(const InstanceSpec& spec, int repetition, const InstanceResult& result) {
+nlohmann::json RunDescription::result_part(const InstanceSpec& spec, int repetition, const InstanceResult& result) {
+  nlohmann::json part = nlohmann::json::object();
   for (const CounterValue& counter : result.counters) {
-    units_.emplace(counter.name, counter.unit);
-    document_["counters"][counter.name] = {{"unit", unit_name(counter.unit)}};
-    if (is_exact_counter(counter.name)) document_["counters"][counter.name]["kind"] = "exact";
+    nlohmann::json& c = part["counters"][counter.name];
+    c = {{"unit", unit_name(counter.unit)}};
+    if (is_exact_counter(counter.name)) c["kind"] = "exact";
     if (std::find(result.program_counters.begin(), result.program_counters.end(), counter.name) != result.program_counters.end())
-      document_["counters"][counter.name]["kind"] = "program";  // reported by the program itself
+      c["kind"] = "program";  // reported by the program itself
   }
   if (!result.heap_maps.empty()) {
     nlohmann::json moments = nlohmann::json::array();
@@ -189,9 +190,9 @@ void RunDescription::add_result(const InstanceSpec& spec, int repetition, const 
       for (const HeapMapSite& site : m.sites) sites.push_back({{"bytes", site.bytes}, {"blocks", site.blocks}, {"frames", site.frames}});
       moments.push_back({{"moment", m.moment}, {"processes", m.processes}, {"sites", sites}});
     }
-    document_["heap_maps"][spec.name].push_back({{"repetition", repetition}, {"moments", moments}});
+    part["heap_maps"][spec.name] = nlohmann::json::array({{{"repetition", repetition}, {"moments", moments}}});
   }
-  if (result.samples.empty()) return;
+  if (result.samples.empty()) return part;
   nlohmann::json seconds = nlohmann::json::array(), rss = nlohmann::json::array();
   for (const TimelineSample& sample : result.samples) {
     seconds.push_back(sample.seconds);
@@ -202,7 +203,25 @@ void RunDescription::add_result(const InstanceSpec& spec, int repetition, const 
     entry["phases"] = nlohmann::json::object();
     for (const auto& [name, at] : result.phases) entry["phases"][name] = at;
   }
-  document_["series"][spec.name].push_back(std::move(entry));
+  part["series"][spec.name] = nlohmann::json::array({std::move(entry)});
+  return part;
+}
+
+void merge_into(nlohmann::json& document, const nlohmann::json& part) {
+  for (const auto& [key, value] : part.items()) {
+    nlohmann::json& into = document[key];
+    if (value.is_object() && (into.is_object() || into.is_null()))
+      merge_into(into, value);
+    else if (value.is_array() && (into.is_array() || into.is_null()))
+      for (const nlohmann::json& item : value) into.push_back(item);
+    else
+      into = value;
+  }
+}
+
+void RunDescription::add_result(const InstanceSpec& spec, int repetition, const InstanceResult& result) {
+  for (const CounterValue& counter : result.counters) units_.emplace(counter.name, counter.unit);
+  merge_into(document_, result_part(spec, repetition, result));
 }
 
 std::optional<Unit> RunDescription::unit_of(const std::string& counter) const {
@@ -217,5 +236,7 @@ const std::vector<std::string>& RunDescription::headline_of(const std::string& r
 }
 
 std::string RunDescription::json() const { return document_.dump(2); }
+
+const nlohmann::json& RunDescription::document() const { return document_; }
 
 }  // namespace bench

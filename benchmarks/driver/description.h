@@ -49,20 +49,28 @@ namespace bench {
 // Every configuration of the table, as the description lists them (also `--list-configs=json`).
 nlohmann::json configurations_json();
 
+// Merges `part` into `document`: objects key by key, arrays appended, anything else replaced. The
+// rule scripts/benchlib/journal.py applies to a journal's parts.
+void merge_into(nlohmann::json& document, const nlohmann::json& part);
+
 class RunDescription {
  public:
   RunDescription(const Flags& flags, const std::vector<InstanceSpec>& selected, const std::string& program,
                  const std::string& command_output = {}, const std::optional<ExactMode>& exact = std::nullopt);
 
-  // Records a finished repetition's counter units and timeline.
+  // Records a finished repetition's counter units and timeline: merges result_part() in.
   void add_result(const InstanceSpec& spec, int repetition, const InstanceResult& result);
+  // What one finished repetition adds to the section (counters, series, heap_maps), as a part that
+  // merge_into() merges: the run journal (driver/journal.h) writes the same part.
+  static nlohmann::json result_part(const InstanceSpec& spec, int repetition, const InstanceResult& result);
 
   std::optional<Unit> unit_of(const std::string& counter) const;
   // The headline counters of a benchmark's workload (its name is the run name); empty if unknown.
   const std::vector<std::string>& headline_of(const std::string& run_name) const;
 
-  // The section "suite", as JSON text.
+  // The section "suite", as JSON text, and as it stands.
   std::string json() const;
+  const nlohmann::json& document() const;
 
  private:
   nlohmann::json document_;

@@ -208,7 +208,7 @@ std::string Launcher::memory_refusal(const InstanceSpec& spec) const {
 
 void Launcher::mark_finished(Slot& slot) {
   slot.state = State::finished;
-  if (options_.on_finished) options_.on_finished(slot.spec, slot.result);
+  if (options_.on_finished) options_.on_finished(slot.spec, slot.repetition, slot.result);
 }
 
 void Launcher::maybe_launch() {
@@ -381,19 +381,11 @@ CommandOptions Launcher::program_options(const InstanceSpec& spec) const {
 }
 
 void Launcher::launch_program(Slot& slot) {
-  if (!subreaper_) {
-    // A descendant whose parent exits is handed to this process instead of init: it stays in its
-    // program's tree (measured, and stopped when the program ends).
-    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
-      throw std::runtime_error(std::string("prctl(PR_SET_CHILD_SUBREAPER): ") + std::strerror(errno));
-    subreaper_ = true;
-  }
   const InstanceSpec& spec = slot.spec;
   const std::string stem = (spec.scenario != nullptr ? spec.scenario->name + "." : std::string()) + std::string(spec.configuration->name) +
                            "." + std::to_string(slot.repetition);
   slot.program = std::make_unique<CommandRun>(program_options(spec), *spec.configuration, stem, watch_);
   slot.pid = slot.program->pid();
-  slot.fd = slot.program->exit_fd();
   slot.fork_ns = slot.program->started_ns();
   slot.state = State::measuring;
   // A scenario waits --settle after its timed phases.
@@ -406,12 +398,12 @@ void Launcher::wait_for_events() {
   std::int64_t next_deadline = INT64_MAX;
   for (Slot& s : slots_)
     if (s.state == State::measuring || s.state == State::settling) {
-      fds.push_back({s.fd, POLLIN, 0});
+      fds.push_back({s.program ? s.program->exit_fd() : s.fd, POLLIN, 0});
       owners.push_back(&s);
       next_deadline = std::min(next_deadline, s.deadline_ns);
       if (s.program) {
         next_deadline = std::min(next_deadline, s.program->next_sample_ns());
-        if (s.program->report_fd() >= 0) {  // what the program reports, polled beside its pidfd
+        if (s.program->report_fd() >= 0) {  // what the program reports, polled beside its reaper
           fds.push_back({s.program->report_fd(), POLLIN, 0});
           owners.push_back(&s);
         }
@@ -427,8 +419,8 @@ void Launcher::wait_for_events() {
     Slot& slot = *owners[i];
     if (slot.state != State::measuring && slot.state != State::settling) continue;  // finished by an earlier entry
     if (slot.program) {
-      if (fds[i].fd == slot.fd) {  // the pidfd: the program has exited
-        finish_program(slot, {});
+      if (fds[i].fd == slot.program->exit_fd()) {  // the row's reaper: the program has exited
+        if (slot.program->on_exit_readable(woken)) finish_program(slot, {});
       } else {
         slot.program->on_report_readable(woken);
         if (slot.program->settling() && slot.state == State::measuring) slot.state = State::settling;
@@ -449,7 +441,13 @@ void Launcher::wait_for_events() {
   const std::int64_t after = monotonic_ns();
   for (Slot* slot : owners) {
     if (slot->state != State::measuring && slot->state != State::settling) continue;
-    if (slot->program) slot->program->sample_if_due(after);
+    if (slot->program) {
+      slot->program->sample_if_due(after);
+      if (slot->program->over_after_sample(after)) {
+        finish_program(*slot, {});
+        continue;
+      }
+    }
     if (after <= slot->deadline_ns) continue;
     if (slot->program) {
       finish_program(*slot,

@@ -65,7 +65,7 @@ struct LauncherOptions {
   std::optional<ExactMode> exact = {};  // --exact: every child under callgrind (driver/exact.h)
   bool heap_map = false;                // --heap-map: children behind the heap map's interposer
   // Called as each child finishes (in measurement order), for progress reports.
-  std::function<void(const InstanceSpec&, const InstanceResult&)> on_finished = {};
+  std::function<void(const InstanceSpec&, int repetition, const InstanceResult&)> on_finished = {};
 };
 
 struct Interrupted : std::runtime_error {
@@ -110,7 +110,7 @@ class Launcher {
     InstanceSpec spec;
     State state = State::planned;
     pid_t pid = -1;
-    int fd = -1;  // the child's report pipe, or the program's pidfd
+    int fd = -1;  // the child's report pipe (a program's row is watched through its CommandRun)
     ChildReportReader reader = {};
     std::unique_ptr<CommandRun> program = {};
     std::int64_t fork_ns = 0;
@@ -142,8 +142,7 @@ class Launcher {
   std::uint64_t key_count_ = 0;
   std::uint64_t planned_max_size_ = 0;
   int probe_fd_ = -1;
-  ProgramWatch watch_;      // what every running program's sampling shares
-  bool subreaper_ = false;  // this process adopts the orphans of the programs it runs
+  ProgramWatch watch_;  // what every running program's sampling shares
 };
 
 // Memory available to a new child in bytes: MemAvailable of /proc/meminfo, or less if this process's

@@ -274,11 +274,26 @@ std::optional<ProcessEntry> parse_process_stat(std::string_view text) {
   const std::string rest(text.substr(close + 1));
   char state = 0;
   int parent = 0, group = 0;
-  if (std::sscanf(rest.c_str(), " %c %d %d", &state, &parent, &group) != 3 || entry.pid <= 0) return std::nullopt;
+  unsigned flags = 0;
+  // state ppid pgrp session tty_nr tpgid flags (proc(5)); a short line keeps flags 0.
+  const int fields = std::sscanf(rest.c_str(), " %c %d %d %*d %*d %*d %u", &state, &parent, &group, &flags);
+  if (fields < 3 || entry.pid <= 0) return std::nullopt;
   entry.state = state;
   entry.parent = parent;
   entry.group = group;
+  entry.flags = fields >= 4 ? flags : 0;
   return entry;
+}
+
+std::optional<ProcessEntry> read_process_entry(pid_t pid) {
+  char path[64], text[1024];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  const ssize_t n = ::read(fd, text, sizeof text - 1);
+  ::close(fd);
+  if (n <= 0) return std::nullopt;
+  return parse_process_stat(std::string_view(text, static_cast<std::size_t>(n)));
 }
 
 std::vector<ProcessEntry> read_process_table() {
@@ -287,58 +302,33 @@ std::vector<ProcessEntry> read_process_table() {
   if (proc == nullptr) return table;
   while (const dirent* entry = ::readdir(proc)) {
     if (entry->d_name[0] < '1' || entry->d_name[0] > '9') continue;
-    char path[300], text[1024];
-    std::snprintf(path, sizeof path, "/proc/%s/stat", entry->d_name);
-    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;
-    const ssize_t n = ::read(fd, text, sizeof text - 1);
-    ::close(fd);
-    if (n <= 0) continue;
-    if (std::optional<ProcessEntry> parsed = parse_process_stat(std::string_view(text, static_cast<std::size_t>(n))))
-      table.push_back(std::move(*parsed));
+    char* end = nullptr;
+    const long pid = std::strtol(entry->d_name, &end, 10);
+    if (*end != '\0') continue;
+    if (std::optional<ProcessEntry> parsed = read_process_entry(static_cast<pid_t>(pid))) table.push_back(std::move(*parsed));
   }
   ::closedir(proc);
   return table;
 }
 
-void ProcessTree::update(const std::vector<ProcessEntry>& table, pid_t reaper, bool claim_unknown_orphans,
-                         const std::vector<pid_t>& other_roots) {
+std::vector<ProcessEntry> descendants(const std::vector<ProcessEntry>& table, pid_t ancestor) {
   std::unordered_map<pid_t, std::vector<const ProcessEntry*>> children;
-  const ProcessEntry* root = nullptr;
-  for (const ProcessEntry& e : table) {
-    children[e.parent].push_back(&e);
-    if (e.pid == root_) root = &e;
-  }
-  // The root is read afresh: a table read before it started (they are shared and reused for a while)
-  // must not make it look gone.
-  std::optional<ProcessEntry> fresh_root;
-  if (root == nullptr) {
-    char path[64], text[1024];
-    std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(root_));
-    const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      const ssize_t n = ::read(fd, text, sizeof text - 1);
-      ::close(fd);
-      if (n > 0) fresh_root = parse_process_stat(std::string_view(text, static_cast<std::size_t>(n)));
-    }
-    if (fresh_root) root = &*fresh_root;
-  }
-  std::vector<const ProcessEntry*> queue;
-  if (root != nullptr) queue.push_back(root);
-  // Orphans handed to the reaper that belong here: in the root's group, known before, or unclaimed.
-  for (const ProcessEntry* orphan : children[reaper]) {
-    if (orphan->pid == root_ || std::find(other_roots.begin(), other_roots.end(), orphan->pid) != other_roots.end()) continue;
-    if (orphan->group == root_ || members_.count(orphan->pid) != 0 || claim_unknown_orphans) queue.push_back(orphan);
-  }
-  alive_.clear();
-  std::unordered_set<pid_t> seen;
-  for (std::size_t i = 0; i < queue.size(); ++i) {
-    const ProcessEntry* e = queue[i];
-    if (!seen.insert(e->pid).second) continue;
-    alive_.push_back(*e);
-    members_.insert(e->pid);
-    for (const ProcessEntry* child : children[e->pid]) queue.push_back(child);
-  }
+  for (const ProcessEntry& e : table) children[e.parent].push_back(&e);
+  std::vector<ProcessEntry> found;
+  std::vector<pid_t> queue{ancestor};
+  std::unordered_set<pid_t> seen{ancestor};
+  for (std::size_t i = 0; i < queue.size(); ++i)
+    for (const ProcessEntry* child : children[queue[i]])
+      if (seen.insert(child->pid).second) {
+        found.push_back(*child);
+        queue.push_back(child->pid);
+      }
+  return found;
+}
+
+void ProcessTree::update(const std::vector<ProcessEntry>& table) {
+  alive_ = descendants(table, root_);
+  for (const ProcessEntry& e : alive_) members_.insert(e.pid);
 }
 
 TreeMemory read_tree_memory(const std::vector<pid_t>& pids) {

@@ -17,13 +17,17 @@
 
 namespace bench {
 
-// One line of the machine's process table: /proc/<pid>/stat's pid, ppid, pgrp and comm.
+// One line of the machine's process table: /proc/<pid>/stat's pid, ppid, pgrp, flags and comm.
 struct ProcessEntry {
   pid_t pid = 0;
   pid_t parent = 0;
   pid_t group = 0;
-  char state = 0;    // R, S, D, Z (a zombie: exited, not yet reaped), ...
-  std::string name;  // comm: at most 15 characters of the executable's name (or what prctl set)
+  char state = 0;      // R, S, D, Z (a zombie: exited, not yet reaped), ...
+  std::string name;    // comm: at most 15 characters of the executable's name (or what prctl set)
+  unsigned flags = 0;  // the kernel's task flags (PF_*)
+  // The kernel sets PF_EXITING when the task starts to exit and frees its memory before it becomes a
+  // zombie (include/linux/sched.h): from then on its memory reads as it is being torn down.
+  bool exiting() const { return (flags & 0x4u) != 0 || state == 'Z' || state == 'X'; }
 };
 
 // Every process on the machine; a process that exits while the table is read is left out.
@@ -32,18 +36,22 @@ std::vector<ProcessEntry> read_process_table();
 // Parses the text of /proc/<pid>/stat (comm may hold spaces and parentheses). Exposed for tests.
 std::optional<ProcessEntry> parse_process_stat(std::string_view text);
 
-// The processes of one program's tree, followed from sample to sample: the program, every process
-// whose parent is a member, and every orphan handed to `reaper` (the parent of the program, a child
-// subreaper: prctl(PR_SET_CHILD_SUBREAPER)) that is in the program's process group or was a member
-// before it was orphaned. An orphan that is neither (it left the group between two samples) is
-// claimed by whichever tree update() is told to `claim_unknown_orphans`.
+// /proc/<pid>/stat of one process, read now; std::nullopt once it is gone.
+std::optional<ProcessEntry> read_process_entry(pid_t pid);
+
+// The processes of `table` below `ancestor` (not `ancestor` itself), parents before their children.
+std::vector<ProcessEntry> descendants(const std::vector<ProcessEntry>& table, pid_t ancestor);
+
+// The processes of one row, followed from sample to sample: every process below `root`, the row's
+// reaper (driver/row_reaper.h), which is not a member itself. An orphan of the row is handed to the
+// reaper by the kernel, so it stays below it: membership is the parent chain alone.
 class ProcessTree {
  public:
-  explicit ProcessTree(pid_t root) : root_(root) { members_.insert(root); }
+  explicit ProcessTree(pid_t root) : root_(root) {}
 
-  void update(const std::vector<ProcessEntry>& table, pid_t reaper, bool claim_unknown_orphans, const std::vector<pid_t>& other_roots);
+  void update(const std::vector<ProcessEntry>& table);
 
-  // The members alive at the last update, the root first.
+  // The members alive at the last update, parents before their children.
   const std::vector<ProcessEntry>& alive() const { return alive_; }
   // Every pid that was ever a member.
   const std::unordered_set<pid_t>& ever() const { return members_; }

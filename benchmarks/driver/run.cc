@@ -21,6 +21,7 @@
 #include <set>
 
 #include "benchmarks/driver/description.h"
+#include "benchmarks/driver/journal.h"
 #include "benchmarks/driver/launcher.h"
 #include "benchmarks/driver/output_file.h"
 #include "benchmarks/driver/reporters.h"
@@ -33,6 +34,8 @@ namespace {
 struct RunState {
   Launcher* launcher = nullptr;
   RunDescription* description = nullptr;
+  RunJournal* journal = nullptr;  // with --benchmark_out: every finished row, as it finishes
+  int repetitions = 1;
   std::map<std::string, int> repetitions_seen;
   int failures = 0;
   int unavailable = 0;
@@ -49,9 +52,10 @@ std::string minutes_and_seconds(double seconds) {
   return text;
 }
 
-// A progress line on stderr (stdout carries the report) as each child finishes: which one, and the
-// time left, estimated from the mean time per child so far.
-void report_progress(const InstanceSpec& spec, const InstanceResult& result) {
+// As each child finishes: its row into the journal, and a progress line on stderr (stdout carries
+// the report): which one, and the time left, estimated from the mean time per child so far.
+void on_finished(const InstanceSpec& spec, int repetition, const InstanceResult& result) {
+  if (g_run.journal != nullptr) g_run.journal->row(spec, repetition, g_run.repetitions, result);
   ++g_run.finished;
   if (g_run.planned < 2) return;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - g_run.start).count();
@@ -129,18 +133,25 @@ std::string read_first_line(const char* path) {
   return line;
 }
 
-void add_context(const Flags& flags, std::mt19937_64::result_type seed) {
-  benchmark::AddCustomContext("command", flags.invocation);
+// The run's own context (Google Benchmark's "context" section): added to Google Benchmark's, and
+// returned for the journal.
+std::vector<std::pair<std::string, std::string>> add_context(const Flags& flags, std::mt19937_64::result_type seed) {
+  std::vector<std::pair<std::string, std::string>> added;
+  auto add = [&](const std::string& key, const std::string& value) {
+    benchmark::AddCustomContext(key, value);
+    added.emplace_back(key, value);
+  };
+  add("command", flags.invocation);
   std::string sizes;
   for (std::uint64_t s : flags.sizes) sizes += (sizes.empty() ? "" : ",") + std::to_string(s);
-  benchmark::AddCustomContext("sizes", sizes);
-  benchmark::AddCustomContext("settle", format_duration(flags.settle));
-  benchmark::AddCustomContext("bench_build_type", BENCH_BUILD_TYPE);
-  benchmark::AddCustomContext("glibc_version", gnu_get_libc_version());
+  add("sizes", sizes);
+  add("settle", format_duration(flags.settle));
+  add("bench_build_type", BENCH_BUILD_TYPE);
+  add("glibc_version", gnu_get_libc_version());
   utsname uts{};
-  if (::uname(&uts) == 0) benchmark::AddCustomContext("kernel", std::string(uts.sysname) + " " + uts.release + " " + uts.machine);
-  benchmark::AddCustomContext("thp_enabled", read_first_line("/sys/kernel/mm/transparent_hugepage/enabled"));
-  benchmark::AddCustomContext("cpu_model", [] {
+  if (::uname(&uts) == 0) add("kernel", std::string(uts.sysname) + " " + uts.release + " " + uts.machine);
+  add("thp_enabled", read_first_line("/sys/kernel/mm/transparent_hugepage/enabled"));
+  add("cpu_model", [] {
     std::ifstream in("/proc/cpuinfo");
     for (std::string line; std::getline(in, line);)
       if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
@@ -149,15 +160,34 @@ void add_context(const Flags& flags, std::mt19937_64::result_type seed) {
   std::set<std::string_view> libraries;
   for (const Configuration& c : configurations())
     if (c.library->preloaded && libraries.insert(c.library->name).second)
-      benchmark::AddCustomContext("library_" + std::string(c.library->name),
-                                  c.available() ? std::string(c.library->preload_path) : "unavailable");
-  benchmark::AddCustomContext("isolation", "one child process per instance and repetition; keys hashed once into a shared memfd");
-  benchmark::AddCustomContext("order", flags.random_interleaving ? "random (seed " + std::to_string(seed) + ")"
-                                                                 : "rounds: repetition r of every instance before r + 1");
+      add("library_" + std::string(c.library->name), c.available() ? std::string(c.library->preload_path) : "unavailable");
+  add("isolation", "one child process per instance and repetition; keys hashed once into a shared memfd");
+  add("order",
+      flags.random_interleaving ? "random (seed " + std::to_string(seed) + ")" : "rounds: repetition r of every instance before r + 1");
   if (kAddressSanitizerBuild)
-    benchmark::AddCustomContext("sanitized",
-                                "AddressSanitizer build: rows are served by ASan's allocator; for checking the harness, not for figures");
-  benchmark::AddCustomContext("incomplete", "false");
+    add("sanitized", "AddressSanitizer build: rows are served by ASan's allocator; for checking the harness, not for figures");
+  add("incomplete", "false");
+  return added;
+}
+
+// Google Benchmark's context as it will write it, for the journal: the machine, then the suite's.
+nlohmann::json journal_context(const std::vector<std::pair<std::string, std::string>>& added, const std::string& executable) {
+  const benchmark::CPUInfo& cpu = benchmark::CPUInfo::Get();
+  char date[64];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof date, "%FT%T%z", std::localtime(&now));
+  std::string iso = date;
+  if (iso.size() > 5) iso.insert(iso.size() - 2, ":");  // +0000 -> +00:00, as Google Benchmark writes it
+  nlohmann::json context = {{"date", iso},
+                            {"host_name", benchmark::SystemInfo::Get().name},
+                            {"executable", executable},
+                            {"num_cpus", cpu.num_cpus},
+                            {"mhz_per_cpu", static_cast<long>(cpu.cycles_per_second / 1e6)},
+                            {"cpu_scaling_enabled", cpu.scaling == benchmark::CPUInfo::ENABLED},
+                            {"load_avg", cpu.load_avg}};
+  for (const auto& [key, value] : added) context[key] = value;
+  context["incomplete"] = "true";  // a journal is read only when the run did not end
+  return context;
 }
 
 extern "C" void on_interrupt(int signal_number) { request_interrupt(signal_number); }
@@ -265,9 +295,14 @@ int run_benchmarks(const Flags& flags, const std::vector<InstanceSpec>& selected
   if (!flags.out.empty()) {
     output.emplace(flags.out, flags.out_partial);
     if (const std::string problem = output->create(); !problem.empty()) throw UsageError(problem);
-    for (const std::string& leftover : output->leftovers())
+    for (const std::string& leftover : output->leftovers()) {
       std::cerr << "bench: note: " << leftover << " was left by an earlier bench that was killed before it could finish "
                 << "(unfinished output, not valid JSON); it is kept, remove it when you no longer need it\n";
+      const std::string journal = flags.out + ".rows-" + leftover.substr(leftover.rfind('-') + 1) + ".jsonl";
+      if (std::filesystem::exists(journal))
+        std::cerr << "bench: note: that bench's finished rows are in " << journal << ": scripts/recover.py " << journal
+                  << " -o RUN.json turns them into a run's JSON\n";
+    }
   }
   const std::string command_output = prepare_command_output(flags, selected);
   if (!command_output.empty()) std::cerr << "bench: the programs' standard output and error go to " << command_output << "/\n";
@@ -286,7 +321,7 @@ int run_benchmarks(const Flags& flags, const std::vector<InstanceSpec>& selected
         ->UseManualTime()
         ->Unit(benchmark::kMillisecond);
   const auto seed = std::random_device{}();
-  add_context(flags, seed);
+  const std::vector<std::pair<std::string, std::string>> context = add_context(flags, seed);
 
   // 3. The children, in measurement order: repetitions interleaved, one child measuring at a time.
   std::vector<InstanceSpec> runnable;
@@ -311,10 +346,17 @@ int run_benchmarks(const Flags& flags, const std::vector<InstanceSpec>& selected
                      .scenario_scale = flags.scenario_scale,
                      .exact = exact,
                      .heap_map = flags.heap_map,
-                     .on_finished = report_progress});
+                     .on_finished = on_finished});
   const std::vector<const InstanceSpec*> order = measurement_order(runnable, flags.repetitions, flags.random_interleaving, seed);
   launcher.plan(order);
   RunDescription description(flags, selected, program, command_output, exact);
+  std::optional<RunJournal> journal;
+  if (output) {
+    journal.emplace(flags.out + ".rows-" + std::to_string(::getpid()) + ".jsonl");
+    journal->header(journal_context(context, executable), description.document());
+    g_run.journal = &*journal;
+  }
+  g_run.repetitions = flags.repetitions;
   g_run.planned = order.size();
   g_run.launcher = &launcher;
   g_run.description = &description;

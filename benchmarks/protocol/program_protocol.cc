@@ -13,18 +13,47 @@ bool valid_report_name(std::string_view name) {
   return true;
 }
 
-std::vector<ProgramMessage> ProgramReportReader::consume(std::string_view bytes) {
+std::vector<ProgramMessage> ProgramReportReader::consume(std::string_view bytes, std::int64_t now_ns) {
   std::vector<ProgramMessage> messages;
+  if (over_) return messages;
   pending_.append(bytes);
   std::size_t start = 0;
-  for (std::size_t newline; (newline = pending_.find('\n', start)) != std::string::npos; start = newline + 1)
-    messages.push_back(parse_line(std::string_view(pending_).substr(start, newline - start)));
+  for (std::size_t newline; (newline = pending_.find('\n', start)) != std::string::npos; start = newline + 1) {
+    ProgramMessage message = parse_line(std::string_view(pending_).substr(start, newline - start));
+    if (std::string broken = limit_broken(message, now_ns); !broken.empty()) {
+      messages.push_back({ProgramMessage::Kind::over_limit, std::move(broken)});
+      over_ = true;
+      pending_.clear();
+      return messages;
+    }
+    messages.push_back(std::move(message));
+  }
   pending_.erase(0, start);
   if (pending_.size() > kMaxLine) {
     messages.push_back({ProgramMessage::Kind::malformed, pending_.substr(0, 80) + "... (a line longer than 4096 bytes)"});
     pending_.clear();
   }
   return messages;
+}
+
+std::string ProgramReportReader::limit_broken(const ProgramMessage& message, std::int64_t now_ns) {
+  // The oldest of the last kMax + 1 messages, this one included, must lie a whole window back.
+  recent_.push_back(now_ns);
+  if (recent_.size() > kMaxProgramMessagesPerWindow) {
+    const std::int64_t oldest = recent_.front();
+    recent_.pop_front();
+    if (now_ns - oldest < kProgramMessageWindowNs)
+      return "the program sent more than " + std::to_string(kMaxProgramMessagesPerWindow) +
+             " report messages within one second, the protocol's bound (protocol/program_protocol.h)";
+  }
+  if (message.kind == ProgramMessage::Kind::phase && ++phases_ > kMaxProgramPhases)
+    return "the program reported more than " + std::to_string(kMaxProgramPhases) +
+           " phases, the protocol's bound (protocol/program_protocol.h)";
+  if (message.kind == ProgramMessage::Kind::counter && counters_.insert(message.counter->name).second &&
+      counters_.size() > kMaxProgramCounters)
+    return "the program reported more than " + std::to_string(kMaxProgramCounters) +
+           " distinct counters, the protocol's bound (protocol/program_protocol.h)";
+  return {};
 }
 
 ProgramMessage ProgramReportReader::parse_line(std::string_view line) const {

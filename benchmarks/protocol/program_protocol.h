@@ -15,9 +15,18 @@
 //
 // Names are [a-z][a-z0-9_]*, at most 48 characters. A line is at most kMaxLine bytes; a longer one,
 // or one that breaks these rules, makes the row an error row naming it.
+//
+// Bounds (ProgramLimits): a program reports at most kMaxProgramPhases phases (each makes the parent
+// scan the process table and, under --heap-map, take a snapshot in every measured process), at most
+// kMaxProgramCounters distinct counters, and at most kMaxProgramMessagesPerWindow messages within any
+// kProgramMessageWindowNs. The first message past a bound makes the row an error row naming the
+// bound; the parent then closes the socket and reads nothing more from it.
 #pragma once
 
+#include <cstdint>
+#include <deque>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,8 +38,13 @@ namespace bench {
 inline constexpr int kProgramReportFd = 3;
 inline constexpr const char* kProgramReportFdVariable = "BENCH_REPORT_FD";
 
+inline constexpr std::size_t kMaxProgramPhases = 32;
+inline constexpr std::size_t kMaxProgramCounters = 256;
+inline constexpr std::size_t kMaxProgramMessagesPerWindow = 1000;
+inline constexpr std::int64_t kProgramMessageWindowNs = 1'000'000'000;
+
 struct ProgramMessage {
-  enum class Kind { phase, counter, error, malformed };
+  enum class Kind { phase, counter, error, malformed, over_limit };
   Kind kind;
   std::string text;  // the phase's name, the error's text, or the malformed line
   std::optional<CounterValue> counter = {};
@@ -39,14 +53,21 @@ struct ProgramMessage {
 // True for a phase or counter name the protocol allows.
 bool valid_report_name(std::string_view name);
 
-// The parent's side: fed the socket's bytes as they come; whole lines become messages.
+// The parent's side: fed the socket's bytes as they come (at `now_ns`); whole lines become messages.
+// Past a bound it returns one over_limit message, naming it, and nothing after.
 class ProgramReportReader {
  public:
-  std::vector<ProgramMessage> consume(std::string_view bytes);
+  std::vector<ProgramMessage> consume(std::string_view bytes, std::int64_t now_ns);
 
  private:
   ProgramMessage parse_line(std::string_view line) const;
+  // Empty while `message` keeps within the bounds; else which bound it breaks.
+  std::string limit_broken(const ProgramMessage& message, std::int64_t now_ns);
   std::string pending_;
+  bool over_ = false;
+  std::size_t phases_ = 0;
+  std::set<std::string> counters_;
+  std::deque<std::int64_t> recent_;  // the arrival times of the last messages, up to the rate bound
 };
 
 }  // namespace bench

@@ -156,7 +156,7 @@ class ProcessTree(unittest.TestCase):
             self.assertFalse(row.get("error_occurred"), row.get("error_message"))  # a short program is a result
             self.assertEqual(row["descendants_stopped"], 1, name)
             # The shell's child is stopped as "sleep", or as "sh" if the shell exited before it called execve.
-            stopped = re.search(r"stopped when the program exited: (sleep|sh) \((\d+)\)", row["label"])
+            stopped = re.search(r"stopped when the row ended: (sleep|sh) \((\d+)\)", row["label"])
             self.assertIsNotNone(stopped, row["label"])
             pid = int(stopped.group(2))
             self.assertFalse(os.path.exists(f"/proc/{pid}"), f"the shell's child {pid} still runs")
@@ -197,6 +197,91 @@ class ProcessTree(unittest.TestCase):
             self.assertTrue(row.get("error_occurred"), name)
             self.assertIn("not served by", row["error_message"])
             self.assertIn("statically linked (no PT_INTERP)", row["error_message"])
+
+
+class SealedRows(unittest.TestCase):
+    """Each row's processes stay in that row and end with it (driver/row_reaper.h); its end figures
+    are of the program, never of a wrapper or of a process being torn down."""
+
+    user = None  # a test of this class run again as an unprivileged user (NonRoot below)
+
+    def run_command(self, filter_, *command, extra=()):
+        with tempfile.TemporaryDirectory() as tmp:
+            os.chmod(tmp, 0o777)
+            out = os.path.join(tmp, "out.json")
+            prefix = ["setpriv", f"--reuid={self.user}", f"--regid={self.user}", "--clear-groups"] if self.user else []
+            proc = subprocess.run(
+                [
+                    *prefix,
+                    BENCH,
+                    f"--benchmark_filter={filter_}",
+                    f"--benchmark_out={out}",
+                    "--command-output=discard",
+                    *extra,
+                    "--",
+                ]
+                + [str(c) for c in command],
+                capture_output=True,
+                text=True,
+                timeout=900,
+                cwd=tmp,
+            )
+            data = None
+            if os.path.exists(out):
+                with open(out) as f:
+                    data = json.load(f)
+            self.assertIsNotNone(data, proc.stderr[-3000:])
+            return proc, rows(data)
+
+    def test_a_daemon_that_leaves_its_session_stays_in_its_row_and_ends_with_it(self):
+        configurations = "glibc|jemalloc" if "jemalloc" in available() else "glibc|glibc-arena1"
+        proc, found = self.run_command(f"^command/({configurations})$", "sh", "-c", 'setsid sh -c "sleep 41.5 &"; echo ok')
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        self.assertEqual(len(found), 2)
+        for name, row in found.items():
+            self.assertFalse(row.get("error_occurred"), f"{name}: {row.get('error_message')}")  # the next row is untouched
+            self.assertGreaterEqual(row["descendants_stopped"], 1, name)
+            stopped = re.findall(r"(sleep|sh) \((\d+)\)", row["label"].partition("stopped when the row ended: ")[2])
+            self.assertTrue(stopped, row["label"])
+            for _, pid in stopped:
+                self.assertFalse(os.path.exists(f"/proc/{pid}"), f"{name}: {pid} still runs after ./bench returned")
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        self.assertNotIn(b"41.5", f.read(), f"pid {pid} outlived ./bench")
+                except OSError:
+                    pass
+
+    def test_the_end_of_a_program_run_through_a_shell_is_the_programs(self):
+        # The program holds its blocks for 600 ms (six sample steps), exits, and the shell sleeps on:
+        # the end is the program's last sample under every configuration, not the shell's.
+        proc, found = self.run_command("^command/", "sh", "-c", f"{TEST_PROGRAM} {BLOCKS} 600 --hold; sleep 0.4")
+        self.assertGreater(len(found), 5)
+        for name, row in found.items():
+            if row.get("error_occurred"):
+                self.assertIn("unavailable", row.get("error_message", ""), name)
+                continue
+            self.assertGreater(row["rss_peak"], BLOCKS * 48, name)
+            self.assertGreater(row["rss_end"], 0.9 * row["rss_peak"], f"{name}: the end read the shell, not the program")
+            self.assertGreaterEqual(row["end_sample_age_seconds"], 0, name)
+            self.assertIn(f"the end is {os.path.basename(TEST_PROGRAM)[:15]}", row["label"], name)
+
+    def test_a_program_over_a_bound_of_the_report_protocol_gets_an_error_row(self):
+        script = 'i=0; while [ $i -lt 40 ]; do echo "phase p$i" >&3; i=$((i+1)); done; sleep 0.2'
+        proc, found = self.run_command("^command/glibc$", "sh", "-c", script)
+        self.assertEqual(proc.returncode, 1)
+        row = found["command/glibc"]
+        self.assertTrue(row.get("error_occurred"))
+        self.assertIn("more than 32 phases, the protocol's bound", row["error_message"])
+
+
+@unittest.skipUnless(os.geteuid() == 0, "only root can run ./bench as another user here")
+class SealedRowsNonRoot(SealedRows):
+    """The same, run by an unprivileged user (no CAP_SYS_ADMIN: page frames hidden, RSS of several
+    processes by PSS)."""
+
+    user = 65534  # nobody
 
 
 class RunScript(unittest.TestCase):

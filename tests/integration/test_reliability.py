@@ -23,6 +23,7 @@ import unittest
 BENCH = os.environ.get("BENCH_BINARY", "build/bench")
 WITHOUT_JEMALLOC = os.environ.get("BENCH_WITHOUT_JEMALLOC", "build/tests/bench_without_jemalloc")
 RUN_SCRIPT = os.environ.get("BENCH_RUN_SCRIPT", os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "run.sh"))
+RECOVER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(RUN_SCRIPT)), "recover.py")
 SANITIZED = os.environ.get("BENCH_SANITIZED_BINARY")
 SAFETY_TIMEOUT = 120  # seconds; a run that takes longer is a hang, not a slow machine
 GLIBC_CONFIGS = "^map/(glibc|glibc-trim|glibc-tuned|pool)/"  # preload nothing: always available, in this order
@@ -511,12 +512,28 @@ class ParentKilled(unittest.TestCase):
                 run.proc.wait()
                 self.assertFalse(os.path.exists(out))
                 partial = f"{out}.partial-{run.proc.pid}"
-                self.assertEqual(os.listdir(tmp), [os.path.basename(partial)])
+                journal = f"{out}.rows-{run.proc.pid}.jsonl"
+                self.assertEqual(sorted(os.listdir(tmp)), sorted([os.path.basename(partial), os.path.basename(journal)]))
                 self.assertEqual(wait_until_gone(run.seen), {}, "PR_SET_PDEATHSIG stops the children")
+                # Every row that had finished is in the journal, and recover.py makes a run of them.
+                recovered = os.path.join(tmp, "recovered.json")
+                proc = subprocess.run(
+                    ["/usr/bin/python3", RECOVER_SCRIPT, journal, "-o", recovered],
+                    capture_output=True,
+                    text=True,
+                    timeout=SAFETY_TIMEOUT,
+                )
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                data, rows = load_rows(recovered)
+                self.assertEqual(data["context"]["incomplete"], "true")
+                self.assertFalse(rows["map/glibc/100000"].get("error_occurred"))
+                self.assertIn("map/glibc/100000", data["suite"]["series"])
+                os.unlink(recovered)
 
                 again = run_to_end(["--benchmark_filter=^map/glibc/", "--sizes=1000", "--settle=0", f"--benchmark_out={out}"])
                 self.assertEqual(again.returncode, 0, again.stderr)
                 self.assertIn(f"note: {partial} was left by an earlier bench that was killed", again.stderr)
+                self.assertIn(f"that bench's finished rows are in {journal}", again.stderr)
                 self.assertTrue(os.path.exists(partial), "a leftover is reported, never deleted")
                 _, rows = load_rows(out)
                 self.assertIn("map/glibc/1000", rows)
@@ -667,6 +684,83 @@ class RunScript(unittest.TestCase):
             self.assertFalse([n for n in os.listdir(folder) if ".partial-" in n])
         finally:
             run.cleanup()
+
+
+def descendants(pid):
+    """{pid: argv} of every process below `pid`, from the process table."""
+    parents = {}
+    for p in (int(p) for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            parents[p] = parent_pid_of(p)
+        except (OSError, ValueError, IndexError):
+            continue
+    found, frontier = {}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, its_parent in parents.items():
+            if its_parent == parent and child not in found:
+                try:
+                    found[child] = command_line(child)
+                except OSError:
+                    continue
+                frontier.append(child)
+    return found
+
+
+@unittest.skipUnless(has_plotting_python(), "scripts/run.sh needs /usr/bin/python3 with matplotlib")
+class BenchKilledMidRun(unittest.TestCase):
+    """SIGKILL to ./bench itself while a program runs (the Redis scenario, whose server is the
+    program's child, not bench's; and the same behind the heap map): within seconds nothing it
+    started runs (each row's reaper sees its control pipe close), and the run folder run.sh
+    completes holds every row that had finished (from bench's journal)."""
+
+    def kill_mid_run(self, *flags):
+        tmp = tempfile.mkdtemp(prefix="bench-reliability-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        env = {
+            **os.environ,
+            "BENCH_BINARY": BENCH,
+            "BENCH_RESULTS_DIR": os.path.join(tmp, "results"),
+            "BENCH_PLOTS_DIR": os.path.join(tmp, "plots"),
+            "BENCH_RUN_ID": "killed",
+            "MPLBACKEND": "Agg",
+        }
+        command = ["bash", RUN_SCRIPT, "--scenario=redis", "--scenario-scale=0.05", "--settle=3s", "--benchmark_repetitions=2"]
+        run = BenchRun([], command=[*command, "--benchmark_filter=/(glibc|glibc-arena2)$", *flags], env=env, new_session=True)
+        try:
+            bench = None
+            while bench is None:
+                bench = next(iter(bench_script_children(run.proc.pid)), None)
+                run.check_deadline()
+                time.sleep(0.005)
+            started = {}
+            while "[1/4]" not in run.stderr() or not any("redis-server" in " ".join(a) for a in started.values()):
+                started.update(
+                    (pid, argv) for pid, argv in descendants(bench).items() if argv
+                )  # the first row finished, the next runs
+                run.check_deadline()
+                time.sleep(0.01)
+            started = {pid: argv for pid, argv in started.items() if still_running(pid, argv)}
+            os.kill(bench, signal.SIGKILL)
+            self.assertEqual(run.proc.wait(timeout=SAFETY_TIMEOUT), 137, run.stderr()[-2000:])
+            self.assertEqual(wait_until_gone(started), {}, "a process ./bench started outlived it")
+            folder = os.path.join(tmp, "results", "killed")
+            data, rows = load_rows(os.path.join(folder, "bench.json"))
+            self.assertEqual(data["context"]["incomplete"], "true")
+            finished = [b for b in data["benchmarks"] if b.get("run_type") == "iteration"]
+            self.assertGreaterEqual(len(finished), 1)
+            self.assertFalse(finished[0].get("error_occurred"), finished[0].get("error_message"))
+            self.assertIn(finished[0]["name"], data["suite"]["series"])
+            self.assertTrue(os.path.getsize(os.path.join(folder, "REPORT.md")) > 0)
+            self.assertFalse([n for n in os.listdir(folder) if ".partial-" in n or ".rows-" in n])
+        finally:
+            run.cleanup()
+
+    def test_in_a_scenario_run(self):
+        self.kill_mid_run()
+
+    def test_in_a_heap_map_run(self):
+        self.kill_mid_run("--heap-map")
 
 
 def bench_script_children(script_pid):
