@@ -309,10 +309,14 @@ bool CommandRun::over(std::int64_t now) {
   if (reaper_->reaper_lost()) return true;
   if (!reaper_->program_exit()) return false;
   if (options_.measure.empty()) return true;
-  // A launcher that daemonized its server: the row lasts while a measured process runs.
+  // A launcher that daemonized its server: the row lasts while a measured process runs — and, until
+  // one has been seen, while anything of the row runs (the server may not have called execve yet).
   watch_.forget_table();
   tree_.update(watch_.table(now));
-  return measured_pids().empty();
+  if (!measured_pids().empty()) return false;
+  const bool seen =
+      std::any_of(verifications_.begin(), verifications_.end(), [&](const auto& v) { return v.second.name == options_.measure; });
+  return seen || std::all_of(tree_.alive().begin(), tree_.alive().end(), [](const ProcessEntry& e) { return e.exiting(); });
 }
 
 double CommandRun::measured_cpu_seconds() const {
@@ -558,8 +562,8 @@ CommandOutcome CommandRun::finish(const std::string& forced_error) {
     label += "verified in " + std::to_string(verified) + " measured process" + (verified == 1 ? "" : "es") + ": " + list +
              " (their calls to malloc resolve to it: read from their GOT)";
   } else {
-    label += "not verified: the program exited after " + std::to_string(static_cast<int>(outcome.wall_seconds * 1e3)) +
-             " ms, before the loader had mapped its libraries in any measured process";
+    label += "not verified: the row ended after " + std::to_string(static_cast<int>(outcome.wall_seconds * 1e3)) +
+             " ms, before any measured process had its libraries mapped and had called malloc";
   }
   label += ")";
   if (!others.empty()) {

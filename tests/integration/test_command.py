@@ -267,6 +267,16 @@ class SealedRows(unittest.TestCase):
             self.assertGreaterEqual(row["end_sample_age_seconds"], 0, name)
             self.assertIn(f"the end is {os.path.basename(TEST_PROGRAM)[:15]}", row["label"], name)
 
+    def test_with_measure_the_row_follows_a_daemonized_server_until_it_exits(self):
+        # The launcher exits at once; the row lasts until the measured process, a daemon, has exited.
+        proc, found = self.run_command(
+            "^command/glibc$", "sh", "-c", 'setsid sh -c "sleep 1.5 &"; echo ok', extra=("--measure=sleep",)
+        )
+        row = found["command/glibc"]
+        self.assertFalse(row.get("error_occurred"), row.get("error_message"))
+        self.assertEqual(row["processes_measured"], 1)
+        self.assertEqual(row["descendants_stopped"], 0, "the row ended before the server did")
+
     def test_a_program_over_a_bound_of_the_report_protocol_gets_an_error_row(self):
         script = 'i=0; while [ $i -lt 40 ]; do echo "phase p$i" >&3; i=$((i+1)); done; sleep 0.2'
         proc, found = self.run_command("^command/glibc$", "sh", "-c", script)
