@@ -230,6 +230,13 @@ CommandRun::~CommandRun() {
     }
 }
 
+std::vector<pid_t> CommandRun::row_pids() const {
+  std::vector<pid_t> pids;
+  for (const ProcessEntry& e : tree_.alive())
+    if (e.state != 'Z') pids.push_back(e.pid);
+  return pids;
+}
+
 std::vector<pid_t> CommandRun::measured_pids() {
   std::vector<pid_t> pids;
   std::set<pid_t> chosen;

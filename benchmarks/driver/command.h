@@ -108,6 +108,8 @@ class CommandRun {
   CommandRun& operator=(const CommandRun&) = delete;
 
   pid_t pid() const { return pid_; }
+  // Every process of the row at the last sample (its reaper's descendants).
+  std::vector<pid_t> row_pids() const;
   // A descriptor that polls readable when the row's reaper reports (the program exited).
   int exit_fd() const { return reaper_ ? reaper_->event_fd() : -1; }
   // Reads the reaper's report. True once the row is over: the program has exited and, with

@@ -135,6 +135,14 @@ RunDescription::RunDescription(const Flags& flags, const std::vector<InstanceSpe
   } else {
     document_["measurement"] = {{"mode", "timed"}};
   }
+  document_["measurement"]["quiet"] = {
+      {"cpu_share", kQuietCpuShare},
+      {"window_seconds", static_cast<double>(kQuietWindowNs) / 1e9},
+      {"max_settling", flags.max_settling},
+      {"rule",
+       "one child in its timed phases at a time, started beside settling children only when they used together less than cpu_share of "
+       "one CPU over the last window_seconds; each timed phase reports the CPU the rest of the machine used meanwhile "
+       "(<phase>_beside_cpu_s)"}};
   if (flags.heap_map)
     document_["measurement"]["heap_map"] = {
         {"interposer", kHeapMapInterposer},

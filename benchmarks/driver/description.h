@@ -14,7 +14,9 @@
 //                          kind "exact" for a count callgrind made (driver/exact.h), "program" for a
 //                          figure the program reported itself (protocol/program_protocol.h)
 //   measurement            mode "timed", or "exact" with tool, valgrind, command, the simulated
-//                          caches (i1, d1, ll), cycles_formula and rss_note
+//                          caches (i1, d1, ll), cycles_formula and rss_note; quiet: the rule that
+//                          keeps timed phases apart from busy settling children (cpu_share,
+//                          window_seconds, max_settling, rule)
 //   instances{}            per benchmark name: workload (the scenario's name for a scenario),
 //                          configuration, size (null for a program)
 //   series{}               per benchmark name: one entry per repetition {repetition, seconds[],

@@ -219,8 +219,13 @@ void Launcher::maybe_launch() {
       if (s.state == State::settling) ++settling;
     }
     const auto next = std::find_if(slots_.begin(), slots_.end(), [](const Slot& s) { return s.state == State::planned; });
+    waiting_for_quiet_ = false;
     if (next == slots_.end()) return;
     if (settling > 0 && settling >= options_.max_settling) return;
+    if (settling > 0 && !settlers_quiet(monotonic_ns())) {
+      waiting_for_quiet_ = true;
+      return;
+    }
     // Checked before launch(), which hashes the keys for this size if none are hashed yet. Settling
     // children hold memory for a while: refuse only what would not fit with none of them left.
     if (std::string refusal = memory_refusal(next->spec); !refusal.empty()) {
@@ -246,6 +251,41 @@ void Launcher::maybe_launch() {
     }
     return;
   }
+}
+
+namespace {
+
+// The run time of every thread of `pid` (/proc/<pid>/task/*/schedstat: nanoseconds on a CPU), in seconds.
+double threads_cpu_seconds(pid_t pid) {
+  double total = 0;
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code error;
+  for (const auto& task : std::filesystem::directory_iterator(tasks, error)) {
+    std::ifstream in(task.path() / "schedstat");
+    unsigned long long ns = 0;
+    if (in >> ns) total += static_cast<double>(ns) / 1e9;
+  }
+  return total;
+}
+
+}  // namespace
+
+bool Launcher::settlers_quiet(std::int64_t now) {
+  double used = 0;
+  for (Slot& s : slots_) {
+    if (s.state != State::settling) continue;
+    double cpu = 0;
+    if (s.program)
+      for (pid_t pid : s.program->row_pids()) cpu += threads_cpu_seconds(pid);
+    else
+      cpu = threads_cpu_seconds(s.pid);
+    s.cpu.emplace_back(now, cpu);
+    // Kept: the newest reading at least a window old, and what came after it.
+    while (s.cpu.size() > 2 && s.cpu[1].first <= now - kQuietWindowNs) s.cpu.pop_front();
+    if (s.cpu.front().first > now - kQuietWindowNs) return false;  // not watched for a whole window yet
+    used += s.cpu.back().second - s.cpu.front().second;
+  }
+  return used < kQuietCpuShare * static_cast<double>(kQuietWindowNs) / 1e9;
 }
 
 void Launcher::launch(Slot& slot) {
@@ -411,7 +451,9 @@ void Launcher::wait_for_events() {
     }
   if (fds.empty()) return;
   const std::int64_t now = monotonic_ns();
-  const int timeout_ms = static_cast<int>(std::clamp<std::int64_t>((next_deadline - now + 999'999) / 1'000'000, 0, 200));
+  // Waiting for settling children to be quiet: look again soon.
+  const std::int64_t longest = waiting_for_quiet_ ? 10 : 200;
+  const int timeout_ms = static_cast<int>(std::clamp<std::int64_t>((next_deadline - now + 999'999) / 1'000'000, 0, longest));
   const int ready = ::poll(fds.data(), fds.size(), timeout_ms);  // EINTR: the loop checks the interrupt flag
   const std::int64_t woken = monotonic_ns();
   for (std::size_t i = 0; ready > 0 && i < fds.size(); ++i) {

@@ -7,12 +7,15 @@
 // then round 2, ...), whatever order Google Benchmark asks for their results in; results that come
 // early are held until they are asked for.
 //
-// A quiet machine for the measuring child: at most one child is in its measured phases at any time.
-// A child that has entered its settle period only sleeps and samples its own RSS (or, for an active
-// settle, makes a few malloc calls every 10 ms; each reports the CPU time it used meanwhile as
-// settle_cpu_s); while up to `max_settling` children settle, the next planned child may measure. A
-// program run with `./bench -- PROGRAM` counts as measuring until it exits; a scenario's, until it
-// reports its last timed phase.
+// A quiet machine for the measuring child: at most one child is in its measured phases at any time,
+// and it starts beside settling children (at most `max_settling` of them) only when they are quiet:
+// over the last kQuietWindow they used together less than kQuietCpuShare of one CPU (their threads'
+// run time, /proc/<pid>/task/*/schedstat; a program's row, every process of it). A child that
+// settles idly only sleeps and samples its own RSS; one whose settle period is active (a few malloc
+// calls every 10 ms), or a program that works while it settles, is not quiet, and the next child
+// waits until it has ended. Each timed phase records what the rest of the machine used meanwhile
+// (<phase>_beside_cpu_s, measure/phases.h). A program run with `./bench -- PROGRAM` counts as
+// measuring until it exits; a scenario's, until it reports its last timed phase.
 #pragma once
 
 #include <sys/types.h>
@@ -34,6 +37,9 @@
 #include "benchmarks/protocol/child_protocol.h"
 
 namespace bench {
+
+inline constexpr double kQuietCpuShare = 0.02;
+inline constexpr std::int64_t kQuietWindowNs = 100'000'000;
 
 struct InstanceResult {
   bool ok = false;
@@ -118,8 +124,9 @@ class Launcher {
     std::uint64_t oom_kills_at_fork = 0;  // /proc/vmstat oom_kill when the child was started
     int repetition = 0;
     InstanceResult result = {};
-    std::string exact_directory = {};     // --exact: callgrind's dumps and log, removed once read
-    std::string heap_map_directory = {};  // --heap-map: the interposer's snapshots, removed once read
+    std::string exact_directory = {};                      // --exact: callgrind's dumps and log, removed once read
+    std::string heap_map_directory = {};                   // --heap-map: the interposer's snapshots, removed once read
+    std::deque<std::pair<std::int64_t, double>> cpu = {};  // while settling: (when, CPU seconds used so far)
   };
 
   InstanceResult wait_for(Slot& target);
@@ -128,6 +135,9 @@ class Launcher {
   void launch_program(Slot& slot);
   CommandOptions program_options(const InstanceSpec& spec) const;
   void wait_for_events();
+  // Reads the CPU time of every settling child now; true when together they used less than
+  // kQuietCpuShare of one CPU over the last kQuietWindowNs.
+  bool settlers_quiet(std::int64_t now_ns);
   void finish(Slot& slot, int wait_status, const std::string& forced_error);
   void finish_program(Slot& slot, const std::string& forced_error);
   void mark_finished(Slot& slot);
@@ -142,7 +152,8 @@ class Launcher {
   std::uint64_t key_count_ = 0;
   std::uint64_t planned_max_size_ = 0;
   int probe_fd_ = -1;
-  ProgramWatch watch_;  // what every running program's sampling shares
+  ProgramWatch watch_;              // what every running program's sampling shares
+  bool waiting_for_quiet_ = false;  // a child waits for the settling ones to be quiet: wake up often
 };
 
 // Memory available to a new child in bytes: MemAvailable of /proc/meminfo, or less if this process's

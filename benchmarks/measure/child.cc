@@ -93,7 +93,8 @@ int child_main(int argc, char** argv) {
     if (!arguments.activity.empty()) activity_spec = ActivitySpec::parse(arguments.activity);
     activity_spec.period = arguments.activity_period;
     Activity activity(activity_spec);
-    activity.prepare();  // before the baseline: the steady working set belongs to it
+    activity.prepare();        // before the baseline: the steady working set belongs to it
+    TimelineSampler timeline;  // its thread too: started now, waiting, it is part of the baseline
 
     const auto keys = map_key_file(kKeyFd, arguments.size);
     const CgroupMemory cgroup = CgroupMemory::find();
@@ -108,7 +109,8 @@ int child_main(int argc, char** argv) {
                             .time_operations = arguments.time_operations,
                             .report = report,
                             .probe = probe,
-                            .cgroup = cgroup};
+                            .cgroup = cgroup,
+                            .timeline = timeline};
     probe.run();  // the machine's speed right before the first timed phase (the last: finish_after_free)
     workload->run(context);
     probe.report(report);

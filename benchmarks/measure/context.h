@@ -12,6 +12,7 @@
 #include "benchmarks/measure/keys.h"
 #include "benchmarks/measure/memory.h"
 #include "benchmarks/measure/probe.h"
+#include "benchmarks/measure/timeline.h"
 #include "benchmarks/protocol/child_protocol.h"
 
 namespace bench {
@@ -35,6 +36,7 @@ struct WorkloadContext {
   ChildReport& report;
   SpeedProbe& probe;
   const CgroupMemory& cgroup;
+  TimelineSampler& timeline;  // the settle period's RSS, sampled from time zero by a thread of its own
 };
 
 // Thrown by a workload when its own check fails (e.g. a key not found): the row becomes an error.

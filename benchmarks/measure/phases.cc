@@ -1,10 +1,13 @@
 #include "benchmarks/measure/phases.h"
 #include "benchmarks/measure/clock.h"
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -21,17 +24,6 @@ void sleep_until(std::int64_t deadline_ns) noexcept {
 
 double seconds_of(const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; }
 
-// Offset of the k-th log-spaced sample (k = 0: 1 ms), in ns: 10 per decade, 10^(k/10) ms rounded to
-// the microsecond. Integer arithmetic from a table on purpose: the first call of libm's pow() during
-// the settle period would fault in its code pages, and RSS would grow by the pages mapped around
-// them (about 128 KiB measured) while nothing else happens.
-std::int64_t sample_offset_ns(int k) {
-  static constexpr std::int64_t kDecadeMicroseconds[10] = {1000, 1259, 1585, 1995, 2512, 3162, 3981, 5012, 6310, 7943};
-  std::int64_t scale = 1;
-  for (int decade = k / 10; decade > 0; --decade) scale *= 10;
-  return kDecadeMicroseconds[k % 10] * scale * 1000;
-}
-
 }  // namespace
 
 CounterName::CounterName(std::string_view first, std::string_view second) noexcept {
@@ -40,16 +32,39 @@ CounterName::CounterName(std::string_view first, std::string_view second) noexce
   length_ = n < 0 ? 0 : std::min(static_cast<std::size_t>(n), sizeof text_ - 1);
 }
 
+// The machine's busy CPU time so far: /proc/stat's "cpu" line, user nice system idle iowait irq
+// softirq steal ... (proc(5)); guest time is part of user. Read into a fixed buffer: no allocation.
+double machine_busy_seconds() noexcept {
+  const int fd = ::open("/proc/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char text[512];
+  const ssize_t n = ::read(fd, text, sizeof text - 1);
+  ::close(fd);
+  if (n <= 4) return 0;
+  text[n] = '\0';
+  unsigned long long field[8] = {};
+  if (std::sscanf(text, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &field[0], &field[1], &field[2], &field[3], &field[4], &field[5],
+                  &field[6], &field[7]) < 4)
+    return 0;
+  static const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return static_cast<double>(field[0] + field[1] + field[2] + field[5] + field[6] + field[7]) / ticks;
+}
+
 ResourceUsage process_usage() noexcept {
   rusage usage{};
   ::getrusage(RUSAGE_SELF, &usage);
   return {seconds_of(usage.ru_utime), seconds_of(usage.ru_stime), static_cast<double>(usage.ru_minflt),
-          static_cast<double>(usage.ru_majflt)};
+          static_cast<double>(usage.ru_majflt), machine_busy_seconds()};
 }
 
 ResourceUsage operator-(const ResourceUsage& after, const ResourceUsage& before) noexcept {
   return {after.user_seconds - before.user_seconds, after.system_seconds - before.system_seconds, after.minor_faults - before.minor_faults,
-          after.major_faults - before.major_faults};
+          after.major_faults - before.major_faults, after.machine_busy_seconds - before.machine_busy_seconds};
+}
+
+ResourceUsage operator+(const ResourceUsage& a, const ResourceUsage& b) noexcept {
+  return {a.user_seconds + b.user_seconds, a.system_seconds + b.system_seconds, a.minor_faults + b.minor_faults,
+          a.major_faults + b.major_faults, a.machine_busy_seconds + b.machine_busy_seconds};
 }
 
 void report_usage(CounterSink& out, std::string_view prefix, const ResourceUsage& usage) {
@@ -57,6 +72,8 @@ void report_usage(CounterSink& out, std::string_view prefix, const ResourceUsage
   out.counter(CounterName(prefix, "sys_s"), usage.system_seconds, Unit::seconds);
   out.counter(CounterName(prefix, "minflt"), usage.minor_faults, Unit::count);
   out.counter(CounterName(prefix, "majflt"), usage.major_faults, Unit::count);
+  out.counter(CounterName(prefix, "beside_cpu_s"), std::max(0.0, usage.machine_busy_seconds - usage.user_seconds - usage.system_seconds),
+              Unit::seconds);
 }
 
 void report_rate(CounterSink& out, std::string_view phase, double items, double seconds) {
@@ -90,52 +107,41 @@ std::size_t memory_at(WorkloadContext& context, std::string_view point) {
   return resident_bytes();  // last: the statm figure belongs to this moment, after the slower reads
 }
 
+void start_timeline(WorkloadContext& context, std::int64_t time_zero_ns) {
+  context.timeline.start(time_zero_ns, time_zero_ns + context.settle.count());
+}
+
 std::size_t settle(WorkloadContext& context, const Growth& growth, std::int64_t time_zero_ns) {
   ChildReport& report = context.report;
   report.settling();
   const ResourceUsage usage_before = process_usage();
+  if (!context.timeline.started()) start_timeline(context, time_zero_ns);
   const std::int64_t start = time_zero_ns;
   const std::int64_t end = start + context.settle.count();
   Activity& activity = context.activity;
-  const std::int64_t period = activity.spec().period.count();
+  if (activity.spec().busy())
+    for (std::int64_t next = monotonic_ns() + activity.spec().period.count(); next < end; next += activity.spec().period.count()) {
+      sleep_until(next);
+      activity.step();
+    }
   const double grown = static_cast<double>(growth.peak) - static_cast<double>(growth.base);
-  double return_50 = -1, return_90 = -1;
-
-  auto take_sample = [&] {
-    const std::int64_t at = monotonic_ns();
-    const auto rss = static_cast<double>(resident_bytes());
-    const double seconds = static_cast<double>(at - start) / 1e9;
+  double return_50 = -1, return_90 = -1, first = -1;
+  for (const TimelineSampler::Sample& sample : context.timeline.finish()) {
+    const double seconds = static_cast<double>(sample.at_ns - start) / 1e9;
+    const auto rss = static_cast<double>(sample.rss_bytes);
     report.sample(seconds, rss);
+    if (first < 0) first = seconds;
     const double above = rss - static_cast<double>(growth.base);
     if (return_50 < 0 && (grown <= 4096 || above <= 0.5 * grown)) return_50 = seconds;
     if (return_90 < 0 && (grown <= 4096 || above <= 0.1 * grown)) return_90 = seconds;
-  };
-
-  take_sample();  // the first moment the settle period can sample: offsets already passed are skipped
-  int k = 0;
-  while (start + sample_offset_ns(k) <= monotonic_ns()) ++k;
-  std::int64_t next_activity = monotonic_ns() + period;
-  while (true) {
-    std::int64_t next_sample = start + sample_offset_ns(k);
-    if (next_sample >= end) next_sample = end;
-    const bool activity_first = activity.spec().busy() && next_activity < next_sample;
-    sleep_until(activity_first ? next_activity : next_sample);
-    if (activity_first) {
-      activity.step();
-      next_activity += period;
-      continue;
-    }
-    if (next_sample == end) break;
-    take_sample();
-    ++k;
   }
-  take_sample();  // the end of the period
 
   const std::size_t final_rss = memory_at(context, "final");
   const ResourceUsage used = process_usage() - usage_before;
   report.counter("rss_final", static_cast<double>(final_rss), Unit::bytes);
   report.counter("settle_seconds", std::chrono::duration<double>(context.settle).count(), Unit::seconds);
   report.counter("settle_cpu_s", used.user_seconds + used.system_seconds, Unit::seconds);
+  report.counter("first_sample_s", first, Unit::seconds);
   report.counter("return_50pct_s", return_50, Unit::seconds);
   report.counter("return_90pct_s", return_90, Unit::seconds);
   activity.report(report);

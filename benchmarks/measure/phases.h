@@ -42,17 +42,23 @@ class CounterName {
   std::size_t length_;
 };
 
-// CPU time and page faults of the whole process (every thread, getrusage(RUSAGE_SELF)).
+// CPU time and page faults of the whole process (every thread, getrusage(RUSAGE_SELF)), and the CPU
+// time the whole machine was busy (every CPU, /proc/stat's first line: all but idle and iowait, in
+// clock ticks of 10 ms).
 struct ResourceUsage {
   double user_seconds = 0;
   double system_seconds = 0;
   double minor_faults = 0;
   double major_faults = 0;
+  double machine_busy_seconds = 0;
 };
 ResourceUsage process_usage() noexcept;
 ResourceUsage operator-(const ResourceUsage& after, const ResourceUsage& before) noexcept;
+ResourceUsage operator+(const ResourceUsage& a, const ResourceUsage& b) noexcept;
 
-// <prefix>_user_s, <prefix>_sys_s, <prefix>_minflt, <prefix>_majflt.
+// <prefix>_user_s, <prefix>_sys_s, <prefix>_minflt, <prefix>_majflt, and <prefix>_beside_cpu_s: the
+// CPU time the rest of the machine used meanwhile (the machine's busy time less this process's) —
+// other children, ./bench, anything else — so that a timed phase says how quiet it was.
 void report_usage(CounterSink& out, std::string_view prefix, const ResourceUsage& usage);
 
 // Runs `body` as the timed phase `phase`: returns its wall time and reports <phase>_seconds and
@@ -104,17 +110,20 @@ std::size_t release_step(WorkloadContext& context, Container& container, std::si
   return released;
 }
 
-// Tells the parent the measured phases are over, then watches RSS for the settle period. Time zero
-// is `time_zero_ns` (monotonic_ns()): the end of the free phase, or of the release step when there
-// is one; the period ends `context.settle` after it. A sample as soon as the period starts (the
-// second probe walk and the statistics, about 0.1 s, lie between), then at the log-spaced offsets
-// from time zero still ahead (10 per decade from 1 ms) and at the end, each sent as a `sample` line
-// with its offset from time zero. With a busy activity (context.h) it also runs one activity step
-// every period. Reports rss_final (with its memory_at snapshot "final"), settle_seconds,
-// settle_cpu_s (the CPU time the process used meanwhile, its background threads included),
-// return_50pct_s / return_90pct_s: seconds after time zero until RSS above the baseline first fell
-// to 50 % / 10 % of the growth (-1: not within the period), and the activity's counters. Idle, it
-// touches neither the heap nor the allocator. Returns rss_final.
+// Time zero of the settle period: the end of the free phase, or of the release step when there is
+// one. The timeline's own thread (timeline.h) samples RSS from then on — at once, then at the
+// log-spaced offsets from time zero (10 per decade from 1 ms) and at its end, `context.settle`
+// later — whatever the main thread does meanwhile.
+void start_timeline(WorkloadContext& context, std::int64_t time_zero_ns);
+
+// Tells the parent the measured phases are over, then lets the settle period run to its end (with a
+// busy activity, context.h, one activity step every period) and reports the timeline (started at
+// time zero by start_timeline, or here), each sample as a `sample` line with its offset from time
+// zero. Reports rss_final (with its memory_at snapshot "final"), settle_seconds, settle_cpu_s (the
+// CPU time the process used meanwhile, its background threads included), first_sample_s (the first
+// sample's offset from time zero), return_50pct_s / return_90pct_s: seconds after time zero until
+// RSS above the baseline first fell to 50 % / 10 % of the growth (-1: not within the period), and
+// the activity's counters. Idle, it touches neither the heap nor the allocator. Returns rss_final.
 std::size_t settle(WorkloadContext& context, const Growth& growth, std::int64_t time_zero_ns);
 
 // rss_base, rss_peak, rss_cleared and retained_pct = 100 * (final - base) / (peak - base).
@@ -129,14 +138,16 @@ void report_retention(WorkloadContext& context, const Growth& growth, std::size_
 template <class Container>
 std::size_t finish_after_free(WorkloadContext& context, Container& container, const Growth& growth) {
   std::int64_t time_zero = monotonic_ns();  // the free phase is over
+  if (!context.configuration.has_release_step()) start_timeline(context, time_zero);
   heap_map_moment("cleared");
   context.probe.run();
   context.configuration.library->report_stats(context.report);
   container.report_stats(context.report);
   release_step(context, container, growth.cleared);
   if (context.configuration.has_release_step()) {
-    heap_map_moment("released");
     time_zero = monotonic_ns();
+    start_timeline(context, time_zero);
+    heap_map_moment("released");
   }
   const std::size_t final_rss = settle(context, growth, time_zero);
   heap_map_moment("final");

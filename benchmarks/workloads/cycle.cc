@@ -56,8 +56,7 @@ void cycle(WorkloadContext& context) {
         if (context.configuration.release->process_call != nullptr) context.configuration.release->process_call();
       });
       const ResourceUsage release_usage = process_usage() - before;
-      usage = {usage.user_seconds + release_usage.user_seconds, usage.system_seconds + release_usage.system_seconds,
-               usage.minor_faults + release_usage.minor_faults, usage.major_faults + release_usage.major_faults};
+      usage = usage + release_usage;
       released = resident_bytes();
     }
     sleep_for(context.pause);
@@ -80,6 +79,7 @@ void cycle(WorkloadContext& context) {
   report.time(measured_seconds);
 
   const std::int64_t time_zero = monotonic_ns();  // the last round's pause is over
+  start_timeline(context, time_zero);
   context.probe.run();
   context.configuration.library->report_stats(report);
   container.report_stats(report);

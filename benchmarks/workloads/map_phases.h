@@ -69,12 +69,7 @@ struct MapPass {
   double insert_ns_per_tick = 1, lookup_ns_per_tick = 1;
 
   double seconds() const { return insert_seconds + lookup_seconds + clear_seconds; }
-  ResourceUsage usage() const {
-    return {insert_usage.user_seconds + lookup_usage.user_seconds + clear_usage.user_seconds,
-            insert_usage.system_seconds + lookup_usage.system_seconds + clear_usage.system_seconds,
-            insert_usage.minor_faults + lookup_usage.minor_faults + clear_usage.minor_faults,
-            insert_usage.major_faults + lookup_usage.major_faults + clear_usage.major_faults};
-  }
+  ResourceUsage usage() const { return insert_usage + lookup_usage + clear_usage; }
 };
 
 // One pass: insert every key, look every key up, clear. Each operation's latency goes into the
