@@ -233,6 +233,32 @@ class ChildKilledFromOutside(unittest.TestCase):
         self.assertEqual(wait_until_gone(self.bench.seen), {})
 
 
+class QuietTimedPhases(unittest.TestCase):
+    """A child enters its timed phases beside settling children only when they are quiet (under 2 % of
+    one CPU over the last 100 ms, driver/launcher.h): beside an idle settler it starts at once, beside
+    one whose settle period saturates a CPU it waits until that one has exited."""
+
+    def most_at_once(self, activity_flags, filter_):
+        run = BenchRun([f"--benchmark_filter={filter_}", "--sizes=20000", "--settle=1s", *activity_flags])
+        most = 0
+        try:
+            while run.proc.poll() is None:
+                most = max(most, len(run.poll_children()))
+                run.check_deadline()
+                time.sleep(0.002)
+            self.assertEqual(run.proc.returncode, 0, run.stderr()[-2000:])
+        finally:
+            run.cleanup()
+        return most
+
+    def test_idle_settlers_let_the_next_child_measure(self):
+        self.assertEqual(self.most_at_once([], "^map/(glibc|glibc-trim)/"), 2)
+
+    def test_a_busy_settler_keeps_the_next_child_waiting(self):
+        busy = ["--activity=batch:count=200000:size=64", "--activity-period=10ms"]
+        self.assertEqual(self.most_at_once(busy, "^map_active:batch/(glibc|glibc-trim)/"), 1)
+
+
 class TimeLimit(unittest.TestCase):
     """--timeout=1ms on top of a 500 ms settle period: no child can finish in time (each settles 500 ms
     after it has measured), so every instance is stopped; CSV output carries the error columns."""
