@@ -1,8 +1,9 @@
-"""Number and table formatting shared by the report's sections (markdown.py and the section modules)."""
+"""Number and table formatting shared by the report's sections (benchlib/sections/)."""
 
 import math
 
 from . import stats
+from .gbjson import library_name
 from .summary import MB
 
 
@@ -112,3 +113,22 @@ def small_mb(v):
 
 def names(results):
     return ", ".join(f"`{r.configuration}`" for r in results)
+
+
+def served_by(r):
+    """The "served by" cell of a result (summary.ConfigResult): the allocator its label names, and operator new's
+    library where it is another."""
+    malloc = library_name(r.malloc_library) if r.malloc_library.startswith("/") else r.malloc_library
+    new = library_name(r.new_library)
+    text = malloc or "?"
+    if r.library_version:
+        text += f" {r.library_version}"
+    if new and new != malloc and not new.startswith("libstdc++"):
+        text += f"; operator new: {new}"
+    return text if (malloc or r.library_version) else "—"
+
+
+def runs_and_kind(r):
+    """The "runs" cell ("3", or "2 of 3" when a repetition failed) and the "kind" cell of a result's row."""
+    runs = f"{r.repetitions}" if not r.errors else f"{r.repetitions} of {r.repetitions + len(r.errors)}"
+    return runs, (r.kind if r.config is not None else "?")

@@ -1,6 +1,6 @@
 """The analysis of a run, in one place: per-instance results over repetitions, what is kept, what
 differs from what (the noise rule of stats.py), what giving memory back costs, which configuration
-suits which need. markdown.py and plots.py only render what this module decides.
+suits which need. The report's sections (benchlib/sections/) only render what this module decides.
 
 Everything about a configuration (its kind, library, reference, release step) comes from the run's
 description (description.py); nothing is inferred from a name.
@@ -30,7 +30,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from . import stats
-from .description import Scenario
+from .description import HEAP_CLASSES, Scenario
 from .gbjson import format_offset
 from .stats import Spread
 
@@ -759,171 +759,23 @@ def refill(results, configuration):
 
 
 # ---------------------------------------------------------------------------------------------------
-# plots
+# time
 
 
-@dataclass(frozen=True)
-class PlannedPlot:
-    """One figure plot.py makes; report.py embeds the same list, so both agree on file names."""
-
-    stem: str
-    kind: str
-    workload: object
-    size: object
-    caption: str
+def time_zero(suite):
+    """What return times and timeline offsets count from, as a phrase (description.times_from_clear): the
+    end of clear() or of the release step; in an earlier run, the start of the settle period, about
+    0.1 s later."""
+    if suite.times_from_clear:
+        return "the end of clear() (or of the release step, when there is one)"
+    return "the start of the settle period (about 0.1 s after clear() or the release step)"
 
 
-def _safe(text):
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text))
-
-
-def plan_plots(results, suite, timed=None):
-    """The figures this run supports, with their file stems (see plots.DRAW for what each shows). An exact
-    run (./bench --exact) has its counts' figures only (its RSS and times are valgrind's); with `timed`
-    (exact_section.Timed), also counts against the timed run's rates."""
-    if suite.exact:
-        return _exact_plans(results, suite, timed)
-    plans = []
-    ws = workloads(results, suite)
-    primary = ws[0] if ws else None
-    # A program's run (command, scenarios) has no settle timeline: its RSS over its life is its own figure.
-    programs = [w for w in ws if w == "command" or w in suite.scenarios]
-    settle_workloads = [w for w in ws if any(len(r.timeline) >= 2 for r in select(results, w)) and w not in programs]
-    for workload in ws:
-        if workload in programs:
-            continue
-        w_sizes = sizes(results, workload)
-        largest = w_sizes[-1] if w_sizes else None
-        for size in reversed(w_sizes):
-            rs = select(results, workload, size)
-            if not any(r.median("kept_pct_final") is not None for r in rs):
-                continue
-            stem = "retention" if workload == primary else f"retention_{_safe(workload)}"
-            if size != largest:
-                stem = f"retention_{_safe(workload)}_{_safe(size)}"
-            plans.append(
-                PlannedPlot(stem, "retention", workload, size, f"Memory kept after clear, {workload}, N = {format_size(size)}")
-            )
-        rs = select(results, workload, largest)
-        n = format_size(largest)
-        if workload == primary:
-            if any(r.median("insert_rate") is not None for r in rs):
-                plans.append(PlannedPlot("rates", "rates", workload, largest, f"Insert, lookup and clear, {workload}, N = {n}"))
-                plans.append(
-                    PlannedPlot(
-                        "tradeoff",
-                        "tradeoff",
-                        workload,
-                        largest,
-                        f"Insert rate vs memory kept after settle, like for like, {workload}, N = {n}",
-                    )
-                )
-            if any(r.median("anonymous_cleared") is not None for r in rs):
-                plans.append(
-                    PlannedPlot("breakdown", "breakdown", workload, largest, f"Where the resident bytes are, {workload}, N = {n}")
-                )
-        if any(rounds_of(r) for r in rs) and costs(rs):
-            plans.append(PlannedPlot("cost", "cost", workload, largest, f"What giving memory back costs, {workload}, N = {n}"))
-        with_data = [s for s in w_sizes if any(r.median("kept_mb_final") is not None for r in select(results, workload, s))]
-        if len(with_data) >= 2:
-            stem = "scaling" if workload == primary else f"scaling_{_safe(workload)}"
-            plans.append(PlannedPlot(stem, "scaling", workload, None, f"Rates and bytes per entry vs N, {workload}"))
-    from . import busy  # it reads this module's analysis: imported when planning, not at load
-
-    if busy.knobs_plottable(results, suite):
-        plans.append(
-            PlannedPlot(
-                "knobs",
-                "knobs",
-                None,
-                None,
-                "Each library's knobs: how soon 90 % comes back, idle and busy, against the next round's page faults",
-            )
-        )
-    if settle_workloads:
-        plans.append(
-            PlannedPlot(
-                "timeline",
-                "timeline",
-                tuple(settle_workloads),
-                None,
-                "RSS above baseline after clear, by allocator family: " + ", ".join(settle_workloads),
-            )
-        )
-    if "command" in ws:
-        plans.append(PlannedPlot("command", "command", "command", None, "The program's RSS over its life, per configuration"))
-    from . import programs as real_programs  # it reads this module's analysis: imported when planning
-
-    scenarios = tuple(w for w in ws if w in suite.scenarios)
-    if scenarios and real_programs.plottable(results, suite):
-        plans.append(
-            PlannedPlot(
-                "programs",
-                "programs",
-                scenarios,
-                None,
-                "What each real program keeps at the end of what it grew, per configuration",
-            )
-        )
-    if scenarios and real_programs.timeline_plottable(results, suite):
-        plans.append(
-            PlannedPlot(
-                "programs_timeline",
-                "programs_timeline",
-                scenarios,
-                None,
-                "Each real program's RSS over its life and phases: each library's default and the configurations that give most back",
-            )
-        )
-    from . import heap_section  # it reads this module's analysis: imported when planning
-
-    heap_groups = heap_section.plottable(results, suite)
-    if heap_groups:
-        plans.append(
-            PlannedPlot(
-                "heap_map",
-                "heap_map",
-                tuple(g.workload for g in heap_groups),
-                None,
-                "Why it stays: resident anonymous MB by heap-map class (free, pinned, used, outside), per configuration",
-            )
-        )
-    return plans
-
-
-def _exact_plans(results, suite, timed):
-    from . import exact_section  # it reads this module's analysis: imported when planning
-
-    plans, first = [], None
-    for workload, size in exact_section.counted_workloads(results, suite):
-        if not any(r.ok for r in select(results, workload, size)):
-            continue
-        if first is None:
-            first = workload
-        elif any(p.workload == workload for p in plans):
-            continue  # one figure per workload: its largest N
-        suffix = "" if workload == first else f"_{_safe(workload)}"
-        n = format_size(size)
-        plans.append(
-            PlannedPlot(
-                f"exact{suffix}",
-                "exact",
-                workload,
-                size,
-                f"Instructions, L1 and LL misses per operation, counted, {workload}, N = {n}",
-            )
-        )
-        if timed is not None and timed.group(workload, size) is not None:
-            plans.append(
-                PlannedPlot(
-                    f"exact_vs_timed{suffix}",
-                    "exact_vs_timed",
-                    workload,
-                    size,
-                    f"Cycles estimate per operation against the timed run's ns per operation, {workload}",
-                )
-            )
-    return plans
+def time_zero_axis(suite):
+    """time_zero as an axis label."""
+    if suite.times_from_clear:
+        return "seconds after clear() (or after the release step)"
+    return "seconds after the settle period starts"
 
 
 def settle_label(suite):
@@ -1078,6 +930,18 @@ def contract_violations(run):
             if any(run.suite.unit(counter) is not None for counter in group):
                 needed.update(group)
         problems += counter_problems(run.suite, name, needed)
-    from . import heap_section  # it reads this module's analysis: imported when checking
+    return problems + counter_problems(run.suite, "heap map", heap_map_counters_read(run.suite))
 
-    return problems + heap_section.contract_violations(run)
+
+def heap_map_counters_read(suite):
+    """{counter: unit} the heap-map section reads in a heap-map run (./bench --heap-map): per row heap_record_ns,
+    heap_calls, heap_unknown_frees; per moment of the heap maps, each class, live and own in bytes, live_blocks a
+    count. {} for a run without heap maps."""
+    if suite.heap_map is None:
+        return {}
+    needed = {"heap_record_ns": "nanoseconds", "heap_calls": "count", "heap_unknown_frees": "count"}
+    moments = dict.fromkeys(m.moment for maps in suite.heap_maps.values() for hm in maps for m in hm.moments)
+    for m in moments:
+        needed.update({f"heap_{m}_{c}": "bytes" for c in HEAP_CLASSES + ("live", "own")})
+        needed[f"heap_{m}_live_blocks"] = "count"
+    return needed

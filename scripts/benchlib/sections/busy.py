@@ -13,9 +13,16 @@ import math
 import statistics
 from dataclasses import dataclass, field
 
-from . import mdformat as fmt
-from . import summary
-from .summary import format_size
+import matplotlib.pyplot as plt
+from matplotlib.transforms import ScaledTranslation
+
+from .. import mdformat as fmt
+from .. import plots, summary
+from ..gbjson import format_offset
+from ..section import RUN, WORKLOADS, PlannedPlot
+from ..summary import format_size, time_zero
+
+RUNS = (WORKLOADS,)
 
 
 @dataclass
@@ -43,22 +50,6 @@ def _settling(results, suite, w):
         and not info.uses_rounds
         and any(r.median("return_90pct") is not None for r in summary.select(results, w))
     )
-
-
-def time_zero(suite):
-    """What return times and timeline offsets count from, as a phrase (description.times_from_clear): the
-    end of clear() or of the release step; in an earlier run, the start of the settle period, about
-    0.1 s later."""
-    if suite.times_from_clear:
-        return "the end of clear() (or of the release step, when there is one)"
-    return "the start of the settle period (about 0.1 s after clear() or the release step)"
-
-
-def time_zero_axis(suite):
-    """time_zero as an axis label."""
-    if suite.times_from_clear:
-        return "seconds after clear() (or after the release step)"
-    return "seconds after the settle period starts"
 
 
 def busy_run(results, suite):
@@ -469,9 +460,10 @@ def render_busy(busy, suite):
     )
 
 
-def render(results, suite):
+def render(report):
     """The section "Busy processes", or "How long until it comes back" for a run without a busy settle
     workload next to an idle one, or [] when nothing settled."""
+    results, suite = report.results, report.suite
     busy = busy_run(results, suite)
     if busy is not None:
         return render_busy(busy, suite)
@@ -514,3 +506,121 @@ def _return_times(results, suite):
         rows.append(row)
     out.append(fmt.table(header, rows))
     return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# the figure
+
+
+def figures(report):
+    if not knobs_plottable(report.results, report.suite):
+        return []
+    return [
+        PlannedPlot(
+            "knobs",
+            "knobs",
+            None,
+            None,
+            "Each library's knobs: how soon 90 % comes back, idle and busy, against the next round's page faults",
+            knobs_figure,
+            RUN,
+        )
+    ]
+
+
+def knobs_figure(report, style, planned):
+    """Per library: each configuration's seconds until 90 % is back (idle and each busy pattern)
+    against the minor faults a round after round 1 pays in cycle."""
+    suite = report.suite
+    busy = busy_run(report.results, suite)
+    libs = []
+    for lib, names in libraries(busy, suite):
+        drawn = [n for n in names if refill_faults(busy, n) is not None]
+        if len(drawn) >= 2:
+            libs.append((lib, drawn, [n for n in names if n not in drawn]))
+    rows, columns = plots.grid(len(libs), 3)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 4.4 * rows + 1.5), squeeze=False)
+    settle = suite.settle_seconds or max(
+        (v for per in busy.rows.values() for r in per.values() if (v := r.median("return_90pct")) and v != float("inf")),
+        default=1.0,
+    )
+    never_y, floor = settle * 3, 1e-3
+    mode_index = {m: k for k, (m, _) in enumerate(busy.modes)}
+    for i, (lib, names, missing) in enumerate(libs):
+        ax = axes[i // columns][i % columns]
+        for name in names:
+            x = refill_faults(busy, name)
+            for m, _ in busy.modes:
+                v = back_90(busy, name, m)
+                if v is None:
+                    continue
+                k = mode_index[m]
+                # Side by side, 5 points apart, so that modes with the same time stay visible.
+                shift = ScaledTranslation((k - (len(busy.modes) - 1) / 2) * 5 / 72, 0, fig.dpi_scale_trans)
+                ax.plot(
+                    x,
+                    never_y if v == float("inf") else max(v, floor),
+                    linestyle="none",
+                    marker=plots.MODE_MARKERS[k % len(plots.MODE_MARKERS)],
+                    markersize=7,
+                    color=style.color(name),
+                    markerfacecolor="none" if m == "idle" else style.color(name),
+                    markeredgewidth=1.5,
+                    zorder=3,
+                    transform=ax.transData + shift,
+                )
+        xs = [refill_faults(busy, n) for n in names]
+        ax.set_xscale("symlog", linthresh=10)
+        ax.set_xlim(-1, max(max(xs) * 3, 100))
+        ax.set_yscale("log")
+        ax.set_ylim(floor / 2, never_y * 2.5)
+        ax.axhline(never_y, color="0.6", linestyle=":", linewidth=1)
+        ax.axhline(settle, color="0.8", linewidth=0.8)
+        ticks = [t for t in (1e-3, 1e-2, 0.1, 1, 10, 100) if floor <= t < settle * 0.7] + [settle, never_y]
+        names_of = [("≤ 1 ms" if t == floor else format_offset(t)) for t in ticks[:-2]] + [f"{busy.settle}: end", "never"]
+        ax.set_yticks(ticks, names_of)
+        ax.minorticks_off()
+        ax.set_title(lib, fontsize=10)
+        ax.set_xlabel("cycle: minor page faults per round after round 1 (median)")
+        ax.set_ylabel("time until 90 % is back (log scale)")
+        ax.grid(color="0.92")
+        ax.set_axisbelow(True)
+        plots.note_missing(ax, missing, "not in cycle")
+    plots.hide_unused(axes, len(libs))
+    handles = [
+        plt.Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker=plots.MODE_MARKERS[k % len(plots.MODE_MARKERS)],
+            color="0.3",
+            markerfacecolor="none" if m == "idle" else "0.3",
+        )
+        for m, k in mode_index.items()
+    ]
+    height = fig.get_figheight()
+    fig.legend(handles, [f"{m} ({w})" for m, w in busy.modes], loc="lower center", ncol=len(handles), frameon=False, fontsize=8.5)
+    top = plots.title(
+        fig,
+        "What does each knob trade: memory back sooner, idle or busy, against faults in the next round?",
+        f"{dict(busy.modes)['idle']} and its busy variants, N = {format_size(busy.size)}; cycle, N = {format_size(busy.cycle_size)} "
+        "· medians · markers side by side · better: down and to the left",
+    )
+    fig.tight_layout(rect=(0, 0.35 / height, 1, top))
+    for i, (lib, names, _) in enumerate(libs):
+        ax = axes[i // columns][i % columns]
+        items = []
+        for name in names:
+            ys = [back_90(busy, name, m) for m, _ in busy.modes]
+            ys = [never_y if v == float("inf") else max(v, floor) for v in ys if v is not None]
+            if ys:
+                items.append(
+                    (
+                        refill_faults(busy, name),
+                        min(ys),
+                        name + (" (default)" if name == names[0] else ""),
+                        "bold" if name == names[0] else "normal",
+                    )
+                )
+        plots.place_labels(ax, items)
+    return fig

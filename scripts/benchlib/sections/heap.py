@@ -1,5 +1,5 @@
 """Why memory stays resident, from a heap-map run (./bench --heap-map, benchmarks/heapmap/heap_map.h): the
-report's section "Why it stays", and the analysis heap_plots.py draws.
+report's section "Why it stays", its analysis and its figure.
 
 Every process of such a run ran behind the suite's interposer, which at moments (a workload's cleared,
 released, final; a program's phases and exit) sorted its resident anonymous pages into the description's
@@ -26,12 +26,19 @@ section ranks no configuration by either; every sentence is computed from the ro
 
 import re
 import statistics
+import textwrap
 from dataclasses import dataclass
 
-from . import mdformat as fmt
-from . import summary
-from .description import HEAP_CLASSES
-from .summary import MB, STAGES, format_size
+import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
+
+from .. import mdformat as fmt
+from .. import plots, summary
+from ..description import HEAP_CLASSES
+from ..section import TIMED, PlannedPlot
+from ..summary import MB, STAGES, format_size
+
+RUNS = TIMED
 
 # A class's part of a moment is "large" from this many MB, or from this share of what stays above the baseline.
 LARGE_MB = 1.0
@@ -344,18 +351,6 @@ def class_sentence(suite, cls):
     """The description's sentence for a class, its pinned_share spelled out."""
     text = suite.heap_map.classes[cls]
     return text.replace("pinned_share", f"pinned_share ({suite.heap_map.pinned_share * 100:g} % of the page)")
-
-
-def run_note(suite):
-    """The note at the top of the report of a heap-map run, or None."""
-    if not has_heap_maps(suite):
-        return None
-    return (
-        "> **Heap-map run** (`./bench --heap-map`): every process ran behind the suite's interposer "
-        f"(`{suite.heap_map.interposer}`), so its RSS includes the interposer's own tables and its speeds include the "
-        "cost of recording every call: retention and speed figures here are not those of a plain run, and configurations "
-        "are not to be ranked by them; the section *Why it stays* reads the heap maps."
-    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -713,9 +708,10 @@ def render_group(group, primary):
     return out
 
 
-def render(results, suite, figures=()):
-    """The section "Why it stays", or [] for a run without heap maps. figures: Markdown image lines."""
-    found = groups(results, suite)
+def render(report):
+    """The section "Why it stays", or [] for a run without heap maps."""
+    suite, figures = report.suite, report.images(PLOT_KINDS)
+    found = groups(report.results, suite)
     if not found:
         return []
     out = _intro(suite, found, figures)
@@ -727,19 +723,97 @@ def render(results, suite, figures=()):
 
 
 # ---------------------------------------------------------------------------------------------------
-# the contract: what this section reads, with its units
+# the figure (drawn with plots' helpers); its title states the question it answers
+#
+# heap_map.png   one panel per workload (its largest N) or scenario: for every configuration, a stacked bar of
+#                its resident anonymous MB by class (free, pinned, used, outside) at its last moment (a
+#                workload's after settle, a scenario's last phase), and, for a configuration with a release
+#                step, a bar right after the free phase beside it
 
 
-def contract_violations(run):
-    """Sentences naming every heap-map counter this section reads that the description lacks or gives in another
-    unit: per row heap_record_ns, heap_calls, heap_unknown_frees; per moment of the heap maps, each class, live and
-    own in bytes, live_blocks a count. Empty for a run without heap maps."""
-    suite = run.suite
-    if not has_heap_maps(suite):
+def figures(report):
+    found = plottable(report.results, report.suite)
+    if not found:
         return []
-    needed = {"heap_record_ns": "nanoseconds", "heap_calls": "count", "heap_unknown_frees": "count"}
-    moments = dict.fromkeys(m.moment for maps in suite.heap_maps.values() for hm in maps for m in hm.moments)
-    for m in moments:
-        needed.update({f"heap_{m}_{c}": "bytes" for c in HEAP_CLASSES + ("live", "own")})
-        needed[f"heap_{m}_live_blocks"] = "count"
-    return summary.counter_problems(suite, "heap map", needed)
+    return [
+        PlannedPlot(
+            "heap_map",
+            "heap_map",
+            tuple(g.workload for g in found),
+            None,
+            "Why it stays: resident anonymous MB by heap-map class (free, pinned, used, outside), per configuration",
+            heap_map_figure,
+        )
+    ]
+
+
+CLASS_COLORS = {"free": "#4393c3", "pinned": "#b2182b", "used": "#878787", "outside": "#d9d9d9"}
+
+
+def _bars(row):
+    """[(moment, label)] drawn for a row: right after the free phase beside the end where a release step ran."""
+    end = row.end()
+    if end is None:
+        return []
+    after = row.after_free()
+    if row.released() and after is not None and after != end:
+        return [(after, after), (end, end)]
+    return [(end, end)]
+
+
+def heap_map_figure(report, style, planned):
+    suite = report.suite
+    found = plottable(report.results, suite)
+    n_bars = [sum(len(_bars(r)) for r in g.rows) for g in found]
+    rows_of, columns = plots.grid(len(found), 2)
+    height = max(n_bars, default=1) * 0.32 + 1.2
+    fig, axes = plt.subplots(rows_of, columns, figsize=(6.6 * columns, height * rows_of + 1.8), squeeze=False)
+    ends = set()
+    for k, group in enumerate(found):
+        ax = axes[k // columns][k % columns]
+        labels, y = [], 0
+        top = max(
+            [sum(r.mb(m, c) or 0.0 for c in HEAP_CLASSES) for r in group.rows for m, _ in _bars(r)] + [1.0],
+        )
+        for row in group.rows:
+            for moment, label in _bars(row):
+                if moment == row.end():
+                    ends.add(moment)
+                left = 0.0
+                for cls in HEAP_CLASSES:
+                    value = row.mb(moment, cls) or 0.0
+                    ax.barh(y, value, left=left, height=0.7, color=CLASS_COLORS[cls], linewidth=0)
+                    left += value
+                ax.text(
+                    left + top * 0.02,
+                    y,
+                    f"{row.mb(moment, 'free') or 0:,.1f} free · {row.mb(moment, 'pinned') or 0:,.1f} pinned",
+                    va="center",
+                    fontsize=6.5,
+                    color="0.2",
+                )
+                labels.append(f"{row.configuration} · {label}")
+                y += 1
+        ax.set_yticks(range(len(labels)), [plots.plain(t) for t in labels], fontsize=7.5)
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        ax.set_xlim(0, top * 1.45)
+        ax.set_title(plots.plain(group.title.replace("`", "")), fontsize=9.5)
+        ax.set_xlabel("resident anonymous MB, by class", fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="x", color="0.92")
+        ax.set_axisbelow(True)
+    plots.hide_unused(axes, len(found))
+    handles = [
+        Patch(color=CLASS_COLORS[c], label=textwrap.fill(f"{c}: {class_sentence(suite, c).split(':')[0]}", 70))
+        for c in HEAP_CLASSES
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, fontsize=7.5)
+    reps = fmt.span(r.result.repetitions for g in found for r in g.rows) or "no"
+    top = plots.title(
+        fig,
+        "Why does the memory stay: pages the allocator keeps free, or pages live blocks pin?",
+        f"medians of {reps} run{'' if reps == '1' else 's'} at the last moment ({', '.join(sorted(ends))}), and right after the free phase beside it where "
+        "a release step ran · behind the heap map's interposer, whose own tables (in RSS) are not drawn",
+    )
+    fig.tight_layout(rect=(0, 0.75 / fig.get_figheight(), 1, top))
+    return fig

@@ -2,12 +2,16 @@
 controls (summary.Controls): the pairs of configurations that run the same timed code, whose
 differences are the noise rule's false alarms in this run and decide which claims are not shown."""
 
-from . import mdformat as fmt
-from . import stats, summary
-from .summary import format_size
+from .. import mdformat as fmt
+from .. import stats, summary
+from ..section import TIMED
+from ..summary import format_size
+
+RUNS = TIMED
 
 
-def render(results, suite):
+def render(report):
+    results, suite = report.results, report.suite
     out = _half_widths(results)
     for workload in summary.workloads(results, suite):
         sizes = summary.sizes(results, workload)

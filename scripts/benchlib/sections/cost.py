@@ -2,10 +2,13 @@
 rounds (cycle), round by round, and what holds over every round after round 1 (summary.over_rounds),
 naming the rounds where it does not."""
 
-from . import mdformat as fmt
-from . import stats, summary
-from .gbjson import format_offset
-from .summary import format_size
+from .. import mdformat as fmt
+from .. import stats, summary
+from ..gbjson import format_offset
+from ..section import WORKLOADS
+from ..summary import format_size
+
+RUNS = (WORKLOADS,)
 
 
 def versus_round1(entry):
@@ -16,8 +19,9 @@ def versus_round1(entry):
     return f"{mine:.2f} / {theirs:.2f}" + (f" ({verdict})" if verdict else "")
 
 
-def render(results, suite):
+def render(report):
     """The section, or [] when the run has no knob of a workload of rounds with its base."""
+    results, suite = report.results, report.suite
     cycle = [r for r in results if r.workload in suite.workloads and suite.workloads[r.workload].uses_rounds]
     if not cycle:
         return []

@@ -1,9 +1,13 @@
 """The report's closing section "How to read the numbers", written from what the run contains: a
 program's run, real programs (scenarios) or workloads, their settle periods (idle, active, none), rounds, rates, repetitions."""
 
-from . import summary
+from .. import summary
+from ..section import EVERY_RUN
+from ..summary import GIVES_BACK_PCT, KEEPS_PCT
+from .exact import MIN_PCT
 from .programs import FAULT_RATIO, MIN_GROWTH_MB, MOST_PCT
-from .summary import GIVES_BACK_PCT, KEEPS_PCT
+
+RUNS = EVERY_RUN
 
 
 def _settle_text(suite, workloads):
@@ -80,8 +84,6 @@ def _scenarios_text():
 def _exact_text(suite, rounds):
     """An exact run (./bench --exact): counts, not times; what the cycles estimate models and what it leaves out."""
     m = suite.measurement
-    from .exact_section import MIN_PCT  # it reads summary: imported when the text is written
-
     out = [
         f"- **Counts, not times.** Every child ran under valgrind's {m.tool} ({m.valgrind}), which runs the program on its "
         "synthetic CPU with a simulated cache and counts, in the timed phases only: instructions (Ir), data reads and writes (Dr + Dw: *data "
@@ -116,7 +118,8 @@ def _exact_text(suite, rounds):
     return out
 
 
-def how_to_read(results, suite):
+def render(report):
+    results, suite = report.results, report.suite
     ws = summary.workloads(results, suite)
     out = ["## How to read the numbers", "", _repetitions_text(suite)]
     if suite.exact:
