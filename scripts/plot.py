@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Draw the figures of a ./bench run (PNG and SVG) into one or more directories.
 
-Usage: scripts/plot.py RUN.json --out DIR [--out DIR2 ...] [--timed TIMED.json]
+Usage: scripts/plot.py RUN.json --out DIR [--out DIR2 ...] [--format png|svg] [--timed TIMED.json]
 Each figure belongs to the report section that embeds it (scripts/benchlib/sections/, the figures() of each):
 retention[_<workload>], rates, tradeoff, breakdown, cost, scaling and timeline (results.py), knobs (busy.py),
 command (command.py), for real programs (./bench --scenario) programs and programs_timeline (programs.py), for
@@ -29,6 +29,13 @@ def main(argv=None):
         help="directory to write the figures to (created if missing); repeatable",
     )
     parser.add_argument(
+        "--format",
+        action="append",
+        choices=plots.FORMATS,
+        metavar="FORMAT",
+        help=f"write only this format ({' or '.join(plots.FORMATS)}); repeatable; default: both",
+    )
+    parser.add_argument(
         "--timed",
         metavar="TIMED.json",
         help="for an exact run: a timed run of the same workload, drawn against the counts (exact_vs_timed)",
@@ -46,9 +53,9 @@ def main(argv=None):
         os.makedirs(directory, exist_ok=True)
     for planned, fig in plots.render(report):
         for directory in args.out:
-            for fmt in plots.FORMATS:
+            for fmt in args.format or plots.FORMATS:
                 path = os.path.join(directory, f"{planned.stem}.{fmt}")
-                atomic.write_file(path, lambda f: fig.savefig(f, format=fmt), binary=True)
+                atomic.write_file(path, lambda f: plots.save(fig, f, fmt), binary=True)
 
 
 if __name__ == "__main__":

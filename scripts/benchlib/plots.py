@@ -20,6 +20,10 @@ from matplotlib.transforms import Bbox  # noqa: E402
 from . import mdformat as fmt  # noqa: E402
 
 FORMATS = ("png", "svg")
+# What savefig would write about when and by what a figure was drawn: left out, so that a figure drawn again
+# from the same run is the same file (scripts/regenerate.py --check compares them). SVG ids come from
+# svg.hashsalt below, not from a random seed.
+_NO_PROVENANCE = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None}}
 
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 _LINESTYLES = ("-", "--", "-.", ":")
@@ -33,7 +37,7 @@ plt.rcParams.update(
         "axes.spines.top": False,
         "axes.spines.right": False,
         "svg.fonttype": "none",
-        "svg.hashsalt": "benchlib",  # stable SVG ids, so regenerated plots diff cleanly
+        "svg.hashsalt": "benchlib",  # stable SVG ids, so that a figure drawn again is the same file
     }
 )
 
@@ -203,3 +207,8 @@ def render(report):
             yield planned, fig
         finally:
             plt.close(fig)
+
+
+def save(fig, fileobj, fmt):
+    """Write a figure in one of FORMATS, the same bytes every time it is drawn from the same run."""
+    fig.savefig(fileobj, format=fmt, metadata=_NO_PROVENANCE[fmt])
