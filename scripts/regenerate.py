@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Regenerate what every committed run's folder derives from its bench.json — REPORT.md, bench.csv, timeline.csv
 and the figures in results/<run>/plots/ and plots/<run>/ — with the scripts a user runs (report.py, plot.py,
-results_csv.py, called in this process).
+results_csv.py, called in this process), and the generated blocks of README.md and docs/*.md (benchlib/docs.py).
 
 Usage: scripts/regenerate.py [--check] [--root DIR] [RUN ...]
 
@@ -9,13 +9,15 @@ Each results/<run>/ has a regenerate.json, {"arguments": [...]}: what report.py 
 run's bench.json (an exact run set beside a timed one: ["--timed", "results/<timed run>/bench.json"]); paths are
 relative to the repository root, where everything runs. scripts/run.sh writes it for every new run.
 
---check writes nothing: it lists every file that differs from what its run produces, and exits 1 if one does.
+--check writes nothing: it lists every file (and block) that differs from what its run produces, and exits 1 if
+one does.
 Reports, CSVs and SVGs are compared byte for byte (the SVG holds every coordinate, text and colour of a figure);
 a PNG, rasterized from the same figure by the same call, is checked for its pixel size (±1 px) rather than drawn
 again, which would cost about half as much again and compare only the rasterizer. A figure file that no plan makes,
 in a run's plots or in plots/ for a run that is not in results/, is stale: removed from a run's plots when
 regenerating, named (and not removed) in plots/.
-Bad input (a run folder without regenerate.json, or one naming an argument the scripts refuse): exit status 2.
+Bad input (a run folder without regenerate.json, one naming an argument the scripts refuse, a block that names
+no part of its run): exit status 2. Given RUN names, only those folders are regenerated, and no page.
 """
 
 import argparse
@@ -32,7 +34,7 @@ import tempfile
 import plot
 import report
 import results_csv
-from benchlib import atomic, cli
+from benchlib import atomic, cli, docs
 from benchlib.gbjson import InputError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -172,6 +174,22 @@ def install(root, name, made):
     return changed
 
 
+def pages(root, write):
+    """Every generated block of README.md and docs/*.md made again from its run: written when `write`, else
+    [(page, what)] for each block that differs."""
+    problems, runs = [], docs.Runs(root)
+    for page, text in docs.documents(root):
+        fresh = docs.regenerate(root, page, text, runs)
+        if fresh == text:
+            continue
+        if write:
+            atomic.write_text(os.path.join(root, page), fresh)
+            print(f"regenerate.py: wrote {page}")
+        else:
+            problems += [(page, f"block {b} differs from what its run produces") for b in docs.changed(text, fresh)]
+    return problems
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="*", metavar="RUN", help="run folders under results/ (default: every one)")
@@ -191,6 +209,8 @@ def main(argv=None):
             else:
                 for path in install(root, name, made):
                     print(f"regenerate.py: wrote {path}")
+    if not args.runs:
+        problems += pages(root, write=not args.check)
     for path, what in problems:
         print(f"{path}: {what}")
     if args.check:

@@ -37,6 +37,18 @@ def duration(seconds):
     return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
 
 
+def elapsed(seconds):
+    """How long a run took, to the second: 42.4 -> '42 s', 1619.8 -> '27 min 0 s', 5400 -> '1 h 30 min'."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
 def seconds(v):
     if v is None:
         return "—"

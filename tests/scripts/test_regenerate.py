@@ -88,6 +88,10 @@ class TestRegenerate(unittest.TestCase):
         self.assertAlmostEqual(env["duration_seconds"], (ended - started).total_seconds(), delta=1.0)
         with open(os.path.join(self.folder, "regenerate.json")) as f:
             self.assertEqual(json.load(f), {"arguments": []})
+        with open(os.path.join(self.folder, "REPORT.md")) as f:
+            self.assertIn(
+                f"| ./bench ran | {round(env['duration_seconds'])} s, from {env['started']} to {env['ended']}", f.read()
+            )
 
     def test_a_fresh_run_regenerates_as_it_is(self):
         done = self.regenerate("--check")
@@ -120,6 +124,24 @@ class TestRegenerate(unittest.TestCase):
         self.assertEqual(self.regenerate().returncode, 0)
         done = self.regenerate("--check")
         self.assertEqual(done.returncode, 0, done.stdout)
+
+    def test_a_block_edited_by_hand_is_named_and_regenerated(self):
+        os.makedirs(self.at("docs"))
+        page = "# Your program\n\n<!-- generated: section:command from results/fresh -->\n<!-- end -->\n"
+        with open(self.at("docs", "program.md"), "w") as f:
+            f.write(page)
+        done = self.regenerate("--check")
+        self.assertEqual(done.returncode, 1)
+        self.assertIn("docs/program.md: block section:command from results/fresh (line 3) differs", done.stdout)
+        self.assertEqual(self.regenerate().returncode, 0)
+        with open(self.at("docs", "program.md")) as f:
+            made = f.read()
+        self.assertIn("| configuration | wall (s) |", made)
+        with open(self.at("docs", "program.md"), "w") as f:
+            f.write(made.replace("| configuration | wall (s) |", "| configuration | wall time (s) |"))
+        done = self.regenerate("--check")
+        self.assertEqual(done.returncode, 1)
+        self.assertIn("docs/program.md: block section:command from results/fresh (line 3) differs", done.stdout)
 
     def test_a_png_of_another_figure_is_found(self):
         with open(self.at("plots", "fresh", "command.png"), "wb") as f:  # the PNG header of a 10 x 10 image

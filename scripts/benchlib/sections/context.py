@@ -1,5 +1,6 @@
 """The report's section "The run": where and how it ran, from the JSON's context and the run's description."""
 
+import json
 import os
 
 from .. import mdformat as fmt
@@ -28,6 +29,19 @@ _KNOWN_CONTEXT = (
     "load_avg",
     "caches",
 )
+
+
+def _bench_ran(path):
+    """'27 min 3 s, from 2026-12-06T10:00:00+00:00 to ...' from the environment.json beside the run's JSON, where
+    scripts/run.sh records when ./bench started and ended; None without it."""
+    try:
+        with open(os.path.join(os.path.dirname(os.path.abspath(path)), "environment.json"), encoding="utf-8") as f:
+            env = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(env, dict) or env.get("duration_seconds") is None:
+        return None
+    return f"{fmt.elapsed(env['duration_seconds'])}, from {env.get('started')} to {env.get('ended')} (environment.json)"
 
 
 def render(report):
@@ -73,6 +87,9 @@ def render(report):
     if c.get("command"):
         add("command", f"`{c['command']}`")
     add("date", c.get("date"))
+    ran = _bench_ran(run.path)
+    if ran:
+        add("./bench ran", ran)
     if "incomplete" in c:
         add("complete", "**no: the run was interrupted**" if report.incomplete else "yes")
     build = c.get("library_build_type")

@@ -24,6 +24,7 @@ compares them (summary.rate_key, summary.compare_speed with its controls).
 """
 
 import math
+import os
 import re
 import statistics
 from dataclasses import dataclass
@@ -510,12 +511,13 @@ class Timed:
         return TimedGroup(self.path, workload, n, rs, summary.controls_of(rs))
 
 
-def load_timed(path, run, results):
-    """The timed run at `path` for the exact run `run`. Raises InputError (one line naming the file and the
-    problem) for anything but a timed run sharing a counted workload and configuration with `run`."""
+def load_timed(path, run, results, base="."):
+    """The timed run at `path` (read from the folder `base`; the report names it `path`) for the exact run `run`.
+    Raises InputError (one line naming the file and the problem) for anything but a timed run sharing a counted
+    workload and configuration with `run`."""
     if not run.suite.exact:
         raise InputError(run.path, "is not an exact run (./bench --exact): --timed sets a timed run beside an exact run's counts")
-    timed = load_run(path)
+    timed = load_run(os.path.join(base, path))
     if timed.suite.exact:
         raise InputError(path, "is an exact run (./bench --exact): --timed needs a timed run of the same workload")
     timed_results = summary.summarize(timed)
