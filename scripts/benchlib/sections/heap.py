@@ -14,9 +14,9 @@ summary.above_base):
   <class> share              heap_<moment>_<class> / (rss_<moment> - the baseline), in %; only where at least
                              MIN_ABOVE_MB stays above the baseline. A class counts every resident page, those
                              resident at the baseline too, so a share can exceed 100 %
-  what a moment holds        FREE when its free bytes are large (LARGE_MB, or LARGE_PCT of what stays above
-                             base) and at least its pinned bytes; PINNED when its pinned bytes are large and
-                             more than its free ones; NEITHER otherwise
+  what a moment holds        FREE when its free bytes are large (LARGE_MB, and LARGE_PCT of what stays above
+                             base where MIN_ABOVE_MB stays) and at least its pinned bytes; PINNED when its pinned
+                             bytes are large and more than its free ones; NEITHER otherwise
   sites                      per repetition, the sites of a moment summed by their first SITE_FRAMES frames,
                              then per site the median over repetitions (0 where a repetition lacks it)
 
@@ -24,6 +24,7 @@ The RSS of a heap-map run includes the interposer's own tables and its speed the
 section ranks no configuration by either; every sentence is computed from the rows it speaks of.
 """
 
+import os
 import re
 import statistics
 import textwrap
@@ -40,9 +41,10 @@ from ..summary import MB, STAGES, format_size
 
 RUNS = TIMED
 
-# A class's part of a moment is "large" from this many MB, or from this share of what stays above the baseline.
+# A class's part of a moment is "large" from this many MB and this share of what stays above the baseline: 1.1 MB free
+# beside 98 MB above the baseline is as little to return as 0.4 MB.
 LARGE_MB = 1.0
-LARGE_PCT = 10.0
+LARGE_PCT = 5.0
 # Shares of what stays above the baseline are computed only when at least this much stays (below: MB only).
 MIN_ABOVE_MB = 1.0
 # A release step "returned" a part when it took at least this share of it away, "left" it when it took less
@@ -139,10 +141,10 @@ class HeapResult:
         return summary.per_repetition(self.result, counters, lambda c, v, b: c / (v - b) * 100 if v - b > 0 else None)
 
     def large(self, moment, mb):
+        if mb is None or mb < LARGE_MB:
+            return False
         above = self.above_mb(moment)
-        return mb is not None and (
-            mb >= LARGE_MB or (above is not None and above >= MIN_ABOVE_MB and mb >= above * LARGE_PCT / 100)
-        )
+        return above is None or above < MIN_ABOVE_MB or mb >= above * LARGE_PCT / 100
 
     def holds(self, moment):
         """FREE, PINNED or NEITHER: what dominates the moment (see the module docstring)."""
@@ -367,6 +369,16 @@ def _holds_text(row, moment):
     return text
 
 
+def _free_meaning(group):
+    """What free pages are, and what this run shows of returning them: only a release step that ran says it."""
+    steps = any(r.result.config is not None and r.result.config.release_step for r in group.rows)
+    return "no live block on these pages: the allocator keeps them by choice; " + (
+        "*The release steps* below say what a call returned here"
+        if steps
+        else "no release step ran here, so whether a call or knob returns them is not measured in this run"
+    )
+
+
 def holds_sentences(group):
     """Per class of what the moment after the free phase holds: which configurations, with their MB."""
     by = {FREE: [], PINNED: [], NEITHER: []}
@@ -389,11 +401,7 @@ def holds_sentences(group):
     out = []
     if by[FREE]:
         common = when(by[FREE])
-        out.append(
-            f"**Kept free** (free pages are what a release call or knob can return){f' {common}' if common else ''}: "
-            + listing(by[FREE])
-            + "."
-        )
+        out.append(f"**Kept free** ({_free_meaning(group)}){f' {common}' if common else ''}: " + listing(by[FREE]) + ".")
     if by[PINNED]:
         common = when(by[PINNED])
         out.append(
@@ -409,7 +417,7 @@ def holds_sentences(group):
     if by[NEITHER]:
         common = when(by[NEITHER])
         out.append(
-            f"**Neither free nor pinned beyond {LARGE_MB:g} MB or {LARGE_PCT:g} % of what stays**"
+            f"**Neither free nor pinned beyond {LARGE_MB:g} MB and {LARGE_PCT:g} % of what stays**"
             f"{f' {common}' if common else ''}: " + listing(by[NEITHER]) + "."
         )
     return out
@@ -526,14 +534,42 @@ def site_lines(group):
             continue
         lines.append(head + ":")
         lines += [f"  {k + 1}. {_site_text(k, items)}" for k in range(len(frames))]
+    note = _executable_note(group, [f for (_, frames) in together for site in frames for f in site])
+    return (
+        [
+            f"**Where the pinning blocks were allocated** (configurations with {LARGE_MB:g} MB or more pinned, and "
+            f"{LARGE_PCT:g} % of what stays; up to {TOP_SITES} sites by the pinned page bytes they hold, those with "
+            f"{MIN_SITE_PCT:g} % of them or more, a page's bytes shared among its blocks by their live bytes; each site's "
+            f"first {SITE_FRAMES} frames, innermost first, template arguments and parameters elided; medians over "
+            "repetitions; configurations with the same sites together, their figures as ranges):",
+            "",
+        ]
+        + lines
+        + ([""] + note if note else [])
+    )
+
+
+def measured_program(scenario):
+    """The name of what a scenario measures: its processes' name, or its program's."""
+    if scenario.measure:
+        return scenario.measure
+    return os.path.basename(scenario.needs[0].program) if scenario.needs else None
+
+
+def _executable_note(group, frames):
+    """A frame's object is the file it lies in; the interposer names a process's executable as /proc/self/exe does, so
+    for a program installed under another file's name (Debian's redis-server is redis-check-rdb) the frames name a
+    program the reader did not run: say whose they are."""
+    scenario = group.rows[0].scenario if group.rows else None
+    program = measured_program(scenario) if scenario is not None else None
+    objects = dict.fromkeys(m.group(1) for f in frames if (m := re.search(r"\(([^()]+)\)$", f)))
+    others = [o for o in objects if ".so" not in o and o != program]
+    if program is None or not others:
+        return []
     return [
-        f"**Where the pinning blocks were allocated** (configurations with {LARGE_MB:g} MB or more pinned, or "
-        f"{LARGE_PCT:g} % of what stays; up to {TOP_SITES} sites by the pinned page bytes they hold, those with "
-        f"{MIN_SITE_PCT:g} % of them or more, a page's bytes shared among its blocks by their live bytes; each site's "
-        f"first {SITE_FRAMES} frames, innermost first, template arguments and parameters elided; medians over "
-        "repetitions; configurations with the same sites together, their figures as ranges):",
-        "",
-    ] + lines
+        ", ".join(f"`{o}`" for o in others)
+        + f" is the executable of the measured `{program}`: the file its frames lie in, as `/proc/self/exe` names it."
+    ]
 
 
 def unknown_sentence(group):
