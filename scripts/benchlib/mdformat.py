@@ -2,7 +2,7 @@
 
 import math
 
-from . import stats
+from . import stats, summary
 from .gbjson import library_name
 from .summary import MB
 
@@ -55,6 +55,14 @@ def seconds(v):
     if v < 0 or math.isinf(v):
         return "never"
     return duration(v) if v >= 1e-3 else "at once"  # before the first offset (1 ms): the first sample
+
+
+def disagreement(values):
+    """' (repetitions: 23.5, 74.2, 74.2 %)' for shares of the growth whose repetitions disagree
+    (summary.disagreeing), in the order they ran; '' otherwise."""
+    if not values or not summary.disagreeing(values):
+        return ""
+    return " (repetitions: " + ", ".join(f"{no_negative_zero(v, 0.05):.1f}" for v in values) + " %)"
 
 
 def bytes_mb(v):

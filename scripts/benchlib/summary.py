@@ -30,6 +30,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from . import stats
+from .comparison import false_alarm_rate
 from .description import HEAP_CLASSES, Scenario
 from .gbjson import format_offset
 from .stats import Spread
@@ -315,15 +316,21 @@ def above_base(result, counter, share_of_growth=False):
     """The median over repetitions of (counter - rss_base), or of that over (rss_peak - rss_base) in %
     with share_of_growth: per repetition first, like the derived kept_* quantities, so that a table
     and a sentence about one reading agree. None when a value is missing."""
+    values = above_base_values(result, counter, share_of_growth)
+    return statistics.median(values) if values else None
+
+
+def above_base_values(result, counter, share_of_growth=False):
+    """above_base per repetition, in the order they ran; None when a value is missing."""
     values, bases, peaks = (result.spread(c) for c in (counter, "rss_base", "rss_peak"))
     if values is None or bases is None or len(values.values) != len(bases.values):
         return None
     if not share_of_growth:
-        return statistics.median(v - b for v, b in zip(values.values, bases.values))
+        return [v - b for v, b in zip(values.values, bases.values)]
     if peaks is None or len(peaks.values) != len(values.values):
         return None
     shares = [(v - b) / (p - b) * 100 for v, b, p in zip(values.values, bases.values, peaks.values) if p - b > 4096]
-    return statistics.median(shares) if len(shares) == len(values.values) else None
+    return shares if len(shares) == len(values.values) else None
 
 
 def classify(results):
@@ -540,6 +547,28 @@ def pareto_front(results, rate="insert_rate", kept="kept_mb_final"):
     return sorted(front, key=lambda r: (r.median(kept), -r.median(key)))
 
 
+# One configuration's repetitions disagree when the shares of the growth they keep are this many percentage points
+# apart, or when a share comes back in some of them and never in others: their median stands for none of them.
+DISAGREE_POINTS = 10.0
+
+
+def disagreeing(values, times=False):
+    """True when repetitions' values disagree (DISAGREE_POINTS apart for shares; for return times, inf in some and
+    finite in others)."""
+    if len(values) < 2:
+        return False
+    if times:
+        never = sum(1 for v in values if math.isinf(v))
+        return 0 < never < len(values)
+    return max(values) - min(values) >= DISAGREE_POINTS
+
+
+def expected_false_alarms(comparisons):
+    """How many of `comparisons` (SpeedComparison, judged) the noise rule calls different by chance alone, were the
+    configurations equally fast: the ranges' false-alarm rate below 6 repetitions, the intervals' above."""
+    return sum(false_alarm_rate(c.subject.spread(c.rate).n, c.other.spread(c.rate).n) for c in comparisons)
+
+
 def noise_summary(results, rates=("insert_rate", "lookup_rate")):
     """[(result, rate, half width % raw, half width % speed-scaled)] for every result and rate."""
     rows = []
@@ -554,6 +583,11 @@ def noise_summary(results, rates=("insert_rate", "lookup_rate")):
 
 # ---------------------------------------------------------------------------------------------------
 # what giving memory back costs (the cycle workload)
+
+# A knob "pays for the memory again" in a round when it faults in at least this share of its growth, counted in
+# 4 KiB pages, more than its base does (Cost.pays_again).
+REFILL_PCT = 10.0
+PAGE_BYTES = 4096
 
 _ROUND = re.compile(r"^round(\d+)_")
 _ROUND_INSERT = re.compile(r"^round(\d+)_insert_rate$")
@@ -579,6 +613,7 @@ class Cost:
     insert_p999_ns: dict  # round -> (knob median, base median)
     vs_round1: dict  # round -> (knob median, base median, noise verdict)
     insert_p999_range: dict = field(default_factory=dict)  # round -> ((knob min, max), (base min, max)), ns
+    growth_pages: object = None  # the knob's growth (rss_peak - rss_base) in 4 KiB pages: what a whole refill faults
 
     @property
     def later_rounds(self):
@@ -586,10 +621,12 @@ class Cost:
         return sorted(k for k in set(self.insert) | set(self.minflt) if k > 1)
 
     def pays_again(self, k):
-        """Round k faults in more than twice the base's minor faults (at least 1): memory given back
-        comes back as page faults."""
+        """Round k faults in at least REFILL_PCT % of the knob's growth (in 4 KiB pages) more than the base: memory
+        given back comes back as page faults. A few dozen faults more than a base that faults none is not a refill."""
         mine, theirs = self.minflt.get(k, (None, None))
-        return mine is not None and theirs is not None and mine > 2 * max(theirs, 1)
+        if mine is None or theirs is None or not self.growth_pages:
+            return False
+        return mine - theirs >= self.growth_pages * REFILL_PCT / 100
 
     def slower(self, k):
         return shown(self.insert.get(k)) and self.insert[k].ratio < 1
@@ -692,6 +729,7 @@ def costs(results, controls=None):
         if r.config.release_step:
             values = [r.median(f"round{k}_release_seconds") for k in rounds if r.median(f"round{k}_release_seconds") is not None]
             release = statistics.median(values) * 1e3 if values else None
+        growth = r.median("growth_mb")
         out.append(
             Cost(
                 r,
@@ -705,6 +743,7 @@ def costs(results, controls=None):
                 p999,
                 vs_round1,
                 p999_range,
+                None if growth is None else growth * MB / PAGE_BYTES,
             )
         )
     return out
@@ -764,11 +803,14 @@ def refill(results, configuration):
 
 def time_zero(suite):
     """What return times and timeline offsets count from, as a phrase (description.times_from_clear): the
-    end of clear() or of the release step; in an earlier run, the start of the settle period, about
-    0.1 s later."""
+    end of clear() or of the release step; in an earlier run, the start of the settle period, which came after the
+    statistics read after clear() or the release step (how long after, the run does not record)."""
     if suite.times_from_clear:
         return "the end of clear() (or of the release step, when there is one)"
-    return "the start of the settle period (about 0.1 s after clear() or the release step)"
+    return (
+        "the start of the settle period, which came after the statistics read after clear() or the release step (how "
+        "long after, this run does not record)"
+    )
 
 
 def time_zero_axis(suite):

@@ -375,8 +375,9 @@ class TestReport(TempDirTestCase):
         self.assertIn("| glibc-trim | glibc | 150 / 0.0 / 64.0 | 1 | +0.0 % (within noise)", text)
         self.assertIn("-20.0 % (differs)", text)
         self.assertIn(
-            "Pay for the memory again (more than twice the base's minor faults) in every round after round 1 (rounds 2, 3): "
-            "**glibc-trim**, **jemalloc-decay0**",
+            "Pay for the memory again (minor faults more than the base's by at least 10 % of the knob's growth in 4 KiB "
+            "pages) in every round after round 1 (rounds 2, 3): **glibc-trim** (round 2: 15,600 against the base's 0, "
+            "round 3: 15,600 against the base's 0); **jemalloc-decay0**",
             text,
         )
         self.assertIn(
@@ -694,17 +695,22 @@ class TestRounds(unittest.TestCase):
     def cost(self, minflt, base_minflt):
         knob, base = _result(_config("jemalloc-purge", "jemalloc", "jemalloc", "x")), _result(_config("jemalloc", "jemalloc"))
         rounds = sorted(minflt)
-        return summary.Cost(knob, base, 1.0, 0.0, 90.0, {}, {k: (minflt[k], base_minflt[k]) for k in rounds}, {}, {}, {}, {})
+        minflt = {k: (minflt[k], base_minflt[k]) for k in rounds}
+        return summary.Cost(knob, base, 1.0, 0.0, 90.0, {}, minflt, {}, {}, {}, {}, growth_pages=64e6 / summary.PAGE_BYTES)
 
     def test_conclusions_hold_over_every_later_round_and_name_the_exceptions(self):
-        c = self.cost({1: 16000, 2: 15625, 3: 15625}, {1: 16000, 2: 3, 3: 11818})
+        c = self.cost({1: 16000, 2: 15625, 3: 15625}, {1: 16000, 2: 3, 3: 15000})
         pays = summary.over_rounds([c], summary.Cost.pays_again)
-        self.assertEqual(pays.every, [], "round 3: the base faults 11,818 times too")
+        self.assertEqual(pays.every, [], "round 3: the base faults 15,000 times too")
         self.assertEqual([(x.knob.configuration, yes, no) for x, yes, no in pays.some], [("jemalloc-purge", [2], [3])])
         from benchlib.sections import cost
 
         text = " ".join(cost.conclusions([c], [1, 2, 3]))
-        self.assertIn("only in some rounds: **jemalloc-purge** (round 2; not round 3: 15,625 against the base's 11,818)", text)
+        self.assertIn(
+            "only in some rounds: **jemalloc-purge** (round 2: 15,625 against the base's 3; not round 3: 15,625 against the "
+            "base's 15,000)",
+            text,
+        )
         self.assertNotIn("in every round after round 1 (rounds 2, 3): **jemalloc-purge**", text)
 
     def test_p999_pairs_over_all_rounds(self):
@@ -917,7 +923,8 @@ class TestBusy(TempDirTestCase):
     def test_a_busy_pattern_that_gives_back_what_idle_keeps_is_named(self):
         # jemalloc-decay1000 as if it were a default: batch returns what idle keeps.
         self.assertIn(
-            "busy batch gives back what idle keeps:", self.busy_module._default_sentence(self.busy, "jemalloc-decay1000")
+            "busy under batch, it gives back what it keeps idle:",
+            self.busy_module._default_sentence(self.busy, "jemalloc-decay1000"),
         )
 
     def test_no_busy_section_without_an_idle_and_a_busy_workload(self):

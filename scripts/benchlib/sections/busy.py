@@ -21,6 +21,7 @@ from .. import plots, summary
 from ..gbjson import format_offset
 from ..section import RUN, WORKLOADS, PlannedPlot
 from ..summary import format_size, time_zero
+from . import cost
 
 RUNS = (WORKLOADS,)
 
@@ -139,16 +140,35 @@ def knobs_plottable(results, suite):
 
 
 def _back(r, share):
-    """'never' / 'at once' / '795 ms' / '126 ms (first sample)': when `share` % was back."""
+    """'never' / 'at once' / '795 ms' / '126 ms (first sample)': when `share` % was back; with the repetitions that
+    disagree: 'never (1 of 3: 3.98 s)'."""
     v = r.median(f"return_{share}pct") if r is not None and r.ok else None
     if v is None or math.isinf(v) or v < 1e-3:
-        return fmt.seconds(v)
-    first = r.timeline[0][0] if r.timeline else None
-    return fmt.duration(v) + (" (first sample)" if first is not None and v <= first + 1e-9 else "")
+        text = fmt.seconds(v)
+    else:
+        first = r.timeline[0][0] if r.timeline else None
+        text = fmt.duration(v) + (" (first sample)" if first is not None and v <= first + 1e-9 else "")
+    spread = r.spread(f"return_{share}pct") if v is not None else None
+    if spread is not None and summary.disagreeing(spread.values, times=True):
+        others = [x for x in spread.values if math.isinf(x) != math.isinf(v)]
+        text += f" ({len(others)} of {spread.n}: " + ", ".join(fmt.seconds(x) for x in others) + ")"
+    return text
 
 
 def _kept(r):
-    return fmt.pct(r.median("kept_pct_final")) if r is not None and r.ok else "—"
+    """'74.2 %', and the repetitions' own where they disagree: '74.2 % (repetitions: 23.5, 74.2, 74.2 %)'."""
+    if r is None or not r.ok:
+        return "—"
+    spread = r.spread("kept_pct_final")
+    return fmt.pct(r.median("kept_pct_final")) + fmt.disagreement(spread.values if spread else None)
+
+
+def _first(r):
+    """When the first sample after time zero came (median over repetitions), or '—'."""
+    if r is None or not r.ok or not r.timeline:
+        return "—"
+    t = r.timeline[0][0]
+    return fmt.duration(t) if t >= 1e-3 else "under 1 ms"
 
 
 def _per_second(r, counter):
@@ -177,9 +197,11 @@ def _intro(busy, suite):
         + ".",
         f"Times count from {time_zero(suite)}; *50 %* and *90 %*: until RSS above the baseline first fell to half and to a "
         "tenth of the growth; *never*: not within the settle period; *at once*: within 1 ms; *(first sample)*: already "
-        "back at the settle period's first sample (taken as soon as the period starts: after the statistics are read, "
-        "about 0.1 s after clear() without a release step), so it may have come back sooner. *Kept at end*: RSS above "
-        "the baseline at the end, in % of the growth.",
+        "back at the first sample after time zero, so it may have come back sooner: that sample comes only once the "
+        "allocator's statistics are read, and *first sample* gives when it came (median over repetitions). *Kept at end*: "
+        "RSS above the baseline at the end, in % of the growth. Where one configuration's repetitions disagree (kept shares "
+        f"{summary.DISAGREE_POINTS:g} points of the growth apart or more, or a share back in some and never in others), a "
+        "cell gives them beside the median.",
         "",
     ]
     return out
@@ -188,15 +210,41 @@ def _intro(busy, suite):
 def _return_table(busy):
     header = ["configuration"]
     for m, _ in busy.modes:
-        header += [f"{m}: 50 %", "90 %", "kept at end"]
+        header += [f"{m}: 50 %", "90 %", "kept at end", "first sample"]
     rows = []
     for name, per in busy.rows.items():
         row = [name]
         for m, _ in busy.modes:
             r = per.get(m)
-            row += [_back(r, 50), _back(r, 90), _kept(r)]
+            row += [_back(r, 50), _back(r, 90), _kept(r), _first(r)]
         rows.append(row)
     return [fmt.table(header, rows)]
+
+
+def _disagreements(busy):
+    """A sentence naming every row whose repetitions disagree (see _intro), with each repetition's values."""
+    items = []
+    for name, per in busy.rows.items():
+        for m, _ in busy.modes:
+            r = per.get(m)
+            if r is None or not r.ok:
+                continue
+            parts = []
+            kept = r.spread("kept_pct_final")
+            if kept is not None and summary.disagreeing(kept.values):
+                parts.append("kept at the end " + ", ".join(f"{v:.1f}" for v in kept.values) + " %")
+            for share in (50, 90):
+                back = r.spread(f"return_{share}pct")
+                if back is not None and summary.disagreeing(back.values, times=True):
+                    parts.append(f"{share} % back " + ", ".join(fmt.seconds(v) for v in back.values))
+            if parts:
+                items.append(f"{name} {_where(m)} ({'; '.join(parts)})")
+    if not items:
+        return []
+    return [
+        "- **Repetitions that disagree**, where a median stands for none of them (each repetition's value, in the order "
+        "they ran): " + "; ".join(items) + "."
+    ]
 
 
 def _price_table(busy):
@@ -277,7 +325,17 @@ def _knob_section(busy, suite):
             "in the same round (speed-scaled medians, the noise rule and the run's controls, as in *What giving memory back "
             "costs*)"
         )
-    return ["", "### What the knobs trade", "", text + ".", "", fmt.table(header, rows)]
+    out = ["", "### What the knobs trade", "", text + ".", "", fmt.table(header, rows)]
+    compared = [
+        c.insert[k]
+        for _, names in libraries(busy, suite)
+        for name in names[1:]
+        if (c := _cost_against(busy, name, names[0])) is not None
+        for k in c.later_rounds
+        if c.insert.get(k) is not None
+    ]
+    chance = cost.chance_sentence(compared)
+    return out + (["", chance] if chance else [])
 
 
 def _never(busy):
@@ -308,7 +366,7 @@ def _default_sentence(busy, name):
     for m in back:
         parts.append(f"{_where(m)} 90 % is back {_when(per[m], 90)} ({_kept(per[m])} kept at the end)")
     busy_back = [m for m in back if m != "idle"]
-    lead = f" busy {_join(busy_back)} gives back what idle keeps:" if "idle" in kept and busy_back else ""
+    lead = f" busy under {_join(busy_back)}, it gives back what it keeps idle:" if "idle" in kept and busy_back else ""
     return f"- **{name}** at its defaults:{lead} " + "; ".join(parts) + "."
 
 
@@ -446,7 +504,7 @@ def _findings(busy, suite):
             continue
         out.append(sentence)
         out += _knob_sentences(busy, suite, lib, names)
-    return out
+    return out + _disagreements(busy)
 
 
 def render_busy(busy, suite):
@@ -484,9 +542,11 @@ def _return_times(results, suite):
         "## How long until it comes back",
         "",
         f"Seconds after {time_zero(suite)} until the RSS above the baseline first fell to 50 % and to 10 % of the growth; "
-        "*never*: not within the settle period; *at once*: within 1 ms; *(first sample)*: already back at the settle "
-        "period's first sample. RSS is sampled as the settle period starts, then at 10 offsets per decade from 1 ms (the "
-        "timeline plot)." + (" " + busy_text if busy_text else ""),
+        "*never*: not within the settle period; *at once*: within 1 ms; *(first sample)*: already back at the first sample "
+        "after time zero, which comes only once the allocator's statistics are read (*first sample*: when it came, median "
+        "over repetitions), then at 10 offsets per decade from 1 ms (the timeline plot). Where one configuration's "
+        f"repetitions disagree (kept shares {summary.DISAGREE_POINTS:g} points of the growth apart or more, or a share back "
+        "in some and never in others), a cell gives them beside the median." + (" " + busy_text if busy_text else ""),
         "",
     ]
     by_config = {}
@@ -496,13 +556,13 @@ def _return_times(results, suite):
             by_config.setdefault(r.configuration, {})[w] = r
     header = ["configuration"]
     for w in settle_ws:
-        header += [f"{w} ({suite.workloads[w].mode}): 50 %", "90 %", "kept at end"]
+        header += [f"{w} ({suite.workloads[w].mode}): 50 %", "90 %", "kept at end", "first sample"]
     rows = []
     for name, per in by_config.items():
         row = [name]
         for w in settle_ws:
             r = per.get(w)
-            row += [_back(r, 50), _back(r, 90), _kept(r)] if r is not None and r.ok else ["—"] * 3
+            row += [_back(r, 50), _back(r, 90), _kept(r), _first(r)] if r is not None and r.ok else ["—"] * 4
         rows.append(row)
     out.append(fmt.table(header, rows))
     return out

@@ -93,6 +93,22 @@ def _insert_verdicts_in(c, ks):
     return ", ".join(f"round {k} {fmt.change(c.insert.get(k), short=True)}" for k in ks)
 
 
+def chance_sentence(comparisons):
+    """How many of these knob-against-base insert comparisons (SpeedComparison) the noise rule would call different
+    by chance alone, were every knob as fast as its base, beside how many it does; None for fewer than two judged."""
+    judged = [c for c in comparisons if c.verdict != stats.NO_VERDICT]
+    if len(judged) < 2:
+        return None
+    n = min(min(c.subject.spread(c.rate).n, c.other.spread(c.rate).n) for c in judged)
+    how = f"with {n} repetitions an interval is the range" if n < summary.RANGE_BELOW else "95 % intervals of the median"
+    differ = sum(1 for c in judged if summary.shown(c))
+    return (
+        f"Of these {len(judged)} insert comparisons (each knob against its base, rounds after round 1; {how}), about "
+        f"{summary.expected_false_alarms(judged):.1f} would differ by chance alone were every knob as fast as its base; "
+        f"{differ} {'does' if differ == 1 else 'do'}."
+    )
+
+
 def conclusions(found, rounds):
     """Sentences that hold over every round after round 1, each naming the knobs and rounds where its
     claim holds only in part."""
@@ -103,15 +119,20 @@ def conclusions(found, rounds):
     after = f"every round after round 1 ({fmt.rounds(later)})"
     pays = summary.over_rounds(found, summary.Cost.pays_again)
     if pays.every or pays.some:
-        text = "Pay for the memory again (more than twice the base's minor faults)"
+        text = (
+            f"Pay for the memory again (minor faults more than the base's by at least {summary.REFILL_PCT:g} % of the "
+            "knob's growth in 4 KiB pages)"
+        )
         parts = []
         if pays.every:
-            parts.append(f" in {after}: " + ", ".join(f"**{c.knob.configuration}**" for c in pays.every))
+            parts.append(
+                f" in {after}: " + "; ".join(f"**{c.knob.configuration}** ({_faults_in(c, c.later_rounds)})" for c in pays.every)
+            )
         if pays.some:
             parts.append(
                 " only in some rounds: "
                 + "; ".join(
-                    f"**{c.knob.configuration}** ({fmt.rounds(yes)}; not {_faults_in(c, no)})" for c, yes, no in pays.some
+                    f"**{c.knob.configuration}** ({_faults_in(c, yes)}; not {_faults_in(c, no)})" for c, yes, no in pays.some
                 )
             )
         notes.append(text + ";".join(parts) + ".")
@@ -138,6 +159,9 @@ def conclusions(found, rounds):
         notes.append(
             f"Insert not shown to differ from the base in {after}: " + ", ".join(c.knob.configuration for c in level.every) + "."
         )
+    chance = chance_sentence([c.insert[k] for c in found for k in later if c.insert.get(k) is not None])
+    if chance:
+        notes.append(chance)
     not_shown = [(c, k) for c in found for k in rounds if c.insert.get(k) is not None and c.insert[k].verdict == stats.NOT_SHOWN]
     by_controls = [(c, k) for c, k in not_shown if not c.insert[k].by_round_1]
     by_round_1 = [(c, k) for c, k in not_shown if c.insert[k].by_round_1]

@@ -25,7 +25,10 @@ def _lazy_note(results):
 
 
 def _kept(r):
-    return f"{fmt.pct(r.median('kept_pct_final'))}, {fmt.mb(r.median('kept_mb_final'))} MB"
+    spread = r.spread("kept_pct_final")
+    return f"{fmt.pct(r.median('kept_pct_final'))}, {fmt.mb(r.median('kept_mb_final'))} MB" + fmt.disagreement(
+        spread.values if spread else None
+    )
 
 
 def _insert_speed(r, results):

@@ -4,6 +4,8 @@ workload's tables (retention, rates, tradeoff, breakdown, cost, scaling), then t
 figures other sections place after every table.
 """
 
+import statistics
+
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter
 
@@ -31,8 +33,10 @@ def _headline_column(counter, unit, settle):
         }.get(stage, f"kept {stage.replace('_', ' ')}")
 
         def kept(r, counter=counter):
-            share = summary.above_base(r, counter, share_of_growth=True)
-            return fmt.bytes_mb(r.median(counter)) if share is None else fmt.pct(share)
+            shares = summary.above_base_values(r, counter, share_of_growth=True)
+            if not shares:
+                return fmt.bytes_mb(r.median(counter))
+            return fmt.pct(statistics.median(shares)) + fmt.disagreement(shares)
 
         return title, kept
     if unit == "items_per_second":
