@@ -14,7 +14,7 @@ sys.path.insert(0, HERE)
 from test_scripts import MAP, ROOT, _config, _result, report_of, results_of  # noqa: E402
 
 from benchlib import gbjson, mdformat, stats, summary  # noqa: E402
-from benchlib.sections import busy, cost, findings, heap  # noqa: E402
+from benchlib.sections import busy, cost, findings, heap, programs, reading  # noqa: E402
 
 INF = math.inf
 
@@ -111,6 +111,34 @@ class TestBusySentences(unittest.TestCase):
         self.assertIsNotNone(m, "the knob table's verdicts come with their false alarms")
         reps = run.suite.repetitions  # below 6 the intervals are ranges: 2 / C(2n, n) false alarms each
         self.assertAlmostEqual(float(m.group(2)), int(m.group(1)) * stats.range_false_alarm(reps, reps), places=1)
+
+
+class TestTimedPhases(unittest.TestCase):
+    """ "*timed* phases ran with nothing else beside them": other children settle beside them, and no row records
+    the CPU they used."""
+
+    def test_no_quiet_machine_is_claimed(self):
+        run, results = results_of("scenarios.json")
+        report = report_of(run, results)
+        for text in ("\n".join(programs.render(report)), "\n".join(reading.render(report))):
+            self.assertNotIn("nothing else", text)
+            self.assertIn("this run does not record how much CPU was used beside them", text)
+
+
+class TestProgramsIntro(unittest.TestCase):
+    def test_one_repetition_is_one(self):
+        run, results = committed("programs-heap-map")
+        text = "\n".join(programs.render(report_of(run, results)))
+        self.assertIn("(1 repetition, interleaved;", text)
+
+
+class TestVariant(unittest.TestCase):
+    def test_a_variant_is_not_described_by_what_it_changes(self):
+        run, results = results_of("scenarios.json")
+        text = "\n".join(programs.render(report_of(run, results)))
+        variant = part(text, "`python-small-malloc`").split("\n\n")[1]
+        self.assertTrue(variant.startswith("`python-small` with one change: every object from malloc"), variant)
+        self.assertNotIn("pymalloc's own arenas serve them", variant)
 
 
 class TestHeapSentences(unittest.TestCase):

@@ -1136,7 +1136,9 @@ class TestScenarios(TempDirTestCase):
             perl,
         )
         self.assertIn(
-            "A variant of `python-small`: every object from malloc instead of pymalloc's arenas (`PYTHONMALLOC=malloc`)", text
+            "`python-small` with one change: every object from malloc instead of pymalloc's arenas (`PYTHONMALLOC=malloc`). "
+            "`python-small`'s own subsection says what it does.",
+            text,
         )
         self.assertIn("Measured: the processes named `redis-server` in its tree.", text)
         self.assertIn("`pool`, `pool-thp`, `boost-adaptive-pool`", text, "the skipped configurations, grouped by reason")

@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
-from .. import comparison, plots, stats, summary
+from .. import plots, stats, summary
 from .. import mdformat as fmt
 from ..section import PROGRAMS, PlannedPlot
 from ..summary import GIVES_BACK_PCT, KEEPS_PCT, MB
@@ -47,6 +47,14 @@ STEADY_MB = 1.0
 MOVES_MB = 5.0
 
 NOT_SERVED = "not served by "
+
+# What a timed phase's time does and does not account for. Other children of the run settle while the next one
+# measures (./bench --max-settling), so the time is not that of a quiet machine; nothing in this run's rows records
+# the CPU used beside a timed phase, and the text claims no more.
+TIMED_PHASES = (
+    "*timed* phases are those before the first settling one; other children of the run may have been settling beside "
+    "them (up to `--max-settling`, some of them busy), and this run does not record how much CPU was used beside them"
+)
 
 # The figures of this section (figures() below), embedded in it rather than after the results.
 PLOT_KINDS = ("programs", "programs_timeline")
@@ -353,10 +361,6 @@ def retention_sentences(rows):
     return out
 
 
-def _expected_false(comparisons):
-    return sum(comparison.false_alarm_rate(c.subject.spread(c.rate).n, c.other.spread(c.rate).n) for c in comparisons)
-
-
 def trust_clause(comparisons):
     """How far to trust "differs" among `comparisons` (judged ones): the range rule below 6 repetitions
     and how many false *differs* the rule gives by chance among them."""
@@ -373,7 +377,7 @@ def trust_clause(comparisons):
         text = "95 % intervals of the median"
     if len(comparisons) > 1:
         text += (
-            f"; among these {len(comparisons)} comparisons about {_expected_false(comparisons):.1f} would *differ* by chance "
+            f"; among these {len(comparisons)} comparisons about {summary.expected_false_alarms(comparisons):.1f} would *differ* by chance "
             "alone"
         )
     return text
@@ -448,7 +452,7 @@ def time_sentence(rows, ref):
         f"(interleaved by rounds, {ref.configuration} always starts right after another scenario's last configuration)."
     )
     claimed = sum(1 for c in judged if summary.shown(c))
-    expected = _expected_false(judged)
+    expected = summary.expected_false_alarms(judged)
     if claimed and claimed <= expected:
         text += (
             f" {claimed} of the {len(judged)} differ, where about {expected:.1f} would by chance alone: as many as noise "
@@ -694,12 +698,13 @@ def _intro(suite, results, n_scenarios):
         "",
         f"{n_scenarios} program{'s' if n_scenarios != 1 else ''} Debian ships, each a scenario file in "
         f"`benchmarks/scenarios/`, run {scale} in a fresh process under every process-level configuration "
-        f"({reps_text} repetitions, {order}{f'; settle period {settle}' if settle else ''}). The program reports "
+        f"({reps_text} repetition{'' if reps_text == '1' else 's'}, {order}{f'; settle period {settle}' if settle else ''}). "
+        "The program reports "
         "its *phases*; at each one bench reads the measured process's RSS from outside (`/proc/<pid>/smaps_rollup`). "
         "Tables give medians over repetitions, in MB (10⁶ bytes) above the first phase (*base*); *growth* is the largest "
         f"phase reading above base; *kept* is what is above base at a phase in % of the growth (in MB when the growth is "
-        f"under {MIN_GROWTH_MB:g} MB); *timed* phases ran with nothing else beside them, and their time is since the "
-        "previous phase (the first: since the program started); *high-water mark*: the kernel's peak RSS (VmHWM) above "
+        f"under {MIN_GROWTH_MB:g} MB); {TIMED_PHASES}; a timed phase's time is since the previous phase (the first: since "
+        "the program started); *high-water mark*: the kernel's peak RSS (VmHWM) above "
         "base, which sees what sampling between phases misses. " + reference,
         "",
     ]
@@ -720,24 +725,28 @@ def _skipped_text(suite):
     ]
 
 
-def _scenario_header(scenario):
-    out = [f"### `{scenario.name}`", "", scenario.demonstrates[:1].upper() + scenario.demonstrates[1:] + "."]
-    facts = []
-    if scenario.needs:
-        facts.append("Program: " + ", ".join(f"`{n.program}` (Debian package `{n.package}`)" for n in scenario.needs) + ".")
-    if scenario.measure:
-        facts.append(f"Measured: the processes named `{scenario.measure}` in its tree.")
+def _scenario_header(scenario, by_scenario):
+    """The scenario's heading, what it does, its program and its phases. A variant's description is its base's (the
+    scenario file's header), so it is given as the base's, after the one change the variant makes; not at all when the
+    base has its own subsection in the report."""
     if scenario.variant_of:
         env = ", ".join(f"`{k}={v}`" for k, v in scenario.environment.items())
-        facts.append(
-            f"A variant of `{scenario.variant_of}`: {scenario.variant_change or 'another environment'}"
-            + (f" ({env})" if env else "")
-            + "."
+        text = f"`{scenario.variant_of}` with one change: {scenario.variant_change or 'another environment'}" + (
+            f" ({env})." if env else "."
         )
-    elif scenario.environment:
-        facts.append("Environment: " + ", ".join(f"`{k}={v}`" for k, v in scenario.environment.items()) + ".")
-    if facts:
-        out[-1] += " " + " ".join(facts)
+        if scenario.variant_of in by_scenario:
+            text += f" `{scenario.variant_of}`'s own subsection says what it does."
+        else:
+            text += f" What `{scenario.variant_of}` does: {scenario.demonstrates}."
+    else:
+        text = scenario.demonstrates[:1].upper() + scenario.demonstrates[1:] + "."
+        if scenario.environment:
+            text += " Environment: " + ", ".join(f"`{k}={v}`" for k, v in scenario.environment.items()) + "."
+    if scenario.needs:
+        text += " Program: " + ", ".join(f"`{n.program}` (Debian package `{n.package}`)" for n in scenario.needs) + "."
+    if scenario.measure:
+        text += f" Measured: the processes named `{scenario.measure}` in its tree."
+    out = [f"### `{scenario.name}`", "", text]
     timed = set(scenario.timed_phases)
     out += [""] + [
         f"- *{p.name}* ({'timed' if p.name in timed else 'settling, not timed'}): {p.description}" for p in scenario.phases
@@ -747,7 +756,7 @@ def _scenario_header(scenario):
 
 def render_scenario(rows, suite, by_scenario):
     scenario = rows[0].scenario
-    out = _scenario_header(scenario) + ["", phases_table(rows), ""]
+    out = _scenario_header(scenario, by_scenario) + ["", phases_table(rows), ""]
     ref = reference_of([r for r in rows if r.ok])
     sentences = []
     if ref is not None:

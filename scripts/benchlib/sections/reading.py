@@ -5,7 +5,7 @@ from .. import summary
 from ..section import EVERY_RUN
 from ..summary import GIVES_BACK_PCT, KEEPS_PCT
 from .exact import MIN_PCT
-from .programs import FAULT_RATIO, MIN_GROWTH_MB, MOST_PCT
+from .programs import FAULT_RATIO, MIN_GROWTH_MB, MOST_PCT, TIMED_PHASES
 
 RUNS = EVERY_RUN
 
@@ -67,9 +67,8 @@ def _scenarios_text():
         "quantity computed per repetition first.",
         f"- At the last phase, ≤ {GIVES_BACK_PCT:g} % kept counts as *gives it back*, under {MOST_PCT:g} % as *gives most of "
         f"it back*, ≥ {KEEPS_PCT:g} % as *keeps it*; *by* names the first phase after the peak at which that held.",
-        "- *Timed* phases (those before the first settling one) ran with nothing else beside them; each one's time is "
-        "since the previous phase (`<phase>_seconds`). Settling phases are not timed: other programs may run beside them "
-        "(a client, a load).",
+        f"- {TIMED_PHASES.replace('*timed*', '*Timed*', 1)}. Each one's time is since the previous phase "
+        "(`<phase>_seconds`). Settling phases are not timed: other programs may run beside them (a client, a load).",
         "- **The noise rule**: a phase's time differs from the reference's only when the intervals of the two medians do not "
         "overlap (the distribution-free 95 % confidence interval of the median with ≥ 6 repetitions, the min–max range "
         "below, which two equal configurations fail to overlap more often); otherwise it is *not shown to differ*. Lower "
