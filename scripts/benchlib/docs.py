@@ -15,6 +15,7 @@ BLOCK is one of
     section:NAME            a section of the run's report (a module of benchlib/sections/, by its name), as its
                             REPORT.md has it, without its "## " heading: the page gives its own
     section:NAME/HEADING    the part of that section under the heading "### HEADING" (or ####), without it
+    table:NAME[/HEADING]    the first table of that section (or of the part under HEADING)
     figure:STEM             the figure STEM of the run's plan, linked from the page to plots/RUN/STEM.png
     run:command             the command of the run, as its environment.json records it, in a code span
     run:duration            how long ./bench ran, as scripts/run.sh recorded it in environment.json
@@ -68,8 +69,25 @@ class Block:
         return not self.body.startswith("\n")
 
 
+_FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+
+
+def _in_fences(text):
+    """The spans of the fenced code blocks of a page: markers shown there as examples are not blocks."""
+    return [m.span() for m in _FENCE.finditer(text)]
+
+
+def _fenced(offset, fences):
+    return any(start <= offset < end for start, end in fences)
+
+
 def blocks(text):
-    return [Block(m["id"], m["run"], m["body"], m.start(), m.end(), line_of(text, m.start())) for m in BLOCK.finditer(text)]
+    fences = _in_fences(text)
+    return [
+        Block(m["id"], m["run"], m["body"], m.start(), m.end(), line_of(text, m.start()))
+        for m in BLOCK.finditer(text)
+        if not _fenced(m.start(), fences)
+    ]
 
 
 def line_of(text, offset):
@@ -168,7 +186,7 @@ def generate(runs, page, block):
                 where, f"block {block.id}: {run_dir} has no figure {what} (its plan: {', '.join(p.stem for p in report.plan)})"
             )
         return report.image(planned)
-    if kind == "section":
+    if kind in ("section", "table"):
         name, _, heading = what.partition("/")
         module = _section_module(name)
         if module is None:
@@ -182,10 +200,23 @@ def generate(runs, page, block):
             if lines is None:
                 raise InputError(where, f"block {block.id}: the section {name} of {run_dir} has no heading {heading!r}")
         lines = _strip_blank(lines)
+        if kind == "table":
+            lines = _first_table(lines)
         if not lines:
-            raise InputError(where, f"block {block.id}: the section {name} says nothing about {run_dir}")
+            what_is = "has no table" if kind == "table" else "says nothing"
+            raise InputError(where, f"block {block.id}: the section {name} {what_is} about {run_dir}")
         return "\n".join(lines)
-    raise InputError(where, f"unknown block {block.id} (section:NAME[/HEADING], figure:STEM, run:command, run:duration)")
+    raise InputError(
+        where, f"unknown block {block.id} (section:NAME[/HEADING], table:NAME[/HEADING], figure:STEM, run:command, run:duration)"
+    )
+
+
+def _first_table(lines):
+    start = next((i for i, line in enumerate(lines) if line.startswith("|")), None)
+    if start is None:
+        return []
+    end = next((i for i in range(start, len(lines)) if not lines[i].startswith("|")), len(lines))
+    return lines[start:end]
 
 
 def regenerate(root, page, text, runs=None):
@@ -203,9 +234,9 @@ def regenerate(root, page, text, runs=None):
 
 def _check_markers(page, text):
     """An opening marker that no block matched (a misspelled id, a missing end) would leave text unchecked."""
-    matched = {b.start for b in blocks(text)}
+    matched, fences = {b.start for b in blocks(text)}, _in_fences(text)
     for m in _OPENING.finditer(text):
-        if m.start() not in matched:
+        if m.start() not in matched and not _fenced(m.start(), fences):
             raise InputError(
                 f"{page}:{line_of(text, m.start())}",
                 f"{m.group(0)} is not a block (want '<!-- generated: BLOCK from results/RUN -->' ... '<!-- end -->')",
