@@ -4,6 +4,7 @@ says, made by the report's own code; and the rule for measured numbers in the pr
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -58,6 +59,14 @@ class TestBlocks(unittest.TestCase):
                 self.assertIn(as_in_report(text, run), report_md(run), "made by the code that writes the run's REPORT.md")
                 self.assertFalse(text.startswith("## "), "the page gives the heading")
 
+    def test_a_table_block_is_the_first_table_there(self):
+        text = self.body("table:results/`map`")
+        lines = text.splitlines()
+        self.assertTrue(lines[0].startswith("| configuration | kind | runs | insert (M/s) |"), lines[0])
+        self.assertTrue(all(line.startswith("|") for line in lines))
+        self.assertEqual(len(lines), 2 + 31, "the header, its rule and one row per configuration")
+        self.assertIn(text, report_md(SEED))
+
     def test_a_heading_s_part_stops_at_the_next_heading_of_its_level(self):
         text = self.body("section:busy/What the knobs trade", "results/busy-1M")
         self.assertTrue(text.startswith("What each library's knobs trade"), text[:80])
@@ -80,6 +89,12 @@ class TestBlocks(unittest.TestCase):
         self.assertTrue(made.endswith("<!-- end -->. More prose.\n"))
         self.assertEqual(self.made(made), made, "made again, a block is the same")
 
+    def test_a_marker_in_fenced_code_is_an_example_not_a_block(self):
+        text = "```\n" + block("section:glibc") + "\n```\n\n" + block("figure:retention") + "\n"
+        made = self.made(text)
+        self.assertTrue(made.startswith("```\n" + block("section:glibc") + "\n```\n"), "the example is left as it is")
+        self.assertEqual([b.id for b in docs.blocks(made)], ["figure:retention"])
+
     def test_an_edited_block_is_named(self):
         made = self.made("# Page\n\n" + block("section:glibc") + "\n")
         edited = made.replace("mallinfo2", "mallinfo", 1)
@@ -90,7 +105,9 @@ class TestBlocks(unittest.TestCase):
             ("\n" + block("section:nothing"), "no section nothing"),
             ("\n" + block("section:glibc/No such heading"), "has no heading 'No such heading'"),
             ("\n" + block("figure:nothing"), "has no figure nothing"),
-            ("\n" + block("table:map"), "unknown block table:map"),
+            ("\n" + block("tables:map"), "unknown block tables:map"),
+            ("\n" + block("table:glibc/No such heading"), "has no heading 'No such heading'"),
+            ("\n" + block("table:errors"), "the section errors has no table about"),
             ("\n" + block("section:glibc", "results/no-such-run"), "no results/no-such-run/bench.json"),
             ("\n" + block("section:programs"), "the section programs says nothing about"),
             ("\n<!-- generated: section:glibc from results/x -->\nno end\n", "is not a block"),
@@ -153,6 +170,40 @@ class TestMeasuredNumbers(unittest.TestCase):
     def test_each_finding_names_its_line_and_sentence(self):
         line, number, sentence = docs.measured_numbers("# Title\n\nFirst line,\nthen 12 MB kept.\n")[0]
         self.assertEqual((line, number, sentence), (4, "12 MB", "First line, then 12 MB kept."))
+
+
+class TestPages(unittest.TestCase):
+    """README.md and docs/*.md as committed: what they say is what the runs say."""
+
+    def test_no_measured_number_is_typed_by_hand(self):
+        found = [
+            f"{page}:{line}: {number} in: {sentence}"
+            for page, text in docs.documents(ROOT)
+            for line, number, sentence in docs.measured_numbers(text)
+        ]
+        self.assertEqual(found, [], "a measured number outside a block, or quoted from none:\n" + "\n".join(found))
+
+    def test_every_page_has_blocks_and_every_block_a_run(self):
+        pages = dict(docs.documents(ROOT))
+        self.assertIn("README.md", pages)
+        self.assertGreater(len(pages), 5, "the README's sections are pages of docs/")
+        for page in ("README.md", "docs/seed.md", "docs/busy.md", "docs/programs.md", "docs/why-it-stays.md"):
+            self.assertTrue(docs.blocks(pages[page]), f"{page} has no generated block")
+
+    def test_the_readme_reads_in_five_minutes(self):
+        with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        self.assertLess(len(lines), 300)
+
+    def test_every_local_link_leads_somewhere(self):
+        broken = []
+        for page, text in docs.documents(ROOT):
+            for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+                if "://" in target:
+                    continue
+                if not os.path.exists(os.path.join(ROOT, os.path.dirname(page), target)):
+                    broken.append(f"{page}: {target}")
+        self.assertEqual(broken, [])
 
 
 if __name__ == "__main__":
