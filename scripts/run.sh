@@ -7,8 +7,8 @@
 #
 #   scripts/run.sh                     the map workload on every configuration: N = 500,000, 6
 #                                      interleaved repetitions (enough for a 95 % interval of each
-#                                      median), 15 s settle; about 11 minutes on 2 cores (8.1 min
-#                                      measured with 31 configurations; 43 now)
+#                                      median), 15 s settle; some minutes on 2 cores (the run folder's
+#                                      environment.json records how long ./bench took)
 #   scripts/run.sh FLAGS               the same with ./bench's flags added (later ones win), e.g.
 #                                      --sizes=5000000 --benchmark_repetitions=3, or
 #                                      --benchmark_filter='^cycle/' for another workload
