@@ -1,12 +1,19 @@
 #!/usr/bin/python3
-"""Writes the environment of a run as JSON: machine, kernel, glibc and allocator versions, THP, command.
+"""Writes the environment of a run as JSON: machine, kernel, glibc and allocator versions, THP, command, and
+when ./bench started and ended.
 
-Usage: environment.py --bench build/bench --command "..." -o RUN/environment.json
+Usage: environment.py --bench build/bench --command "..." [--started T0 --ended T1] -o RUN/environment.json
+
+T0 and T1 are seconds since the epoch (`date +%s.%N`), taken by scripts/run.sh right before ./bench started and
+right after it exited: "started" and "ended" (UTC, ISO 8601) and "duration_seconds" are ./bench's alone, not the
+report and plots written after it. Bad input (a time that is not a number, or an end before the start):
+message on stderr, exit status 2.
 
 Allocator versions come from `bench --list-configs=json`, i.e. from each library itself, loaded and
 verified in a probe child exactly as in a measurement.
 """
 import argparse
+import datetime
 import json
 import os
 import platform
@@ -67,12 +74,38 @@ def compiler(build_dir):
     return command_output([match.group(1), "--version"]).splitlines()[0] if match else None
 
 
+def timing(started, ended):
+    """{"started", "ended", "duration_seconds"} of the run, from two `date +%s.%N` readings; {} without them."""
+    if started is None and ended is None:
+        return {}
+    if started is None or ended is None:
+        raise ValueError("--started and --ended go together")
+    try:
+        t0, t1 = float(started), float(ended)
+    except ValueError:
+        raise ValueError(f"--started {started!r} and --ended {ended!r} must be seconds since the epoch") from None
+    if t1 < t0:
+        raise ValueError(f"--ended {ended} is before --started {started}")
+
+    def utc(t):
+        return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).isoformat(timespec="seconds")
+
+    return {"started": utc(t0), "ended": utc(t1), "duration_seconds": round(t1 - t0, 1)}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", required=True, help="path of the bench binary")
     parser.add_argument("--command", required=True, help="the exact command of the run")
+    parser.add_argument("--started", metavar="T0", help="seconds since the epoch when ./bench started")
+    parser.add_argument("--ended", metavar="T1", help="seconds since the epoch when ./bench exited")
     parser.add_argument("-o", "--output", required=True)
     args = parser.parse_args()
+    try:
+        times = timing(args.started, args.ended)
+    except ValueError as e:
+        print(f"environment.py: error: {e}", file=sys.stderr)
+        return 2
     environment = {
         "command": args.command,
         "cpu_model": cpu_model(),
@@ -87,6 +120,7 @@ def main():
         "compiler": compiler(os.path.dirname(os.path.abspath(args.bench))),
         "git_commit": command_output(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "rev-parse", "HEAD"]).strip()
         or None,
+        **times,
     }
     directory = os.path.dirname(os.path.abspath(args.output))
     with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, suffix=".tmp") as tmp:

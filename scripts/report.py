@@ -11,7 +11,8 @@ import argparse
 import os
 import sys
 
-from benchlib import atomic, cli, exact_section, gbjson, markdown, summary
+from benchlib import atomic, cli, gbjson, markdown, sections, summary
+from benchlib.sections import exact
 
 
 def main(argv=None):
@@ -29,15 +30,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     run = gbjson.load_run(args.run)
     results = summary.summarize(run)
-    timed = exact_section.load_timed(args.timed, run, results) if args.timed else None
-    text = markdown.render(run, results, args.plots_dir, timed=timed)
-    atomic.write_text(args.output, text)
+    timed = exact.load_timed(args.timed, run, results) if args.timed else None
+    report = sections.make_report(run, results, args.plots_dir, timed)
+    atomic.write_text(args.output, markdown.render(report))
     plots_at = os.path.join(os.path.dirname(os.path.abspath(args.output)), args.plots_dir)
-    missing = [
-        p.stem
-        for p in summary.plan_plots(results, run.suite, timed)
-        if not os.path.exists(os.path.join(plots_at, f"{p.stem}.png"))
-    ]
+    missing = [p.stem for p in report.plan if not os.path.exists(os.path.join(plots_at, f"{p.stem}.png"))]
     if missing:
         print(
             f"{os.path.basename(sys.argv[0])}: note: {len(missing)} embedded plot(s) not found in "

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The main command: installs what is missing, builds, runs ./bench into a new run folder
 # results/<UTC time>/, and writes there the JSON (with the run's description), two flat CSVs
-# (bench.csv, timeline.csv), the environment, REPORT.md and the plots (also copied to plots/<run>/).
-# An existing run folder is never reused or overwritten.
+# (bench.csv, timeline.csv), the environment (with when ./bench started and ended, and how long it
+# took), how the folder is regenerated (regenerate.json, read by scripts/regenerate.py), REPORT.md
+# and the plots (also copied to plots/<run>/). An existing run folder is never reused or overwritten.
 #
 #   scripts/run.sh                     the map workload on every configuration: N = 500,000, 6
 #                                      interleaved repetitions (enough for a 95 % interval of each
-#                                      median), 15 s settle; about 11 minutes on 2 cores (8.1 min
-#                                      measured with 31 configurations; 43 now)
+#                                      median), 15 s settle; some minutes on 2 cores (the run folder's
+#                                      environment.json records how long ./bench took)
 #   scripts/run.sh FLAGS               the same with ./bench's flags added (later ones win), e.g.
 #                                      --sizes=5000000 --benchmark_repetitions=3, or
 #                                      --benchmark_filter='^cycle/' for another workload
@@ -82,6 +83,7 @@ done
 # process group, and bench's last lines must still reach console.txt.
 exec 3> >(trap '' INT TERM; exec tee "$run/console.txt")
 tee_pid=$!
+started=$(date +%s.%N)
 "$bench" --benchmark_out="$run/bench.json" --benchmark_out_format=json "${defaults[@]}" "${default_filter[@]}" "$@" >&3 &
 bench_pid=$!
 exec 3>&-
@@ -96,6 +98,7 @@ done
 if [ "$status" -gt 128 ]; then  # the last wait may have been cut short: bench's own status may be pending
   wait "$bench_pid" 2>/dev/null && status=0 || { rc=$?; [ "$rc" -eq 127 ] || status=$rc; }
 fi
+ended=$(date +%s.%N)
 trap - INT TERM
 wait "$tee_pid" 2>/dev/null || true
 
@@ -120,9 +123,13 @@ if [ "$status" -ne 0 ]; then
   echo "run.sh: bench exited with status $status; completing $run from the rows it wrote" >&2
 fi
 
-"$python" "$root/scripts/environment.py" --bench "$bench" --command "scripts/run.sh $*" -o "$run/environment.json"
+"$python" "$root/scripts/environment.py" --bench "$bench" --command "scripts/run.sh $*" --started "$started" --ended "$ended" \
+  -o "$run/environment.json"
+# How scripts/regenerate.py remakes this folder's report, CSVs and plots: arguments given to report.py and
+# plot.py beside bench.json (none for a run of its own; an exact run set beside a timed one adds its --timed).
+printf '{\n  "arguments": []\n}\n' > "$run/regenerate.json"
 "$python" "$root/scripts/results_csv.py" "$run/bench.json" -o "$run/bench.csv" --timeline "$run/timeline.csv"
 "$python" "$root/scripts/plot.py" "$run/bench.json" --out "$run/plots" --out "$plots/$id"
 "$python" "$root/scripts/report.py" "$run/bench.json" --plots-dir plots -o "$run/REPORT.md"
-echo "run.sh: results in $run (REPORT.md, bench.json, bench.csv, timeline.csv, environment.json, plots/)" >&2
+echo "run.sh: results in $run (REPORT.md, bench.json, bench.csv, timeline.csv, environment.json, regenerate.json, plots/)" >&2
 exit "$status"

@@ -1,5 +1,7 @@
-# Tests of scripts/ (results_csv.py, plot.py, report.py, compare.py) against the JSON in
-# tests/scripts/fixtures. include() this file after enable_testing().
+# Tests of scripts/ (results_csv.py, plot.py, report.py, compare.py, regenerate.py) against the JSON in
+# tests/scripts/fixtures ("scripts"), and of every committed run: what its folder holds is what its run
+# produces ("regenerate": scripts/regenerate.py --check, reports and CSVs byte for byte, figures as SVG).
+# include() this file after enable_testing().
 #
 # The scripts need matplotlib and numpy. Debian's /usr/bin/python3 has them (python3-matplotlib,
 # python3-numpy from scripts/setup.sh); a python3 earlier on PATH (pyenv, a venv) may not, so the
@@ -50,7 +52,10 @@ if(_bench_python_found)
   add_test(NAME scripts
            COMMAND ${BENCH_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/scripts/run_tests.py
            WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
-  set_tests_properties(scripts PROPERTIES
+  add_test(NAME regenerate
+           COMMAND ${BENCH_PYTHON} ${PROJECT_SOURCE_DIR}/scripts/regenerate.py --check
+           WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  set_tests_properties(scripts regenerate PROPERTIES
                        LABELS scripts
                        SKIP_RETURN_CODE 77
                        # Tests write only to temporary directories; keep __pycache__ out of the source tree.
@@ -62,6 +67,8 @@ else()
   string(REPLACE ";" " " _bench_python_missing "${_bench_python_missing}")
   message(WARNING "${_bench_python_missing}")
   # Registered all the same, so that ctest -L scripts says "Skipped" instead of passing with nothing run.
-  add_test(NAME scripts COMMAND sh -c "echo '${_bench_python_missing}' >&2; exit 77")
-  set_tests_properties(scripts PROPERTIES LABELS scripts SKIP_RETURN_CODE 77)
+  foreach(name scripts regenerate)
+    add_test(NAME ${name} COMMAND sh -c "echo '${_bench_python_missing}' >&2; exit 77")
+    set_tests_properties(${name} PROPERTIES LABELS scripts SKIP_RETURN_CODE 77)
+  endforeach()
 endif()

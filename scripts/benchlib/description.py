@@ -145,8 +145,8 @@ class Scenario:
 
     @property
     def timed_phases(self):
-        """The phases before the first settling one: nothing else ran meanwhile, and each has <phase>_seconds
-        and <phase>_cpu_s (benchmarks/driver/command.cc)."""
+        """The phases before the first settling one, each with <phase>_seconds and <phase>_cpu_s
+        (benchmarks/driver/command.cc). Other children may settle beside them (--max-settling)."""
         out = []
         for p in self.phases:
             if p.settling:

@@ -1,8 +1,9 @@
-"""Number and table formatting shared by the report's sections (markdown.py and the section modules)."""
+"""Number and table formatting shared by the report's sections (benchlib/sections/)."""
 
 import math
 
-from . import stats
+from . import stats, summary
+from .gbjson import library_name
 from .summary import MB
 
 
@@ -36,12 +37,32 @@ def duration(seconds):
     return f"{seconds * 1e3:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
 
 
+def elapsed(seconds):
+    """How long a run took, to the second: 42.4 -> '42 s', 1619.8 -> '27 min 0 s', 5400 -> '1 h 30 min'."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
 def seconds(v):
     if v is None:
         return "—"
     if v < 0 or math.isinf(v):
         return "never"
     return duration(v) if v >= 1e-3 else "at once"  # before the first offset (1 ms): the first sample
+
+
+def disagreement(values):
+    """' (repetitions: 23.5, 74.2, 74.2 %)' for shares of the growth whose repetitions disagree
+    (summary.disagreeing), in the order they ran; '' otherwise."""
+    if not values or not summary.disagreeing(values):
+        return ""
+    return " (repetitions: " + ", ".join(f"{no_negative_zero(v, 0.05):.1f}" for v in values) + " %)"
 
 
 def bytes_mb(v):
@@ -112,3 +133,22 @@ def small_mb(v):
 
 def names(results):
     return ", ".join(f"`{r.configuration}`" for r in results)
+
+
+def served_by(r):
+    """The "served by" cell of a result (summary.ConfigResult): the allocator its label names, and operator new's
+    library where it is another."""
+    malloc = library_name(r.malloc_library) if r.malloc_library.startswith("/") else r.malloc_library
+    new = library_name(r.new_library)
+    text = malloc or "?"
+    if r.library_version:
+        text += f" {r.library_version}"
+    if new and new != malloc and not new.startswith("libstdc++"):
+        text += f"; operator new: {new}"
+    return text if (malloc or r.library_version) else "—"
+
+
+def runs_and_kind(r):
+    """The "runs" cell ("3", or "2 of 3" when a repetition failed) and the "kind" cell of a result's row."""
+    runs = f"{r.repetitions}" if not r.errors else f"{r.repetitions} of {r.repetitions + len(r.errors)}"
+    return runs, (r.kind if r.config is not None else "?")

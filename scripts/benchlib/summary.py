@@ -1,6 +1,6 @@
 """The analysis of a run, in one place: per-instance results over repetitions, what is kept, what
 differs from what (the noise rule of stats.py), what giving memory back costs, which configuration
-suits which need. markdown.py and plots.py only render what this module decides.
+suits which need. The report's sections (benchlib/sections/) only render what this module decides.
 
 Everything about a configuration (its kind, library, reference, release step) comes from the run's
 description (description.py); nothing is inferred from a name.
@@ -30,7 +30,8 @@ import statistics
 from dataclasses import dataclass, field
 
 from . import stats
-from .description import Scenario
+from .comparison import false_alarm_rate
+from .description import HEAP_CLASSES, Scenario
 from .gbjson import format_offset
 from .stats import Spread
 
@@ -315,15 +316,21 @@ def above_base(result, counter, share_of_growth=False):
     """The median over repetitions of (counter - rss_base), or of that over (rss_peak - rss_base) in %
     with share_of_growth: per repetition first, like the derived kept_* quantities, so that a table
     and a sentence about one reading agree. None when a value is missing."""
+    values = above_base_values(result, counter, share_of_growth)
+    return statistics.median(values) if values else None
+
+
+def above_base_values(result, counter, share_of_growth=False):
+    """above_base per repetition, in the order they ran; None when a value is missing."""
     values, bases, peaks = (result.spread(c) for c in (counter, "rss_base", "rss_peak"))
     if values is None or bases is None or len(values.values) != len(bases.values):
         return None
     if not share_of_growth:
-        return statistics.median(v - b for v, b in zip(values.values, bases.values))
+        return [v - b for v, b in zip(values.values, bases.values)]
     if peaks is None or len(peaks.values) != len(values.values):
         return None
     shares = [(v - b) / (p - b) * 100 for v, b, p in zip(values.values, bases.values, peaks.values) if p - b > 4096]
-    return statistics.median(shares) if len(shares) == len(values.values) else None
+    return shares if len(shares) == len(values.values) else None
 
 
 def classify(results):
@@ -540,6 +547,28 @@ def pareto_front(results, rate="insert_rate", kept="kept_mb_final"):
     return sorted(front, key=lambda r: (r.median(kept), -r.median(key)))
 
 
+# One configuration's repetitions disagree when the shares of the growth they keep are this many percentage points
+# apart, or when a share comes back in some of them and never in others: their median stands for none of them.
+DISAGREE_POINTS = 10.0
+
+
+def disagreeing(values, times=False):
+    """True when repetitions' values disagree (DISAGREE_POINTS apart for shares; for return times, inf in some and
+    finite in others)."""
+    if len(values) < 2:
+        return False
+    if times:
+        never = sum(1 for v in values if math.isinf(v))
+        return 0 < never < len(values)
+    return max(values) - min(values) >= DISAGREE_POINTS
+
+
+def expected_false_alarms(comparisons):
+    """How many of `comparisons` (SpeedComparison, judged) the noise rule calls different by chance alone, were the
+    configurations equally fast: the ranges' false-alarm rate below 6 repetitions, the intervals' above."""
+    return sum(false_alarm_rate(c.subject.spread(c.rate).n, c.other.spread(c.rate).n) for c in comparisons)
+
+
 def noise_summary(results, rates=("insert_rate", "lookup_rate")):
     """[(result, rate, half width % raw, half width % speed-scaled)] for every result and rate."""
     rows = []
@@ -554,6 +583,11 @@ def noise_summary(results, rates=("insert_rate", "lookup_rate")):
 
 # ---------------------------------------------------------------------------------------------------
 # what giving memory back costs (the cycle workload)
+
+# A knob "pays for the memory again" in a round when it faults in at least this share of its growth, counted in
+# 4 KiB pages, more than its base does (Cost.pays_again).
+REFILL_PCT = 10.0
+PAGE_BYTES = 4096
 
 _ROUND = re.compile(r"^round(\d+)_")
 _ROUND_INSERT = re.compile(r"^round(\d+)_insert_rate$")
@@ -579,6 +613,7 @@ class Cost:
     insert_p999_ns: dict  # round -> (knob median, base median)
     vs_round1: dict  # round -> (knob median, base median, noise verdict)
     insert_p999_range: dict = field(default_factory=dict)  # round -> ((knob min, max), (base min, max)), ns
+    growth_pages: object = None  # the knob's growth (rss_peak - rss_base) in 4 KiB pages: what a whole refill faults
 
     @property
     def later_rounds(self):
@@ -586,10 +621,12 @@ class Cost:
         return sorted(k for k in set(self.insert) | set(self.minflt) if k > 1)
 
     def pays_again(self, k):
-        """Round k faults in more than twice the base's minor faults (at least 1): memory given back
-        comes back as page faults."""
+        """Round k faults in at least REFILL_PCT % of the knob's growth (in 4 KiB pages) more than the base: memory
+        given back comes back as page faults. A few dozen faults more than a base that faults none is not a refill."""
         mine, theirs = self.minflt.get(k, (None, None))
-        return mine is not None and theirs is not None and mine > 2 * max(theirs, 1)
+        if mine is None or theirs is None or not self.growth_pages:
+            return False
+        return mine - theirs >= self.growth_pages * REFILL_PCT / 100
 
     def slower(self, k):
         return shown(self.insert.get(k)) and self.insert[k].ratio < 1
@@ -692,6 +729,7 @@ def costs(results, controls=None):
         if r.config.release_step:
             values = [r.median(f"round{k}_release_seconds") for k in rounds if r.median(f"round{k}_release_seconds") is not None]
             release = statistics.median(values) * 1e3 if values else None
+        growth = r.median("growth_mb")
         out.append(
             Cost(
                 r,
@@ -705,6 +743,7 @@ def costs(results, controls=None):
                 p999,
                 vs_round1,
                 p999_range,
+                None if growth is None else growth * MB / PAGE_BYTES,
             )
         )
     return out
@@ -759,171 +798,26 @@ def refill(results, configuration):
 
 
 # ---------------------------------------------------------------------------------------------------
-# plots
+# time
 
 
-@dataclass(frozen=True)
-class PlannedPlot:
-    """One figure plot.py makes; report.py embeds the same list, so both agree on file names."""
-
-    stem: str
-    kind: str
-    workload: object
-    size: object
-    caption: str
-
-
-def _safe(text):
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(text))
+def time_zero(suite):
+    """What return times and timeline offsets count from, as a phrase (description.times_from_clear): the
+    end of clear() or of the release step; in an earlier run, the start of the settle period, which came after the
+    statistics read after clear() or the release step (how long after, the run does not record)."""
+    if suite.times_from_clear:
+        return "the end of clear() (or of the release step, when there is one)"
+    return (
+        "the start of the settle period, which came after the statistics read after clear() or the release step (how "
+        "long after, this run does not record)"
+    )
 
 
-def plan_plots(results, suite, timed=None):
-    """The figures this run supports, with their file stems (see plots.DRAW for what each shows). An exact
-    run (./bench --exact) has its counts' figures only (its RSS and times are valgrind's); with `timed`
-    (exact_section.Timed), also counts against the timed run's rates."""
-    if suite.exact:
-        return _exact_plans(results, suite, timed)
-    plans = []
-    ws = workloads(results, suite)
-    primary = ws[0] if ws else None
-    # A program's run (command, scenarios) has no settle timeline: its RSS over its life is its own figure.
-    programs = [w for w in ws if w == "command" or w in suite.scenarios]
-    settle_workloads = [w for w in ws if any(len(r.timeline) >= 2 for r in select(results, w)) and w not in programs]
-    for workload in ws:
-        if workload in programs:
-            continue
-        w_sizes = sizes(results, workload)
-        largest = w_sizes[-1] if w_sizes else None
-        for size in reversed(w_sizes):
-            rs = select(results, workload, size)
-            if not any(r.median("kept_pct_final") is not None for r in rs):
-                continue
-            stem = "retention" if workload == primary else f"retention_{_safe(workload)}"
-            if size != largest:
-                stem = f"retention_{_safe(workload)}_{_safe(size)}"
-            plans.append(
-                PlannedPlot(stem, "retention", workload, size, f"Memory kept after clear, {workload}, N = {format_size(size)}")
-            )
-        rs = select(results, workload, largest)
-        n = format_size(largest)
-        if workload == primary:
-            if any(r.median("insert_rate") is not None for r in rs):
-                plans.append(PlannedPlot("rates", "rates", workload, largest, f"Insert, lookup and clear, {workload}, N = {n}"))
-                plans.append(
-                    PlannedPlot(
-                        "tradeoff",
-                        "tradeoff",
-                        workload,
-                        largest,
-                        f"Insert rate vs memory kept after settle, like for like, {workload}, N = {n}",
-                    )
-                )
-            if any(r.median("anonymous_cleared") is not None for r in rs):
-                plans.append(
-                    PlannedPlot("breakdown", "breakdown", workload, largest, f"Where the resident bytes are, {workload}, N = {n}")
-                )
-        if any(rounds_of(r) for r in rs) and costs(rs):
-            plans.append(PlannedPlot("cost", "cost", workload, largest, f"What giving memory back costs, {workload}, N = {n}"))
-        with_data = [s for s in w_sizes if any(r.median("kept_mb_final") is not None for r in select(results, workload, s))]
-        if len(with_data) >= 2:
-            stem = "scaling" if workload == primary else f"scaling_{_safe(workload)}"
-            plans.append(PlannedPlot(stem, "scaling", workload, None, f"Rates and bytes per entry vs N, {workload}"))
-    from . import busy  # it reads this module's analysis: imported when planning, not at load
-
-    if busy.knobs_plottable(results, suite):
-        plans.append(
-            PlannedPlot(
-                "knobs",
-                "knobs",
-                None,
-                None,
-                "Each library's knobs: how soon 90 % comes back, idle and busy, against the next round's page faults",
-            )
-        )
-    if settle_workloads:
-        plans.append(
-            PlannedPlot(
-                "timeline",
-                "timeline",
-                tuple(settle_workloads),
-                None,
-                "RSS above baseline after clear, by allocator family: " + ", ".join(settle_workloads),
-            )
-        )
-    if "command" in ws:
-        plans.append(PlannedPlot("command", "command", "command", None, "The program's RSS over its life, per configuration"))
-    from . import programs as real_programs  # it reads this module's analysis: imported when planning
-
-    scenarios = tuple(w for w in ws if w in suite.scenarios)
-    if scenarios and real_programs.plottable(results, suite):
-        plans.append(
-            PlannedPlot(
-                "programs",
-                "programs",
-                scenarios,
-                None,
-                "What each real program keeps at the end of what it grew, per configuration",
-            )
-        )
-    if scenarios and real_programs.timeline_plottable(results, suite):
-        plans.append(
-            PlannedPlot(
-                "programs_timeline",
-                "programs_timeline",
-                scenarios,
-                None,
-                "Each real program's RSS over its life and phases: each library's default and the configurations that give most back",
-            )
-        )
-    from . import heap_section  # it reads this module's analysis: imported when planning
-
-    heap_groups = heap_section.plottable(results, suite)
-    if heap_groups:
-        plans.append(
-            PlannedPlot(
-                "heap_map",
-                "heap_map",
-                tuple(g.workload for g in heap_groups),
-                None,
-                "Why it stays: resident anonymous MB by heap-map class (free, pinned, used, outside), per configuration",
-            )
-        )
-    return plans
-
-
-def _exact_plans(results, suite, timed):
-    from . import exact_section  # it reads this module's analysis: imported when planning
-
-    plans, first = [], None
-    for workload, size in exact_section.counted_workloads(results, suite):
-        if not any(r.ok for r in select(results, workload, size)):
-            continue
-        if first is None:
-            first = workload
-        elif any(p.workload == workload for p in plans):
-            continue  # one figure per workload: its largest N
-        suffix = "" if workload == first else f"_{_safe(workload)}"
-        n = format_size(size)
-        plans.append(
-            PlannedPlot(
-                f"exact{suffix}",
-                "exact",
-                workload,
-                size,
-                f"Instructions, L1 and LL misses per operation, counted, {workload}, N = {n}",
-            )
-        )
-        if timed is not None and timed.group(workload, size) is not None:
-            plans.append(
-                PlannedPlot(
-                    f"exact_vs_timed{suffix}",
-                    "exact_vs_timed",
-                    workload,
-                    size,
-                    f"Cycles estimate per operation against the timed run's ns per operation, {workload}",
-                )
-            )
-    return plans
+def time_zero_axis(suite):
+    """time_zero as an axis label."""
+    if suite.times_from_clear:
+        return "seconds after clear() (or after the release step)"
+    return "seconds after the settle period starts"
 
 
 def settle_label(suite):
@@ -1078,6 +972,18 @@ def contract_violations(run):
             if any(run.suite.unit(counter) is not None for counter in group):
                 needed.update(group)
         problems += counter_problems(run.suite, name, needed)
-    from . import heap_section  # it reads this module's analysis: imported when checking
+    return problems + counter_problems(run.suite, "heap map", heap_map_counters_read(run.suite))
 
-    return problems + heap_section.contract_violations(run)
+
+def heap_map_counters_read(suite):
+    """{counter: unit} the heap-map section reads in a heap-map run (./bench --heap-map): per row heap_record_ns,
+    heap_calls, heap_unknown_frees; per moment of the heap maps, each class, live and own in bytes, live_blocks a
+    count. {} for a run without heap maps."""
+    if suite.heap_map is None:
+        return {}
+    needed = {"heap_record_ns": "nanoseconds", "heap_calls": "count", "heap_unknown_frees": "count"}
+    moments = dict.fromkeys(m.moment for maps in suite.heap_maps.values() for hm in maps for m in hm.moments)
+    for m in moments:
+        needed.update({f"heap_{m}_{c}": "bytes" for c in HEAP_CLASSES + ("live", "own")})
+        needed[f"heap_{m}_live_blocks"] = "count"
+    return needed

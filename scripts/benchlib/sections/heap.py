@@ -1,0 +1,855 @@
+"""Why memory stays resident, from a heap-map run (./bench --heap-map, benchmarks/heapmap/heap_map.h): the
+report's section "Why it stays", its analysis and its figure.
+
+Every process of such a run ran behind the suite's interposer, which at moments (a workload's cleared,
+released, final; a program's phases and exit) sorted its resident anonymous pages into the description's
+classes (description.HEAP_CLASSES: free, pinned, used, outside) and ranked the allocation sites of the blocks
+on pinned pages. Per instance, over its repetitions (each quantity per repetition first, then the median, like
+summary.above_base):
+
+  <class> MB at a moment     heap_<moment>_<class> / 1e6, and live (heap_<moment>_live) and the interposer's
+                             own tables (heap_<moment>_own: in RSS, in no class)
+  above base                 (rss_<moment> - the baseline) / 1e6, the baseline rss_base (for a scenario, its
+                             first phase's reading); none at a moment without an RSS reading (a program's exit)
+  <class> share              heap_<moment>_<class> / (rss_<moment> - the baseline), in %; only where at least
+                             MIN_ABOVE_MB stays above the baseline. A class counts every resident page, those
+                             resident at the baseline too, so a share can exceed 100 %
+  what a moment holds        FREE when its free bytes are large (LARGE_MB, and LARGE_PCT of what stays above
+                             base where MIN_ABOVE_MB stays) and at least its pinned bytes; PINNED when its pinned
+                             bytes are large and more than its free ones; NEITHER otherwise
+  sites                      per repetition, the sites of a moment summed by their first SITE_FRAMES frames,
+                             then per site the median over repetitions (0 where a repetition lacks it)
+
+The RSS of a heap-map run includes the interposer's own tables and its speed the interposer's cost, so this
+section ranks no configuration by either; every sentence is computed from the rows it speaks of.
+"""
+
+import os
+import re
+import statistics
+import textwrap
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
+
+from .. import mdformat as fmt
+from .. import plots, summary
+from ..description import HEAP_CLASSES
+from ..section import TIMED, PlannedPlot
+from ..summary import MB, STAGES, format_size
+
+RUNS = TIMED
+
+# A class's part of a moment is "large" from this many MB and this share of what stays above the baseline: 1.1 MB free
+# beside 98 MB above the baseline is as little to return as 0.4 MB.
+LARGE_MB = 1.0
+LARGE_PCT = 5.0
+# Shares of what stays above the baseline are computed only when at least this much stays (below: MB only).
+MIN_ABOVE_MB = 1.0
+# A release step "returned" a part when it took at least this share of it away, "left" it when it took less
+# than 100 - this.
+RETURNED_PCT = 90.0
+# The pinning sites shown per configuration, and the frames shown (and merged by) per site.
+TOP_SITES = 3
+SITE_FRAMES = 3
+
+FREE, PINNED, NEITHER = "free", "pinned", "neither"
+PLOT_KINDS = ("heap_map",)
+# The moment the interposer takes when a program exits (BENCH_HEAPMAP_AT_EXIT): no RSS reading is taken with it.
+EXIT_MOMENT = "exit"
+# A pinning site is shown when it holds at least this share of the moment's pinned bytes (the first one always).
+MIN_SITE_PCT = 1.0
+
+_FREE_COUNTER = re.compile(r"^heap_(.+)_free$")
+
+
+def has_heap_maps(suite):
+    return suite.heap_map is not None
+
+
+@dataclass(frozen=True)
+class Site:
+    """A pinning site merged over repetitions: its first frames (as the description names them), the median bytes
+    of pinned pages it pins and of its blocks there."""
+
+    frames: tuple
+    bytes: float
+    blocks: float
+
+
+@dataclass
+class HeapResult:
+    """One instance of a heap-map run: a summary.ConfigResult read through its heap maps."""
+
+    result: object  # summary.ConfigResult
+    suite: object  # description.Description
+
+    @property
+    def configuration(self):
+        return self.result.configuration
+
+    @property
+    def scenario(self):
+        return self.suite.scenario(self.result.workload)
+
+    @property
+    def workload_info(self):
+        return self.result.workload_info
+
+    def moments(self):
+        """The moments with a heap map, in the order they were taken: a workload's stages, a scenario's phases then
+        its exit, then the order of the maps themselves."""
+        found = {m.group(1) for name in self.result.quantities if (m := _FREE_COUNTER.match(name))}
+        order = list(STAGES)
+        if self.scenario is not None:
+            order = list(self.scenario.phase_names) + [EXIT_MOMENT]
+        order += [m.moment for hm in self.suite.heap_maps.get(self.result.run_name, []) for m in hm.moments]
+        ranked = list(dict.fromkeys(o for o in order if o in found))
+        return ranked + sorted(found - set(ranked))
+
+    def counter(self, moment, what):
+        return f"heap_{moment}_{what}"
+
+    def mb(self, moment, what):
+        """Median MB of a class (or live, own) at a moment; None without it."""
+        v = self.result.median(self.counter(moment, what))
+        return None if v is None else v / MB
+
+    def rss_counter(self, moment):
+        return f"rss_{moment}"
+
+    def base_counter(self):
+        """The baseline RSS reading: rss_base, or a scenario's first phase; None for a run without one."""
+        if self.scenario is not None:
+            return f"rss_{self.scenario.phase_names[0]}"
+        return "rss_base" if self.result.spread("rss_base") is not None else None
+
+    def above_mb(self, moment):
+        """MB of RSS above the baseline at a moment (per repetition, then the median)."""
+        base = self.base_counter()
+        if base is None:
+            return None
+        return summary.per_repetition(self.result, [self.rss_counter(moment), base], lambda v, b: (v - b) / MB)
+
+    def share_pct(self, moment, what):
+        """A class's bytes in % of what stays above the baseline at a moment; None below MIN_ABOVE_MB."""
+        above = self.above_mb(moment)
+        if above is None or above < MIN_ABOVE_MB:
+            return None
+        counters = [self.counter(moment, what), self.rss_counter(moment), self.base_counter()]
+        return summary.per_repetition(self.result, counters, lambda c, v, b: c / (v - b) * 100 if v - b > 0 else None)
+
+    def large(self, moment, mb):
+        if mb is None or mb < LARGE_MB:
+            return False
+        above = self.above_mb(moment)
+        return above is None or above < MIN_ABOVE_MB or mb >= above * LARGE_PCT / 100
+
+    def holds(self, moment):
+        """FREE, PINNED or NEITHER: what dominates the moment (see the module docstring)."""
+        free, pinned = self.mb(moment, "free"), self.mb(moment, "pinned")
+        if free is None or pinned is None:
+            return None
+        if self.large(moment, free) and free >= pinned:
+            return FREE
+        if self.large(moment, pinned) and pinned > free:
+            return PINNED
+        return NEITHER
+
+    def after_free(self):
+        """The moment right after the free phase: a workload's cleared; for a program, the moment after the one with
+        the most live bytes (the last one when that is the last); the first moment otherwise."""
+        moments = self.moments()
+        if not moments:
+            return None
+        if self.scenario is None:
+            return "cleared" if "cleared" in moments else moments[0]
+        live = [(m, self.mb(m, "live")) for m in moments if self.mb(m, "live") is not None]
+        if not live:
+            return moments[0]
+        peak = max(live, key=lambda ml: ml[1])[0]
+        i = moments.index(peak)
+        return moments[min(i + 1, len(moments) - 1)]
+
+    def end(self):
+        """The last moment while the work is still alive: a workload's last stage; for a scenario, its last phase
+        when mapped (its exit comes after the program's own teardown); the last moment otherwise."""
+        moments = self.moments()
+        if not moments:
+            return None
+        if self.scenario is not None and self.scenario.phase_names[-1] in moments:
+            return self.scenario.phase_names[-1]
+        return moments[-1]
+
+    def released(self):
+        """True when a heap map was taken after the configuration's release step."""
+        return "released" in self.moments()
+
+    def sites(self, moment, frames=SITE_FRAMES):
+        """[Site] at a moment, merged over repetitions (module docstring), most bytes first."""
+        per_rep = []
+        for hm in self.suite.heap_maps.get(self.result.run_name, []):
+            m = hm.moment(moment)
+            if m is None:
+                continue
+            sums = {}
+            for s in m.sites:
+                key = s.frames[:frames]
+                b, n = sums.get(key, (0.0, 0.0))
+                sums[key] = (b + s.bytes, n + s.blocks)
+            per_rep.append(sums)
+        keys = dict.fromkeys(k for sums in per_rep for k in sums)
+        merged = [
+            Site(
+                k,
+                statistics.median(sums.get(k, (0.0, 0.0))[0] for sums in per_rep),
+                statistics.median(sums.get(k, (0.0, 0.0))[1] for sums in per_rep),
+            )
+            for k in keys
+        ]
+        return sorted(merged, key=lambda s: (-s.bytes, s.frames))
+
+    def processes(self, moment):
+        """The largest number of processes whose snapshots a moment sums, over repetitions (1 for a single process)."""
+        counts = [m.processes for hm in self.suite.heap_maps.get(self.result.run_name, []) if (m := hm.moment(moment))]
+        return max(counts, default=1)
+
+    def unknown_frees(self):
+        """The most frees of blocks the interposer never saw allocated, over repetitions (0 when none)."""
+        s = self.result.spread("heap_unknown_frees")
+        return max(s.values) if s is not None else 0.0
+
+    def record_ns(self):
+        return self.result.median("heap_record_ns")
+
+    def recording_seconds(self):
+        """The process's calls at the measured cost per call (heap_calls x heap_record_ns), s."""
+        return summary.per_repetition(self.result, ["heap_calls", "heap_record_ns"], lambda n, ns: n * ns / 1e9)
+
+    def recording_share_pct(self, phase_counter):
+        """heap_calls x heap_record_ns in % of a phase's seconds (per repetition, then the median)."""
+        return summary.per_repetition(
+            self.result,
+            ["heap_calls", "heap_record_ns", phase_counter],
+            lambda n, ns, t: n * ns / 1e9 / t * 100 if t > 0 else None,
+        )
+
+
+@dataclass
+class Group:
+    """The heap-map results of one workload at one N, or of one scenario (size None), or of a program's run."""
+
+    workload: str
+    size: object
+    rows: list  # [HeapResult] in the results' order
+
+    @property
+    def title(self):
+        if self.size is None:
+            return f"`{self.workload}`"
+        return f"`{self.workload}`, N = {format_size(self.size)}"
+
+
+def _has_map(result):
+    return result.ok and any(_FREE_COUNTER.match(name) for name in result.quantities)
+
+
+def groups(results, suite):
+    """[Group] of the run's instances with heap maps: per workload (each N, largest first) or scenario, in the
+    run's order of workloads."""
+    if not has_heap_maps(suite):
+        return []
+    out = []
+    for workload in summary.workloads(results, suite):
+        for size in reversed(summary.sizes(results, workload)):
+            rows = [HeapResult(r, suite) for r in summary.select(results, workload, size) if _has_map(r)]
+            if rows:
+                out.append(Group(workload, size, rows))
+    return out
+
+
+def plottable(results, suite):
+    """The groups heap_map.png draws: one per workload (its largest N) or scenario."""
+    seen, out = set(), []
+    for g in groups(results, suite):
+        if g.workload not in seen:
+            seen.add(g.workload)
+            out.append(g)
+    return out
+
+
+def moment_title(row, moment):
+    """How a moment reads in the text: a workload's stage as its description says, a program's phase in italics."""
+    if row.scenario is None and moment in STAGES and row.workload_info is not None:
+        return summary.stage_title(moment, row.workload_info)
+    if moment == EXIT_MOMENT:
+        return "at *exit*"
+    return f"at *{moment}*"
+
+
+def short_frame(frame):
+    """'void ns::f<int, T<U>>(int, char) [clone .isra.0] (bench)' -> 'void ns::f<…>(…) [clone .isra.0] (bench)':
+    template arguments and parameter lists elided, the object kept; a frame without a symbol
+    ('libc.so.6+0x2724a') or one that does not parse is given as it is."""
+    m = re.match(r"^(.*) \(([^()]*)\)$", frame)
+    if not m:
+        return frame
+    name, obj = m.groups()
+    out, i = [], 0
+    while i < len(name):
+        if name.startswith("(anonymous namespace)", i):
+            out.append("(anonymous namespace)")
+            i += len("(anonymous namespace)")
+            continue
+        if name.startswith("operator", i):
+            j = i + len("operator")
+            if name.startswith("()", j):
+                j += 2
+            else:
+                while j < len(name) and name[j] in "<>=!+-*/%^&|~[],":
+                    j += 1
+            out.append(name[i:j])
+            i = j
+            continue
+        c = name[i]
+        if c in "<(":
+            close = _closing(name, i)
+            if close is None:
+                return frame
+            if c == "<":
+                out.append("<…>")
+            else:
+                out.append("()" if close == i + 1 else "(…)")
+            i = close + 1
+            continue
+        out.append(c)
+        i += 1
+    return f"{''.join(out)} ({obj})"
+
+
+def _closing(text, start):
+    """The index of the bracket closing the one at `start` ('<' or '('), counting both kinds; None if unbalanced."""
+    pairs = {"<": ">", "(": ")"}
+    stack = []
+    for k in range(start, len(text)):
+        c = text[k]
+        if c in pairs:
+            stack.append(pairs[c])
+        elif c in ")>":
+            if not stack or stack[-1] != c:
+                return None
+            stack.pop()
+            if not stack:
+                return k
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# text helpers
+
+
+def class_sentence(suite, cls):
+    """The description's sentence for a class, its pinned_share spelled out."""
+    text = suite.heap_map.classes[cls]
+    return text.replace("pinned_share", f"pinned_share ({suite.heap_map.pinned_share * 100:g} % of the page)")
+
+
+# ---------------------------------------------------------------------------------------------------
+# sentences
+
+
+def _holds_text(row, moment):
+    free, pinned = row.mb(moment, "free"), row.mb(moment, "pinned")
+    text = f"{row.configuration} holds {fmt.mb_unit(free)} free and {fmt.mb_unit(pinned)} pinned"
+    above = row.above_mb(moment)
+    shares = row.share_pct(moment, "free"), row.share_pct(moment, "pinned")
+    if above is not None and None not in shares:
+        text += f" ({fmt.pct(shares[0])} and {fmt.pct(shares[1])} of the {fmt.mb_unit(above)} above base)"
+    return text
+
+
+def _free_meaning(group):
+    """What free pages are, and what this run shows of returning them: only a release step that ran says it."""
+    steps = any(r.result.config is not None and r.result.config.release_step for r in group.rows)
+    return "no live block on these pages: the allocator keeps them by choice; " + (
+        "*The release steps* below say what a call returned here"
+        if steps
+        else "no release step ran here, so whether a call or knob returns them is not measured in this run"
+    )
+
+
+def holds_sentences(group):
+    """Per class of what the moment after the free phase holds: which configurations, with their MB."""
+    by = {FREE: [], PINNED: [], NEITHER: []}
+    for row in group.rows:
+        moment = row.after_free()
+        held = row.holds(moment) if moment is not None else None
+        if held is not None:
+            by[held].append((row, moment))
+    if not any(by.values()):
+        return []
+
+    def when(items):
+        titles = list(dict.fromkeys(moment_title(r, m) for r, m in items))
+        return titles[0] if len(titles) == 1 else None
+
+    def listing(items):
+        common = when(items)
+        return "; ".join(_holds_text(r, m) + ("" if common else f" {moment_title(r, m)}") for r, m in items)
+
+    out = []
+    if by[FREE]:
+        common = when(by[FREE])
+        out.append(f"**Kept free** ({_free_meaning(group)}){f' {common}' if common else ''}: " + listing(by[FREE]) + ".")
+    if by[PINNED]:
+        common = when(by[PINNED])
+        out.append(
+            f"**Pinned** (live blocks hold these pages: no call or knob returns them while those blocks live)"
+            f"{f' {common}' if common else ''}: "
+            + "; ".join(
+                f"{_holds_text(r, m)}, with {fmt.mb_unit(r.mb(m, 'live'))} of live blocks in the process"
+                + ("" if common else f" {moment_title(r, m)}")
+                for r, m in by[PINNED]
+            )
+            + "."
+        )
+    if by[NEITHER]:
+        common = when(by[NEITHER])
+        out.append(
+            f"**Neither free nor pinned beyond {LARGE_MB:g} MB and {LARGE_PCT:g} % of what stays**"
+            f"{f' {common}' if common else ''}: " + listing(by[NEITHER]) + "."
+        )
+    return out
+
+
+def _change(before, after):
+    return f"{fmt.mb(before)} → {fmt.mb(after)} MB"
+
+
+def release_sentences(group):
+    """For every configuration with a release step: what it did to the free and the pinned part (cleared →
+    released), or that no heap map was taken after it."""
+    out, spans = [], []
+    for row in group.rows:
+        config = row.result.config
+        if config is None or not config.release_step:
+            continue
+        spans.append(f"{moment_title(row, 'cleared')} → {moment_title(row, 'released')}")
+        call = f" (`{config.release_call}`)" if config.release_call else ""
+        if not row.released() or "cleared" not in row.moments():
+            out.append(f"{row.configuration}'s release step{call}: no heap map was taken after it.")
+            continue
+        free = row.mb("cleared", "free"), row.mb("released", "free")
+        pinned = row.mb("cleared", "pinned"), row.mb("released", "pinned")
+        if None in free or None in pinned:
+            continue
+        if not row.large("cleared", free[0]):
+            did = f"had little free to return (free {_change(*free)})"
+        elif free[1] <= free[0] * (1 - RETURNED_PCT / 100):
+            did = f"returned the free part (free {_change(*free)})"
+        elif free[1] < free[0] * RETURNED_PCT / 100:
+            did = f"returned part of the free part (free {_change(*free)})"
+        else:
+            did = f"**did not return the free part** (free {_change(*free)})"
+        if not row.large("cleared", pinned[0]):
+            kept = f"; pinned {_change(*pinned)}"
+        elif pinned[1] >= pinned[0] * RETURNED_PCT / 100:
+            kept = f" and left the pinned part (pinned {_change(*pinned)})"
+        else:
+            kept = f" and took pinned down too (pinned {_change(*pinned)})"
+        above = row.above_mb("cleared"), row.above_mb("released")
+        rss = f"; RSS above base {_change(*above)}" if None not in above else ""
+        out.append(f"{row.configuration}'s release step{call} {did}{kept}{rss}.")
+    if not out:
+        return []
+    when = f" ({spans[0]})" if len(set(spans)) == 1 else ""
+    return [f"**The release steps**{when}: " + " ".join(out)]
+
+
+def settle_sentence(group):
+    """Configurations whose free or pinned part changed by LARGE_MB or more from the last moment of their own doing
+    (the release step's, else the one after the free phase) to the end; or that none did."""
+    changed, compared, span = [], [], set()
+    for row in group.rows:
+        start = "released" if row.released() else row.after_free()
+        end = row.end()
+        if start is None or end is None or start == end:
+            continue
+        moments = row.moments()
+        if moments.index(end) < moments.index(start):
+            continue
+        compared.append(row)
+        span.add((moment_title(row, start), moment_title(row, end)))
+        parts = []
+        for cls in (FREE, PINNED):
+            a, b = row.mb(start, cls), row.mb(end, cls)
+            if a is not None and b is not None and abs(b - a) >= LARGE_MB:
+                parts.append(f"{cls} {_change(a, b)}")
+        if parts:
+            changed.append(
+                f"{row.configuration} {', '.join(parts)}"
+                + (f" ({moment_title(row, start)} → {moment_title(row, end)})" if len(span) > 1 else "")
+            )
+    if not compared:
+        return None
+    when = f" ({next(iter(span))[0]} → {next(iter(span))[1]})" if len(span) == 1 else ""
+    if not changed:
+        return f"**Afterwards**{when}: no configuration's free or pinned part changed by {LARGE_MB:g} MB or more."
+    return f"**Afterwards**{when}, changed by {LARGE_MB:g} MB or more: " + "; ".join(changed) + "."
+
+
+def _site_text(k, items):
+    """The k-th site of configurations that share their sites' frames: bytes, blocks and share as spans over them."""
+    sites = [(pinned, shown[k]) for _, pinned, shown in items]
+    blocks = [s.blocks for _, s in sites]
+    text = (
+        f"{fmt.span([s.bytes / MB for _, s in sites], fmt.small_mb)} in {fmt.span(blocks, lambda v: f'{v:,.0f}')} "
+        f"block{'' if all(round(b) == 1 for b in blocks) else 's'}, "
+        f"{fmt.span([s.bytes / MB / p * 100 for p, s in sites], lambda v: f'{v:.0f}')} % of the pinned bytes: "
+    )
+    return text + " ← ".join(f"`{short_frame(f)}`" for f in sites[0][1].frames)
+
+
+def site_lines(group):
+    """For every configuration whose pinned part is large after the free phase: its top pinning sites; configurations
+    whose sites have the same frames at the same moment are listed together, their figures as spans."""
+    together = {}
+    for row in group.rows:
+        moment = row.after_free()
+        pinned = row.mb(moment, "pinned") if moment is not None else None
+        if pinned is None or not row.large(moment, pinned):
+            continue
+        shown = row.sites(moment)[:TOP_SITES]
+        shown = shown[:1] + [s for s in shown[1:] if s.bytes / MB >= pinned * MIN_SITE_PCT / 100]
+        key = (moment_title(row, moment), tuple(s.frames for s in shown))
+        together.setdefault(key, []).append((row, pinned, shown))
+    if not together:
+        return []
+    lines = []
+    for (title, frames), items in together.items():
+        head = f"- {', '.join(r.configuration for r, _, _ in items)} ({fmt.span([p for _, p, _ in items], fmt.mb)} MB pinned {title})"
+        if not frames:
+            lines.append(head + ": no site recorded.")
+            continue
+        lines.append(head + ":")
+        lines += [f"  {k + 1}. {_site_text(k, items)}" for k in range(len(frames))]
+    note = _executable_note(group, [f for (_, frames) in together for site in frames for f in site])
+    return (
+        [
+            f"**Where the pinning blocks were allocated** (configurations with {LARGE_MB:g} MB or more pinned, and "
+            f"{LARGE_PCT:g} % of what stays; up to {TOP_SITES} sites by the pinned page bytes they hold, those with "
+            f"{MIN_SITE_PCT:g} % of them or more, a page's bytes shared among its blocks by their live bytes; each site's "
+            f"first {SITE_FRAMES} frames, innermost first, template arguments and parameters elided; medians over "
+            "repetitions; configurations with the same sites together, their figures as ranges):",
+            "",
+        ]
+        + lines
+        + ([""] + note if note else [])
+    )
+
+
+def measured_program(scenario):
+    """The name of what a scenario measures: its processes' name, or its program's."""
+    if scenario.measure:
+        return scenario.measure
+    return os.path.basename(scenario.needs[0].program) if scenario.needs else None
+
+
+def _executable_note(group, frames):
+    """A frame's object is the file it lies in; the interposer names a process's executable as /proc/self/exe does, so
+    for a program installed under another file's name (Debian's redis-server is redis-check-rdb) the frames name a
+    program the reader did not run: say whose they are."""
+    scenario = group.rows[0].scenario if group.rows else None
+    program = measured_program(scenario) if scenario is not None else None
+    objects = dict.fromkeys(m.group(1) for f in frames if (m := re.search(r"\(([^()]+)\)$", f)))
+    others = [o for o in objects if ".so" not in o and o != program]
+    if program is None or not others:
+        return []
+    return [
+        ", ".join(f"`{o}`" for o in others)
+        + f" is the executable of the measured `{program}`: the file its frames lie in, as `/proc/self/exe` names it."
+    ]
+
+
+def unknown_sentence(group):
+    rows = [r for r in group.rows if r.unknown_frees() > 0]
+    if not rows:
+        return None
+    return (
+        "**Frees of blocks the interposer never saw allocated** (`heap_unknown_frees`, the most in a repetition): "
+        + ", ".join(f"{r.configuration} {r.unknown_frees():,.0f}" for r in rows)
+        + ". An allocation function it does not cover served those blocks: the pages they were on may be misclassified."
+    )
+
+
+def contrast_sentence(group, against):
+    """`group`'s workload against another's at the same N: under which configurations what the moment after the
+    free phase holds differs (free in one, pinned in the other), and under which it does not."""
+    theirs = {r.configuration: r for r in against.rows}
+    pairs = [(theirs[r.configuration], r) for r in group.rows if r.configuration in theirs]
+    pairs = [
+        (a, b) for a, b in pairs if a.after_free() and b.after_free() and a.holds(a.after_free()) and b.holds(b.after_free())
+    ]
+    if not pairs:
+        return None
+    by = {}
+    for a, b in pairs:
+        by.setdefault((a.holds(a.after_free()), b.holds(b.after_free())), []).append((a, b))
+    flipped = {k: v for k, v in by.items() if k[0] != k[1] and NEITHER not in k}
+    if not flipped:
+        return None
+    first_a, first_b = pairs[0]
+    a_when, b_when = moment_title(first_a, first_a.after_free()), moment_title(first_b, first_b.after_free())
+
+    def figures(rows):
+        """'12.8–12.9 MB free, 0.0 MB pinned, 0.1 MB of live blocks' over `rows` at their moment after the free phase."""
+        spans = [
+            fmt.span([r.mb(r.after_free(), what) for r in rows], fmt.mb) + f" MB {label}"
+            for what, label in ((FREE, "free"), (PINNED, "pinned"), ("live", "of live blocks"))
+        ]
+        return ", ".join(spans)
+
+    parts = []
+    for (ha, hb), items in flipped.items():
+        parts.append(
+            f"under {', '.join(a.configuration for a, _ in items)}, `{against.workload}` {a_when} holds mostly {ha} pages "
+            f"({figures([a for a, _ in items])}) and `{group.workload}` {b_when} mostly {hb} ones "
+            f"({figures([b for _, b in items])})"
+        )
+    rest = [(k, v) for k, v in by.items() if k not in flipped]
+    text = f"**`{group.workload}` against `{against.workload}`** (the same configurations): " + "; ".join(parts)
+    if rest:
+        text += "; not so under " + "; ".join(
+            f"{', '.join(a.configuration for a, _ in items)} ({ha} in `{against.workload}`, {hb} in `{group.workload}`)"
+            for (ha, hb), items in rest
+        )
+    return text + "."
+
+
+# ---------------------------------------------------------------------------------------------------
+# tables
+
+
+def table(group):
+    """One row per configuration and moment: MB per class, live, the interposer's own, RSS above base, and the free
+    and pinned shares of it."""
+    header = ["configuration", "moment"] + [f"{c} (MB)" for c in HEAP_CLASSES]
+    header += ["live (MB)", "interposer's own (MB)", "RSS above base (MB)", "free share", "pinned share"]
+    rows = []
+    for row in group.rows:
+        for k, moment in enumerate(row.moments()):
+            title = moment_title(row, moment)
+            processes = row.processes(moment)
+            if processes > 1:
+                title += f" ({processes} processes)"
+            rows.append(
+                [row.configuration if k == 0 else "", title]
+                + [fmt.mb(row.mb(moment, c)) for c in HEAP_CLASSES]
+                + [fmt.mb(row.mb(moment, "live")), fmt.mb(row.mb(moment, "own")), fmt.mb(row.above_mb(moment))]
+                + [fmt.pct(row.share_pct(moment, FREE)), fmt.pct(row.share_pct(moment, PINNED))]
+            )
+    return fmt.table(header, rows)
+
+
+# ---------------------------------------------------------------------------------------------------
+# the section
+
+
+def _cost_text(all_rows):
+    ns = [r.record_ns() for r in all_rows if r.record_ns() is not None]
+    if not ns:
+        return None
+    text = (
+        f"**What the interposer costs**: recording one call took a median {statistics.median(ns):,.0f} ns "
+        f"(`heap_record_ns`, measured inside; {fmt.span(ns, lambda v: f'{v:,.0f}')} ns over the instances)"
+    )
+    insert = [s for r in all_rows if (s := r.recording_share_pct("insert_seconds")) is not None]
+    wall = [
+        s
+        for r in all_rows
+        if r.result.spread("insert_seconds") is None and (s := r.recording_share_pct("wall_seconds")) is not None
+    ]
+    seconds = [s for r in all_rows if (s := r.recording_seconds()) is not None]
+    if insert:
+        text += (
+            f"; at that cost a process's calls (`heap_calls`) come to {fmt.span(insert, lambda v: f'{v:.1f}')} % of its insert "
+            "phase's time (calls × ns ÷ `insert_seconds`, per repetition: the calls of the whole process set beside the "
+            "insert phase alone)"
+        )
+    elif wall and seconds:
+        text += (
+            f"; at that cost a program's calls (`heap_calls`) come to {fmt.span([s * 1e3 for s in seconds], lambda v: f'{v:,.0f}')} ms, "
+            f"{fmt.span(wall, lambda v: f'{v:.1f}')} % of its wall time (`wall_seconds`)"
+        )
+    own = [r.mb(m, "own") for r in all_rows for m in r.moments() if r.mb(m, "own") is not None]
+    if own:
+        text += (
+            f". Its own tables are resident too: {fmt.span(own, lambda v: f'{v:,.1f}')} MB per moment (`heap_<moment>_own`, "
+            f"median {statistics.median(own):,.1f} MB), in no class but **in every RSS figure of this run**, which is why "
+            "its retention figures are not those of a plain run and why no configuration is ranked here by RSS or speed"
+        )
+    return text + "."
+
+
+def _intro(suite, all_groups, figures):
+    hm = suite.heap_map
+    out = [
+        "## Why it stays",
+        "",
+        f"Every process of this run ran behind the heap map's interposer (`{hm.interposer}`), preloaded ahead of the "
+        "configuration's allocator: it records every block malloc returns and, at moments (for a workload: right after "
+        "its free phase, after the release step where there is one, after settle; for a program: its phases and its "
+        "exit), sorts the process's resident anonymous pages into the run's classes:",
+        "",
+    ]
+    out += [f"- **{c}**: {class_sentence(suite, c)}" for c in HEAP_CLASSES]
+    out += [
+        "",
+        f"*malloc's ground* is every {hm.granule_bytes / 1024:g} KiB granule in which malloc has ever returned a block; "
+        f"each block keeps {hm.site_frames} return addresses, its allocation site. The interposer's own tables are left "
+        "out of every class.",
+        "",
+    ]
+    cost = _cost_text([r for g in all_groups for r in g.rows])
+    if cost:
+        out += [cost, ""]
+    out += [
+        "Tables: medians over repetitions in MB (10⁶ bytes); *live*: the bytes of live blocks; *interposer's own*: its "
+        "tables, in RSS but in no class; *RSS above base*: RSS at the moment minus the baseline (`rss_base`; for a "
+        "program, its first phase), per repetition then the median (none at *exit*, where no RSS is read); "
+        f"*free share* and *pinned share*: those classes in % of it (only where {MIN_ABOVE_MB:g} MB or more stays above "
+        "base). A class counts every resident page, those already resident at the baseline too, so a share can exceed "
+        "100 %; and RSS holds more than the four classes: the interposer's own tables and what is not anonymous.",
+        "",
+    ]
+    for line in figures:
+        out += [line, ""]
+    return out
+
+
+def render_group(group, primary):
+    """A group's subsection; `primary`: the run's first group at the same N, for a contrast (or None)."""
+    out = [f"### {group.title}", "", table(group), ""]
+    sentences = holds_sentences(group) + release_sentences(group)
+    sentences += [s for s in (settle_sentence(group), unknown_sentence(group)) if s]
+    if primary is not None:
+        contrast = contrast_sentence(group, primary)
+        if contrast:
+            sentences.append(contrast)
+    out += ["- " + s for s in sentences]
+    sites = site_lines(group)
+    if sites:
+        out += [""] + sites
+    return out
+
+
+def render(report):
+    """The section "Why it stays", or [] for a run without heap maps."""
+    suite, figures = report.suite, report.images(PLOT_KINDS)
+    found = groups(report.results, suite)
+    if not found:
+        return []
+    out = _intro(suite, found, figures)
+    for i, g in enumerate(found):
+        # Each pair of workloads at one N once: the later against the run's first.
+        primary = next((p for p in found[:i] if p.size is not None and p.size == g.size and p.workload != g.workload), None)
+        out += render_group(g, primary) + [""]
+    return out[:-1]
+
+
+# ---------------------------------------------------------------------------------------------------
+# the figure (drawn with plots' helpers); its title states the question it answers
+#
+# heap_map.png   one panel per workload (its largest N) or scenario: for every configuration, a stacked bar of
+#                its resident anonymous MB by class (free, pinned, used, outside) at its last moment (a
+#                workload's after settle, a scenario's last phase), and, for a configuration with a release
+#                step, a bar right after the free phase beside it
+
+
+def figures(report):
+    found = plottable(report.results, report.suite)
+    if not found:
+        return []
+    return [
+        PlannedPlot(
+            "heap_map",
+            "heap_map",
+            tuple(g.workload for g in found),
+            None,
+            "Why it stays: resident anonymous MB by heap-map class (free, pinned, used, outside), per configuration",
+            heap_map_figure,
+        )
+    ]
+
+
+CLASS_COLORS = {"free": "#4393c3", "pinned": "#b2182b", "used": "#878787", "outside": "#d9d9d9"}
+
+
+def _bars(row):
+    """[(moment, label)] drawn for a row: right after the free phase beside the end where a release step ran."""
+    end = row.end()
+    if end is None:
+        return []
+    after = row.after_free()
+    if row.released() and after is not None and after != end:
+        return [(after, after), (end, end)]
+    return [(end, end)]
+
+
+def heap_map_figure(report, style, planned):
+    suite = report.suite
+    found = plottable(report.results, suite)
+    n_bars = [sum(len(_bars(r)) for r in g.rows) for g in found]
+    rows_of, columns = plots.grid(len(found), 2)
+    height = max(n_bars, default=1) * 0.32 + 1.2
+    fig, axes = plt.subplots(rows_of, columns, figsize=(6.6 * columns, height * rows_of + 1.8), squeeze=False)
+    ends = set()
+    for k, group in enumerate(found):
+        ax = axes[k // columns][k % columns]
+        labels, y = [], 0
+        top = max(
+            [sum(r.mb(m, c) or 0.0 for c in HEAP_CLASSES) for r in group.rows for m, _ in _bars(r)] + [1.0],
+        )
+        for row in group.rows:
+            for moment, label in _bars(row):
+                if moment == row.end():
+                    ends.add(moment)
+                left = 0.0
+                for cls in HEAP_CLASSES:
+                    value = row.mb(moment, cls) or 0.0
+                    ax.barh(y, value, left=left, height=0.7, color=CLASS_COLORS[cls], linewidth=0)
+                    left += value
+                ax.text(
+                    left + top * 0.02,
+                    y,
+                    f"{row.mb(moment, 'free') or 0:,.1f} free · {row.mb(moment, 'pinned') or 0:,.1f} pinned",
+                    va="center",
+                    fontsize=6.5,
+                    color="0.2",
+                )
+                labels.append(f"{row.configuration} · {label}")
+                y += 1
+        ax.set_yticks(range(len(labels)), [plots.plain(t) for t in labels], fontsize=7.5)
+        ax.set_ylim(len(labels) - 0.5, -0.5)
+        ax.set_xlim(0, top * 1.45)
+        ax.set_title(plots.plain(group.title.replace("`", "")), fontsize=9.5)
+        ax.set_xlabel("resident anonymous MB, by class", fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+        ax.grid(axis="x", color="0.92")
+        ax.set_axisbelow(True)
+    plots.hide_unused(axes, len(found))
+    handles = [
+        Patch(color=CLASS_COLORS[c], label=textwrap.fill(f"{c}: {class_sentence(suite, c).split(':')[0]}", 70))
+        for c in HEAP_CLASSES
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, fontsize=7.5)
+    reps = fmt.span(r.result.repetitions for g in found for r in g.rows) or "no"
+    top = plots.title(
+        fig,
+        "Why does the memory stay: pages the allocator keeps free, or pages live blocks pin?",
+        f"medians of {reps} run{'' if reps == '1' else 's'} at the last moment ({', '.join(sorted(ends))}), and right after the free phase beside it where "
+        "a release step ran · behind the heap map's interposer, whose own tables (in RSS) are not drawn",
+    )
+    fig.tight_layout(rect=(0, 0.75 / fig.get_figheight(), 1, top))
+    return fig
