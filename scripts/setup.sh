@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libbenchmark-dev libgtest-dev googletest
   libssl-dev nlohmann-json3-dev
+  libzstd-dev                   # the recorder's trace files (the writer compresses outside the recorded process)
   libboost-container-dev
   # The malloc libraries (each optional for the build: a missing one makes only its rows unavailable).
   libjemalloc-dev libgoogle-perftools-dev libmimalloc-dev

@@ -153,7 +153,12 @@ const std::vector<ProcessEntry>& ProgramWatch::table(std::int64_t now_ns) {
 
 CommandRun::CommandRun(const CommandOptions& options, const Configuration& configuration, const std::string& output_stem,
                        ProgramWatch& watch)
-    : configuration_(configuration), options_(options), watch_(watch), preload_(command_preload(configuration)), tree_(-1) {
+    : configuration_(configuration),
+      options_(options),
+      watch_(watch),
+      preload_(command_preload(configuration)),
+      tree_(-1),
+      stem_(output_stem) {
   // The libraries /proc/<pid>/maps is searched for, resolved once.
   for (const Configuration& other : configurations())
     if (other.library->preloaded && !other.library->preload_path.empty()) {
@@ -168,18 +173,18 @@ CommandRun::CommandRun(const CommandOptions& options, const Configuration& confi
   std::vector<std::string> extra = options.environment;
   extra.push_back(std::string(kProgramReportFdVariable) + "=" + std::to_string(kProgramReportFd));
   extra.push_back("BENCH_SCRATCH_DIR=" + scratch_directory_);
-  if (options.heap_map) {
-    // Every process of the tree loads the interposer; each listens for its phases' snapshots and
-    // takes one when it exits.
-    char heap_maps[] = "/tmp/bench-heapmap-XXXXXX";
-    if (::mkdtemp(heap_maps) == nullptr) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-    heap_map_directory_ = heap_maps;
-    extra.push_back("BENCH_HEAPMAP_DIR=" + heap_map_directory_);
-    extra.push_back("BENCH_HEAPMAP_LISTEN=1");
-    extra.push_back("BENCH_HEAPMAP_AT_EXIT=1");
+  if (options.heap_map || options.record) {
+    // Every process of the tree loads the interposer: the heap map's processes listen for their
+    // phases' snapshots and take one when they exit; the recorded ones each fill a ring.
+    interposition_ = std::make_unique<Interposition>(InterpositionOptions{.heap_map = options.heap_map,
+                                                                          .record = options.record,
+                                                                          .trace_directory = options.trace_directory + "/" + output_stem,
+                                                                          .residency_every = options.residency_every,
+                                                                          .program = true});
+    extra.insert(extra.end(), interposition_->environment().begin(), interposition_->environment().end());
   }
   std::vector<std::string> environment =
-      command_environment(::environ, configuration, extra, options.heap_map ? std::string(kHeapMapInterposer) : std::string());
+      command_environment(::environ, configuration, extra, interposition_ ? std::string(kInterposer) : std::string());
   std::vector<std::string> arguments = options.argv;
   std::vector<char*> argv, envp;
   for (std::string& a : arguments) argv.push_back(a.data());
@@ -223,7 +228,8 @@ CommandRun::CommandRun(const CommandOptions& options, const Configuration& confi
 CommandRun::~CommandRun() {
   reaper_.reset();  // stops and reaps whatever of the row still runs
   if (report_fd_ >= 0) ::close(report_fd_);
-  for (const std::string& directory : {scratch_directory_, heap_map_directory_})
+  interposition_.reset();
+  for (const std::string& directory : {scratch_directory_})
     if (!directory.empty()) {
       std::error_code ignored;
       std::filesystem::remove_all(directory, ignored);
@@ -295,8 +301,9 @@ bool CommandRun::take_sample(std::int64_t now) {
     const bool unconfirmed = v.verdict.conclusive && !v.verdict.served && !v.confirmed;
     if ((!v.verdict.conclusive && (v.inspections < 20 || sample_index_ % 10 == 0)) || unconfirmed) {
       ++v.inspections;
-      ProcessVerdict verdict = verify_process(pid, configuration_, preload_, malloc_libraries_,
-                                              options_.heap_map ? std::string(kHeapMapInterposer) : std::string(), heap_map_directory_);
+      ProcessVerdict verdict =
+          verify_process(pid, configuration_, preload_, malloc_libraries_, interposition_ ? std::string(kInterposer) : std::string(),
+                         interposition_ ? interposition_->forward_directory() : std::string());
       v.confirmed = unconfirmed && verdict.conclusive && !verdict.served;
       if (!unconfirmed || verdict.conclusive) v.verdict = std::move(verdict);
     }
@@ -411,6 +418,7 @@ void CommandRun::handle(const ProgramMessage& message, std::int64_t now) {
     last_phase_ns_ = now;
     last_phase_cpu_ = cpu;
     if (options_.heap_map) request_heap_maps(name);
+    if (interposition_) interposition_->phase(name);
   }
   if (expected && !repeated) ++next_phase_;
   if (!options_.phases.empty() && next_phase_ >= options_.timed_phases) settling_ = true;
@@ -424,7 +432,7 @@ void CommandRun::handle(const ProgramMessage& message, std::int64_t now) {
 // (bounded: 30 s a process; a process that has none, or exits meanwhile, is skipped).
 void CommandRun::request_heap_maps(const std::string& moment) {
   for (pid_t pid : measured_) {
-    const std::string path = heap_map_directory_ + "/" + std::to_string(pid) + ".sock";
+    const std::string path = interposition_->heap_map_directory() + "/" + std::to_string(pid) + ".sock";
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     if (path.size() >= sizeof address.sun_path) continue;
@@ -461,6 +469,8 @@ CommandOutcome CommandRun::finish(const std::string& forced_error) {
   const pid_t pid = pid_;
   pid_ = -1;
   outcome.wall_seconds = static_cast<double>(end - start_ns_) / 1e9;
+  // Every process of the row is gone: what the interposer's observers left.
+  InterpositionReading interposed = interposition_ ? interposition_->finish() : InterpositionReading{};
 
   const std::string outputs =
       stderr_path_.empty() ? std::string(" (its output was discarded)") : " (its standard error: " + stderr_path_ + ")";
@@ -501,6 +511,8 @@ CommandOutcome CommandRun::finish(const std::string& forced_error) {
     outcome.error = "the program exited before it reported phase " + options_.phases[next_phase_];
   } else if (!not_served.empty()) {
     outcome.error = not_served;
+  } else if (!interposed.error.empty()) {
+    outcome.error = interposed.error;
   } else if (!options_.measure.empty() && verifications_.empty()) {
     outcome.error = "no process named " + options_.measure + " ran in the program's tree (--measure)";
   }
@@ -556,11 +568,9 @@ CommandOutcome CommandRun::finish(const std::string& forced_error) {
   for (const CounterValue& c : program_counters_) outcome.program_counters.push_back(c.name);
   outcome.samples = std::move(samples_);
   outcome.phases = std::move(phase_marks_);
-  if (!heap_map_directory_.empty()) {  // the phases' snapshots, and each process's at its exit
-    HeapMapReading heap = read_heap_maps(heap_map_directory_);
-    outcome.counters.insert(outcome.counters.end(), heap.counters.begin(), heap.counters.end());
-    outcome.heap_maps = std::move(heap.moments);
-  }
+  outcome.counters.insert(outcome.counters.end(), interposed.counters.begin(), interposed.counters.end());
+  outcome.heap_maps = std::move(interposed.heap_maps);
+  outcome.trace_maps = std::move(interposed.trace_maps);
 
   std::string label = "malloc=" + preload_ + " (";
   if (verified > 0) {
@@ -588,6 +598,8 @@ CommandOutcome CommandRun::finish(const std::string& forced_error) {
     for (const std::string& s : stopped_) list += (list.empty() ? "" : ", ") + s;
     label += "; stopped when the row ended: " + list;
   }
+  for (const std::string& note : interposed.notes) label += "; " + note;
+  if (interposition_ && interposition_->records()) label += "; recorded into " + options_.trace_directory + "/" + stem_;
   outcome.label = label;
   outcome.ok = true;
   return outcome;

@@ -41,6 +41,7 @@
 
 #include "allocators/configuration.h"
 #include "benchmarks/driver/heap_map_reader.h"
+#include "benchmarks/driver/interposition.h"
 #include "benchmarks/driver/process_tree.h"
 #include "benchmarks/driver/row_reaper.h"
 #include "benchmarks/protocol/child_protocol.h"
@@ -70,6 +71,9 @@ struct CommandOptions {
   std::vector<std::string> phases = {};       // the phases the program must report, in order; empty: any
   std::size_t timed_phases = 0;               // the first this many are timed; after them it settles
   bool heap_map = false;                      // behind the heap map's interposer (--heap-map)
+  bool record = false;                        // recorded (--record): traces into trace_directory/<stem>
+  std::string trace_directory = {};
+  Nanoseconds residency_every{};
   std::chrono::nanoseconds sample_every{};
   std::string output_directory;  // empty: output discarded
 };
@@ -94,6 +98,7 @@ struct CommandOutcome {
   std::vector<TimelineSample> samples;
   std::vector<std::pair<std::string, double>> phases;  // name, seconds after execve
   std::vector<HeapMapMoment> heap_maps;                // --heap-map: each moment's pinning sites
+  std::vector<HeapMapMoment> trace_maps;               // --record: the same, from the recording
   std::vector<std::string> program_counters;           // the names of the counters it reported itself
 };
 
@@ -158,7 +163,8 @@ class CommandRun {
   CommandOptions options_;
   ProgramWatch& watch_;
   std::string preload_;
-  std::vector<std::string> malloc_libraries_;  // every malloc library of the table (canonical)
+  std::vector<std::string> malloc_libraries_;     // every malloc library of the table (canonical)
+  std::unique_ptr<Interposition> interposition_;  // --heap-map, --record
   std::unique_ptr<RowReaper> reaper_;
   pid_t pid_ = -1;
   int report_fd_ = -1;
@@ -184,7 +190,7 @@ class CommandRun {
   bool settling_ = false;
   std::string program_error_, protocol_error_, protocol_limit_;
   std::vector<std::string> stopped_;  // processes of the row stopped when it ended: "name (pid)"
-  std::string stdout_path_, stderr_path_, scratch_directory_, heap_map_directory_;
+  std::string stdout_path_, stderr_path_, scratch_directory_, stem_;
 };
 
 }  // namespace bench

@@ -1,14 +1,24 @@
 #include "benchmarks/driver/description.h"
 
 #include <algorithm>
+#include <fstream>
 #include <thread>
 
-#include "benchmarks/heapmap/heap_map.h"
+#include "benchmarks/interposer/heap_map.h"
 #include "benchmarks/measure/memory.h"
+#include "benchmarks/trace/format.h"
+#include "benchmarks/trace/ring.h"
 #include "benchmarks/workloads/workload.h"
 
 namespace bench {
 namespace {
+
+std::string read_first_line(const char* path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
 
 const std::vector<std::string> kProgramHeadline = {"wall_seconds", "user_seconds", "sys_seconds", "rss_peak", "rss_mean", "rss_end"};
 
@@ -143,9 +153,18 @@ RunDescription::RunDescription(const Flags& flags, const std::vector<InstanceSpe
        "one child in its timed phases at a time, started beside settling children only when they used together less than cpu_share of "
        "one CPU over the last window_seconds; each timed phase reports the CPU the rest of the machine used meanwhile "
        "(<phase>_beside_cpu_s)"}};
+  if (flags.record)
+    document_["measurement"]["record"] = {
+        {"interposer", kInterposer},
+        {"trace_format", trace::kFileVersion},
+        {"site_frames", trace::kSiteFrames},
+        {"residency_every_seconds", std::chrono::duration<double>(flags.residency_every).count()},
+        {"clock_source", read_first_line("/sys/devices/system/clocksource/clocksource0/current_clocksource")},
+        {"pinned_share", heap_map::kPinnedShare},
+        {"granule_bytes", heap_map::kGranuleBytes}};
   if (flags.heap_map)
     document_["measurement"]["heap_map"] = {
-        {"interposer", kHeapMapInterposer},
+        {"interposer", kInterposer},
         {"pinned_share", heap_map::kPinnedShare},
         {"granule_bytes", heap_map::kGranuleBytes},
         {"site_frames", heap_map::kSiteFrames},
@@ -191,14 +210,16 @@ nlohmann::json RunDescription::result_part(const InstanceSpec& spec, int repetit
     if (std::find(result.program_counters.begin(), result.program_counters.end(), counter.name) != result.program_counters.end())
       c["kind"] = "program";  // reported by the program itself
   }
-  if (!result.heap_maps.empty()) {
+  // The pinning sites per moment: the heap map's ("heap_maps") and the recording's ("trace_maps").
+  for (const auto& [key, list] : {std::pair{"heap_maps", &result.heap_maps}, std::pair{"trace_maps", &result.trace_maps}}) {
+    if (list->empty()) continue;
     nlohmann::json moments = nlohmann::json::array();
-    for (const HeapMapMoment& m : result.heap_maps) {
+    for (const HeapMapMoment& m : *list) {
       nlohmann::json sites = nlohmann::json::array();
       for (const HeapMapSite& site : m.sites) sites.push_back({{"bytes", site.bytes}, {"blocks", site.blocks}, {"frames", site.frames}});
       moments.push_back({{"moment", m.moment}, {"processes", m.processes}, {"sites", sites}});
     }
-    part["heap_maps"][spec.name] = nlohmann::json::array({{{"repetition", repetition}, {"moments", moments}}});
+    part[key][spec.name] = nlohmann::json::array({{{"repetition", repetition}, {"moments", moments}}});
   }
   if (result.samples.empty()) return part;
   nlohmann::json seconds = nlohmann::json::array(), rss = nlohmann::json::array();

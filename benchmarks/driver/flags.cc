@@ -139,6 +139,12 @@ const char* const kFlagsHelp =
     "  --heap-map              every child and program behind the heap map's interposer: which\n"
     "                          resident pages are free but kept, pinned by live blocks, or used,\n"
     "                          and the allocation sites that pin them (heap_<moment>_* counters)\n"
+    "  --record                every child and program recorded: each allocation call into a trace\n"
+    "                          per process (written outside it), resident pages read from outside at\n"
+    "                          each phase; free or pinned, by which sites (trace_<moment>_* counters)\n"
+    "  --record-dir=DIR        where the traces go (default: traces/ next to --benchmark_out)\n"
+    "  --residency-every=DURATION  resident pages of a recorded process read this often besides its\n"
+    "                          phases (default 1s; 0: only at phases)\n"
     "  --ignore-memory-limit   run instances whose estimated peak exceeds the available memory\n"
     "  --list-configs[=json]   print every allocator configuration, verified, and whether it is\n"
     "                          available (json: the same for tools)\n"
@@ -231,6 +237,13 @@ Flags parse_flags(int argc, char** argv) {
       flags.exact = true;
     } else if (argument == "--heap-map") {
       flags.heap_map = true;
+    } else if (argument == "--record") {
+      flags.record = true;
+    } else if (take_value(argument, "--record-dir", &value)) {
+      if (value.empty()) throw UsageError("--record-dir=: a folder is needed");
+      flags.record_dir = std::string(value);
+    } else if (take_value(argument, "--residency-every", &value)) {
+      flags.residency_every = parse_flag("--residency-every", value, parse_duration);
     } else if (argument == "--ignore-memory-limit") {
       flags.ignore_memory_limit = true;
     } else if (argument == "--list-configs" || argument == "--list-configs=text") {
@@ -268,12 +281,22 @@ Flags parse_flags(int argc, char** argv) {
     const std::size_t slash = flags.out.rfind('/');
     flags.command_output = (slash == std::string::npos ? std::string() : flags.out.substr(0, slash + 1)) + "command-output";
   }
+  if (flags.record && flags.record_dir.empty()) {
+    const std::size_t slash = flags.out.rfind('/');
+    flags.record_dir = (slash == std::string::npos ? std::string() : flags.out.substr(0, slash + 1)) + "traces";
+  } else if (flags.record) {
+    flags.record_dir_given = true;
+  }
+
   if (!flags.scenario.empty() && !flags.command.empty())
     throw UsageError("--scenario and -- PROGRAM are two kinds of run: give one of them");
   if (flags.exact && (!flags.command.empty() || !flags.scenario.empty()))
     throw UsageError("--exact counts the workloads' timed phases; a program (-- PROGRAM, --scenario) has none to count");
   if (flags.exact && flags.heap_map)
     throw UsageError("--exact and --heap-map: the interposer's own instructions would be counted in every phase");
+  if (flags.exact && flags.record)
+    throw UsageError("--exact and --record: the recorder's own instructions would be counted in every phase");
+  if (!flags.record_dir.empty() && !flags.record) throw UsageError("--record-dir=" + flags.record_dir + " without --record");
   if (flags.exact && flags.latency_given && flags.latency)
     throw UsageError("--exact and --latency=on: timing every operation would add its own instructions to every count");
   if (flags.exact) {

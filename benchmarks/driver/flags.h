@@ -62,6 +62,18 @@ struct Flags {
   // which resident pages are free but kept, pinned by live blocks, or used, and which allocation
   // sites pin them.
   bool heap_map = false;
+  // --record: every child and program behind the interposer's recorder (benchmarks/trace/): every
+  // allocation call into a trace per process image, written by a process of its own, and the
+  // resident pages read from outside at each phase and every --residency-every; free or pinned, and
+  // by which sites, from the recording (trace_<moment>_* counters).
+  bool record = false;
+  // --record-dir=DIR: where the traces go, a folder per row (<instance>.<repetition>). Default: a new
+  // folder next to --benchmark_out, the first free of traces, traces-2, ...
+  std::string record_dir;
+  bool record_dir_given = false;
+  // --residency-every=DURATION: how often the writer reads the recorded processes' resident pages
+  // besides the phases (default 1s; 0: only at the phases).
+  Nanoseconds residency_every = std::chrono::seconds{1};
   bool settle_given = false;
   bool latency_given = false;
   // --list-configs[=text|json]: print the configuration table, each row verified, and exit.

@@ -78,10 +78,10 @@ std::string file_name(const std::string& path) { return path.substr(path.rfind('
 
 }  // namespace
 
-#ifndef BENCH_HEAPMAP_PATH
-#error "BENCH_HEAPMAP_PATH must name libbench_heapmap.so (CMakeLists.txt)"
+#ifndef BENCH_INTERPOSER_PATH
+#error "BENCH_INTERPOSER_PATH must name libbench_interposer.so (CMakeLists.txt)"
 #endif
-const char* const kHeapMapInterposer = BENCH_HEAPMAP_PATH;
+const char* const kInterposer = BENCH_INTERPOSER_PATH;
 
 std::string symbolize_frame(const std::string& frame) {
   static std::map<std::string, ObjectSymbols> cache;

@@ -40,8 +40,8 @@ struct HeapMapReading {
   std::map<pid_t, std::string> forwards;  // pid -> the malloc library it forwarded to
 };
 
-// The interposer this build made (libbench_heapmap.so, next to ./bench).
-extern const char* const kHeapMapInterposer;
+// The interposer this build made (libbench_interposer.so, next to ./bench): the heap map and the recorder.
+extern const char* const kInterposer;
 
 HeapMapReading read_heap_maps(const std::string& directory);
 

@@ -255,6 +255,13 @@ void Launcher::maybe_launch() {
 
 namespace {
 
+// An instance's name as a folder name: map/glibc/500000 -> map_glibc_500000.
+std::string row_folder_name(std::string name) {
+  for (char& c : name)
+    if (c == '/' || c == ':' || c == ' ') c = '_';
+  return name;
+}
+
 // The run time of every thread of `pid` (/proc/<pid>/task/*/schedstat: nanoseconds on a CPU), in seconds.
 double threads_cpu_seconds(pid_t pid) {
   double total = 0;
@@ -326,13 +333,15 @@ void Launcher::launch(Slot& slot) {
   for (const EnvironmentVariable& variable : configuration.environment)
     environment.push_back(std::string(variable.name) + "=" + std::string(variable.value));
   std::string preload = configuration.library->preloaded ? std::string(configuration.library->preload_path) : std::string();
-  if (options_.heap_map && measures) {
+  if ((options_.heap_map || options_.record) && measures) {
     // The interposer first, so that its definitions win; it forwards to what follows.
-    char directory[] = "/tmp/bench-heapmap-XXXXXX";
-    if (::mkdtemp(directory) == nullptr) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-    slot.heap_map_directory = directory;
-    environment.push_back("BENCH_HEAPMAP_DIR=" + slot.heap_map_directory);
-    preload = std::string(kHeapMapInterposer) + (preload.empty() ? "" : ":" + preload);
+    slot.interposition = std::make_unique<Interposition>(InterpositionOptions{
+        .heap_map = options_.heap_map,
+        .record = options_.record,
+        .trace_directory = options_.trace_directory + "/" + row_folder_name(spec.name) + "." + std::to_string(slot.repetition),
+        .residency_every = options_.residency_every});
+    environment.insert(environment.end(), slot.interposition->environment().begin(), slot.interposition->environment().end());
+    preload = std::string(kInterposer) + (preload.empty() ? "" : ":" + preload);
   }
   if (!preload.empty()) environment.push_back("LD_PRELOAD=" + preload);
   std::vector<char*> argv, envp;
@@ -404,6 +413,10 @@ void Launcher::launch(Slot& slot) {
 
 CommandOptions Launcher::program_options(const InstanceSpec& spec) const {
   CommandOptions options = options_.command;
+  options.heap_map = options_.heap_map;
+  options.record = options_.record;
+  options.trace_directory = options_.trace_directory;
+  options.residency_every = options_.residency_every;
   const Scenario* scenario = spec.scenario;
   if (scenario == nullptr) return options;
   options.program = scenario->file;
@@ -411,7 +424,6 @@ CommandOptions Launcher::program_options(const InstanceSpec& spec) const {
   options.measure = scenario->measure;
   for (const ScenarioPhase& phase : scenario->phases) options.phases.push_back(phase.name);
   options.timed_phases = scenario->timed_phase_count();
-  options.heap_map = options_.heap_map;
   char scale[32], settle[32];
   std::snprintf(scale, sizeof scale, "%.17g", options_.scenario_scale);
   std::snprintf(settle, sizeof settle, "%.17g", std::chrono::duration<double>(options_.settle).count());
@@ -532,13 +544,17 @@ void Launcher::finish(Slot& slot, int status, const std::string& forced_error) {
   result.counters = std::move(m.counters);
   if (m.ready_ns) result.counters.push_back({"spawn_seconds", static_cast<double>(*m.ready_ns - slot.fork_ns) / 1e9, Unit::seconds});
   result.samples = std::move(m.samples);
-  if (!slot.heap_map_directory.empty()) {
-    HeapMapReading heap = read_heap_maps(slot.heap_map_directory);
-    result.counters.insert(result.counters.end(), heap.counters.begin(), heap.counters.end());
-    result.heap_maps = std::move(heap.moments);
-    std::error_code ignored;
-    std::filesystem::remove_all(slot.heap_map_directory, ignored);
-    slot.heap_map_directory.clear();
+  if (slot.interposition) {
+    InterpositionReading interposed = slot.interposition->finish();
+    result.counters.insert(result.counters.end(), interposed.counters.begin(), interposed.counters.end());
+    result.heap_maps = std::move(interposed.heap_maps);
+    result.trace_maps = std::move(interposed.trace_maps);
+    if (result.ok && !interposed.error.empty()) {
+      result.ok = false;
+      error = interposed.error;
+    }
+    for (const std::string& note : interposed.notes) result.label += " (" + note + ")";
+    slot.interposition.reset();
   }
   if (!slot.exact_directory.empty()) {
     std::string problem;
@@ -570,6 +586,7 @@ void Launcher::finish_program(Slot& slot, const std::string& forced_error) {
                  .samples = std::move(outcome.samples),
                  .phases = std::move(outcome.phases),
                  .heap_maps = std::move(outcome.heap_maps),
+                 .trace_maps = std::move(outcome.trace_maps),
                  .program_counters = std::move(outcome.program_counters)};
   slot.program.reset();
   slot.fd = -1;
@@ -590,7 +607,8 @@ void Launcher::stop_all() noexcept {
     s.pid = -1;
     s.result.error = "stopped: the run was interrupted";
     s.state = State::finished;
-    for (std::string* directory : {&s.exact_directory, &s.heap_map_directory})
+    s.interposition.reset();
+    for (std::string* directory : {&s.exact_directory})
       if (!directory->empty()) {
         std::error_code ignored;
         std::filesystem::remove_all(*directory, ignored);

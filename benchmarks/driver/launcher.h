@@ -33,6 +33,7 @@
 #include "benchmarks/driver/exact.h"
 #include "benchmarks/driver/heap_map_reader.h"
 #include "benchmarks/driver/instances.h"
+#include "benchmarks/driver/interposition.h"
 #include "benchmarks/driver/units.h"
 #include "benchmarks/protocol/child_protocol.h"
 
@@ -50,6 +51,7 @@ struct InstanceResult {
   std::vector<TimelineSample> samples;
   std::vector<std::pair<std::string, double>> phases = {};  // a program's phases: name, seconds after execve
   std::vector<HeapMapMoment> heap_maps = {};                // --heap-map: each moment's pinning sites
+  std::vector<HeapMapMoment> trace_maps = {};               // --record: the same, from the recording
   std::vector<std::string> program_counters = {};           // counters the program reported itself
 };
 
@@ -70,6 +72,9 @@ struct LauncherOptions {
   double scenario_scale = 1.0;          // --scenario-scale, for scenario instances
   std::optional<ExactMode> exact = {};  // --exact: every child under callgrind (driver/exact.h)
   bool heap_map = false;                // --heap-map: children behind the heap map's interposer
+  bool record = false;                  // --record: children and programs recorded
+  std::string trace_directory = {};     // --record: a folder per row below it
+  Nanoseconds residency_every{};
   // Called as each child finishes (in measurement order), for progress reports.
   std::function<void(const InstanceSpec&, int repetition, const InstanceResult&)> on_finished = {};
 };
@@ -125,7 +130,7 @@ class Launcher {
     int repetition = 0;
     InstanceResult result = {};
     std::string exact_directory = {};                      // --exact: callgrind's dumps and log, removed once read
-    std::string heap_map_directory = {};                   // --heap-map: the interposer's snapshots, removed once read
+    std::unique_ptr<Interposition> interposition = {};     // --heap-map, --record: read once the child is gone
     std::deque<std::pair<std::int64_t, double>> cpu = {};  // while settling: (when, CPU seconds used so far)
   };
 

@@ -192,6 +192,19 @@ nlohmann::json journal_context(const std::vector<std::pair<std::string, std::str
 
 extern "C" void on_interrupt(int signal_number) { request_interrupt(signal_number); }
 
+// The first of BASE, BASE-2, ... that does not exist, made: nothing an earlier run wrote is written into.
+std::string new_folder(const std::string& base_path, const std::string& what, const char* flag) {
+  std::error_code error;
+  const std::filesystem::path base(base_path);
+  if (base.has_parent_path()) std::filesystem::create_directories(base.parent_path(), error);
+  for (int n = 1; n < 1000; ++n) {
+    const std::string candidate = n == 1 ? base.string() : base.string() + "-" + std::to_string(n);
+    if (::mkdir(candidate.c_str(), 0755) == 0) return candidate;
+    if (errno != EEXIST) throw UsageError("cannot create " + candidate + " for " + what + ": " + std::strerror(errno));
+  }
+  throw UsageError(base.string() + " ... " + base.string() + "-999 all exist: pick a folder with " + flag);
+}
+
 // Where the programs' output goes ("" when discarded or when no program runs). Given a folder, its
 // files must not exist yet; by default a new folder is made, the first of command-output,
 // command-output-2, ... that does not exist: nothing already written is replaced.
@@ -214,14 +227,20 @@ std::string prepare_command_output(const Flags& flags, const std::vector<Instanc
     if (error) throw UsageError("cannot create --command-output=" + flags.command_output + ": " + error.message());
     return flags.command_output;
   }
-  const std::filesystem::path base(flags.command_output);
-  if (base.has_parent_path()) std::filesystem::create_directories(base.parent_path(), error);
-  for (int n = 1; n < 1000; ++n) {
-    const std::string candidate = n == 1 ? base.string() : base.string() + "-" + std::to_string(n);
-    if (::mkdir(candidate.c_str(), 0755) == 0) return candidate;
-    if (errno != EEXIST) throw UsageError("cannot create " + candidate + " for the program's output: " + std::strerror(errno));
+  return new_folder(flags.command_output, "the program's output", "--command-output=DIR");
+}
+
+// Where the traces go (--record): the folder given (made if missing; each row's own folder in it
+// must not exist), or a new one next to --benchmark_out.
+std::string prepare_record_directory(const Flags& flags) {
+  if (!flags.record) return {};
+  if (flags.record_dir_given) {
+    std::error_code error;
+    std::filesystem::create_directories(flags.record_dir, error);
+    if (error) throw UsageError("cannot create --record-dir=" + flags.record_dir + ": " + error.message());
+    return flags.record_dir;
   }
-  throw UsageError(base.string() + " ... " + base.string() + "-999 all exist: pick a folder with --command-output=DIR");
+  return new_folder(flags.record_dir, "the traces", "--record-dir=DIR");
 }
 
 }  // namespace
@@ -306,6 +325,8 @@ int run_benchmarks(const Flags& flags, const std::vector<InstanceSpec>& selected
   }
   const std::string command_output = prepare_command_output(flags, selected);
   if (!command_output.empty()) std::cerr << "bench: the programs' standard output and error go to " << command_output << "/\n";
+  const std::string record_directory = prepare_record_directory(flags);
+  if (!record_directory.empty()) std::cerr << "bench: the recordings go to " << record_directory << "/\n";
 
   // 2. Google Benchmark reads its own flags; it is given only the selected instances.
   std::vector<std::string> arguments = google_benchmark_arguments(flags);
@@ -346,6 +367,9 @@ int run_benchmarks(const Flags& flags, const std::vector<InstanceSpec>& selected
                      .scenario_scale = flags.scenario_scale,
                      .exact = exact,
                      .heap_map = flags.heap_map,
+                     .record = flags.record,
+                     .trace_directory = record_directory,
+                     .residency_every = flags.residency_every,
                      .on_finished = on_finished});
   const std::vector<const InstanceSpec*> order = measurement_order(runnable, flags.repetitions, flags.random_interleaving, seed);
   launcher.plan(order);

@@ -161,7 +161,7 @@ class ScenarioSkip:
     reason: str
 
 
-# The classes the heap map sorts resident anonymous pages into (benchmarks/heapmap/heap_map.h), in its order.
+# The classes the heap map sorts resident anonymous pages into (benchmarks/interposer/heap_map.h), in its order.
 HEAP_CLASSES = ("free", "pinned", "used", "outside")
 
 

@@ -1,4 +1,4 @@
-"""Why memory stays resident, from a heap-map run (./bench --heap-map, benchmarks/heapmap/heap_map.h): the
+"""Why memory stays resident, from a heap-map run (./bench --heap-map, benchmarks/interposer/heap_map.h): the
 report's section "Why it stays", its analysis and its figure.
 
 Every process of such a run ran behind the suite's interposer, which at moments (a workload's cleared,

@@ -1,7 +1,8 @@
-// The heap map (`./bench --heap-map`): why resident memory stays. libbench_heapmap.so
-// (interposer.cc) is preloaded ahead of the configuration's allocator and forwards every allocation
-// call to it (dlsym(RTLD_NEXT)), keeping every live block — address, usable size, allocation site
-// as a few return addresses — in memory of its own (mmap), never in the allocator under test.
+// The heap map (`./bench --heap-map`): why resident memory stays. libbench_interposer.so
+// (interposer.cc, core.h) is preloaded ahead of the configuration's allocator and forwards every
+// allocation call to it (dlsym(RTLD_NEXT)); this observer of it (heap_map.cc) keeps every live block —
+// address, usable size, allocation site as a few return addresses (sites.cc) — in memory of its own
+// (mmap), never in the allocator under test.
 //
 // At a moment (a workload's "cleared", "released", "final"; a program's phases and its exit) it
 // reads /proc/self/pagemap for the process's anonymous memory and sorts every resident page:
@@ -39,15 +40,17 @@
 // BENCH_HEAPMAP_AT_EXIT=1 takes the moment "exit" when the process exits normally.
 #pragma once
 
+#include "benchmarks/trace/ring.h"
+
 namespace bench::heap_map {
 
 inline constexpr double kPinnedShare = 0.25;
 inline constexpr unsigned long kGranuleBytes = 64 * 1024;
-inline constexpr int kSiteFrames = 6;  // return addresses kept per block, the interposer's own left out
+inline constexpr int kSiteFrames = static_cast<int>(trace::kSiteFrames);  // return addresses kept per block, the interposer's own left out
 
 }  // namespace bench::heap_map
 
-// Exported by libbench_heapmap.so (found with dlsym): takes the snapshot `moment` now. Returns 0,
+// Exported by libbench_interposer.so (found with dlsym): takes the snapshot `moment` now. Returns 0,
 // or -1 when BENCH_HEAPMAP_DIR is unset or the file cannot be written. Allocates nothing.
 extern "C" int bench_heap_map_snapshot(const char* moment);
 // The path of the object that serves malloc behind the interposer ("" until it has been resolved).
