@@ -45,7 +45,7 @@ class Lives : public TraceVisitor {
   std::uint64_t unknown_frees = 0, reused_live = 0;
   std::unordered_map<std::uint64_t, std::int64_t> first_in_granule;  // granule -> earliest allocation
 
-  void events(std::uint32_t, const std::vector<Event>& events) override {
+  void events(std::uint32_t, const std::vector<Event>& events, std::int64_t) override {
     for (const Event& e : events) {
       if (allocates(e.kind)) {
         auto [it, added] = live_.try_emplace(e.address, Block{e.time_ns, e.size + e.slack, e.site});

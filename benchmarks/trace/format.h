@@ -20,7 +20,9 @@
 //
 // Block payloads (raw):
 //   events     varint thread (the kernel's tid), varint thread_seq (its chunk), varint first event
-//              number (the thread's), varint count, then per event: u8 kind (ring.h EventKind), varint zigzag time delta
+//              number (the thread's), varint count, varint pass (monotonic ns when the writer began
+//              the drain that read these: every event an image's threads had finished writing by
+//              then is in this block or an earlier one), then per event: u8 kind (ring.h EventKind), varint zigzag time delta
 //              from the thread's previous event in this block (the first: from start_tsc) in
 //              units of kTickShift-shifted TSC ticks, varint zigzag address delta from the block's
 //              previous address; allocations then: varint size, varint site, varint slack, and

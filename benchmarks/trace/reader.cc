@@ -192,6 +192,7 @@ void TraceFile::read(TraceVisitor& visitor) const {
         c.varint();  // thread_seq
         c.varint();  // first event number
         const std::uint64_t count = c.varint();
+        const auto pass_ns = static_cast<std::int64_t>(c.varint());
         if (c.bad || count > kEventsPerChunk) throw broken("events");
         events.clear();
         // The writer's deltas start from the start_tsc the process read (the header's).
@@ -216,7 +217,7 @@ void TraceFile::read(TraceVisitor& visitor) const {
           events.push_back(e);
         }
         if (c.bad) throw broken("events");
-        visitor.events(thread, events);
+        visitor.events(thread, events, pass_ns);
         break;
       }
       case BlockType::sites: {

@@ -53,7 +53,9 @@ struct Mapping {
 class TraceVisitor {
  public:
   virtual ~TraceVisitor() = default;
-  virtual void events(std::uint32_t /*thread*/, const std::vector<Event>& /*events*/) {}
+  // `pass_ns`: when the writer began the drain that read them (format.h): an event of the image
+  // stamped before an earlier block's pass, and not in a block yet, was still being written then.
+  virtual void events(std::uint32_t /*thread*/, const std::vector<Event>& /*events*/, std::int64_t /*pass_ns*/) {}
   virtual void site(std::uint32_t /*index*/, const Site& /*site*/) {}
   virtual void maps(const std::vector<Mapping>& /*mappings*/) {}
   virtual void name(std::uint32_t /*offset*/, std::string_view /*name*/) {}

@@ -258,7 +258,7 @@ struct Writer {
     image.names_written = used;
   }
 
-  void events(Image& image, std::uint32_t index, std::uint32_t from, std::uint32_t used) {
+  void events(Image& image, std::uint32_t index, std::uint32_t from, std::uint32_t used, std::int64_t pass_ns) {
     ChunkSlot* slots = reinterpret_cast<ChunkSlot*>(reinterpret_cast<char*>(image.ring) + ring_chunk_slots_offset());
     const auto* chunk = reinterpret_cast<const RawEvent*>(reinterpret_cast<const char*>(image.ring) + ring_chunks_offset() +
                                                           std::uint64_t{index} * kChunkBytes);
@@ -269,6 +269,7 @@ struct Writer {
     put_varint(raw, slot.thread_seq);
     put_varint(raw, slot.first_event + from);
     put_varint(raw, used - from);
+    put_varint(raw, static_cast<std::uint64_t>(pass_ns));
     std::uint64_t previous_time = image.ring->start_tsc >> kTickShift, previous_address = 0;
     for (std::uint32_t i = from; i < used; ++i) {
       const RawEvent& e = chunk[i];
@@ -298,6 +299,7 @@ struct Writer {
   // Every chunk as far as it is filled, a thread's in the order it filled them; a chunk handed over
   // (ready) is given back to the process, its pages punched out of the file.
   void drain(Image& image) {
+    const std::int64_t pass = monotonic_now();  // what this pass has read was written before it
     ChunkSlot* slots = reinterpret_cast<ChunkSlot*>(reinterpret_cast<char*>(image.ring) + ring_chunk_slots_offset());
     struct Part {
       std::uint32_t thread, seq, index, used;
@@ -316,7 +318,7 @@ struct Writer {
     std::sort(parts.begin(), parts.end(),
               [](const Part& a, const Part& b) { return a.thread != b.thread ? a.thread < b.thread : a.seq < b.seq; });
     for (const Part& p : parts) {
-      if (p.used > image.drained[p.index]) events(image, p.index, image.drained[p.index], p.used);
+      if (p.used > image.drained[p.index]) events(image, p.index, image.drained[p.index], p.used, pass);
       image.drained[p.index] = p.used;
       if (!p.ready) continue;
       image.drained[p.index] = 0;
