@@ -96,6 +96,7 @@ bool reserved_counter(std::string_view name) {
                                                        "processes_measured",
                                                        "descendants_stopped",
                                                        "samples_torn",
+                                                       "heaptrack_bytes",
                                                        "pss_end"};
   return kReserved.count(name) != 0 || name.starts_with("rss_") || name.ends_with("_seconds") || name.ends_with("_cpu_s");
 }
@@ -183,14 +184,26 @@ CommandRun::CommandRun(const CommandOptions& options, const Configuration& confi
                                                                           .program = true});
     extra.insert(extra.end(), interposition_->environment().begin(), interposition_->environment().end());
   }
-  std::vector<std::string> environment =
-      command_environment(::environ, configuration, extra, interposition_ ? std::string(kInterposer) : std::string());
+  if (interposition_) front_preload_ = kInterposer;
+  std::string program = options.program;
   std::vector<std::string> arguments = options.argv;
-  std::vector<char*> argv, envp;
-  for (std::string& a : arguments) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (std::string& e : environment) envp.push_back(e.data());
-  envp.push_back(nullptr);
+  if (options.heaptrack) {
+    // heaptrack's script runs the program with its own library first in LD_PRELOAD and its
+    // interpreter beside it; the program is what is measured (its name: comm's 15 bytes).
+    if (::access(kHeaptrack, X_OK) != 0) throw std::runtime_error(std::string(kHeaptrack) + " is not installed (Debian package heaptrack)");
+    const std::string directory = options.trace_directory + "/" + output_stem;
+    std::error_code error;
+    std::filesystem::create_directories(directory, error);
+    if (error) throw std::runtime_error("cannot create " + directory + ": " + error.message());
+    arguments = {"heaptrack", "-o", directory + "/heaptrack", options.program};
+    arguments.insert(arguments.end(), options.argv.begin() + 1, options.argv.end());
+    program = kHeaptrack;
+    if (options_.measure.empty()) options_.measure = options.program.substr(options.program.rfind('/') + 1).substr(0, 15);
+    front_preload_ = kHeaptrackPreload;
+  }
+  // heaptrack's script puts its library first in LD_PRELOAD itself.
+  const std::vector<std::string> environment =
+      command_environment(::environ, configuration, extra, options.heaptrack ? std::string() : front_preload_);
 
   if (!options.output_directory.empty()) {
     stdout_path_ = options.output_directory + "/" + output_stem + ".stdout";
@@ -206,8 +219,8 @@ CommandRun::CommandRun(const CommandOptions& options, const Configuration& confi
     throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
   Descriptor report_parent(socket_fds[0]);
   const Descriptor report_child(socket_fds[1]);
-  reaper_ = std::make_unique<RowReaper>(ProgramLaunch{.program = options.program,
-                                                      .argv = options.argv,
+  reaper_ = std::make_unique<RowReaper>(ProgramLaunch{.program = program,
+                                                      .argv = arguments,
                                                       .envp = environment,
                                                       .input = input.fd,
                                                       .output = output.fd,
@@ -301,9 +314,8 @@ bool CommandRun::take_sample(std::int64_t now) {
     const bool unconfirmed = v.verdict.conclusive && !v.verdict.served && !v.confirmed;
     if ((!v.verdict.conclusive && (v.inspections < 20 || sample_index_ % 10 == 0)) || unconfirmed) {
       ++v.inspections;
-      ProcessVerdict verdict =
-          verify_process(pid, configuration_, preload_, malloc_libraries_, interposition_ ? std::string(kInterposer) : std::string(),
-                         interposition_ ? interposition_->forward_directory() : std::string());
+      ProcessVerdict verdict = verify_process(pid, configuration_, preload_, malloc_libraries_, front_preload_,
+                                              interposition_ ? interposition_->forward_directory() : std::string());
       v.confirmed = unconfirmed && verdict.conclusive && !verdict.served;
       if (!unconfirmed || verdict.conclusive) v.verdict = std::move(verdict);
     }
@@ -569,6 +581,13 @@ CommandOutcome CommandRun::finish(const std::string& forced_error) {
   outcome.samples = std::move(samples_);
   outcome.phases = std::move(phase_marks_);
   outcome.counters.insert(outcome.counters.end(), interposed.counters.begin(), interposed.counters.end());
+  if (options_.heaptrack) {  // what heaptrack wrote (its interpreter's output, compressed)
+    std::error_code error;
+    std::uintmax_t bytes = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(options_.trace_directory + "/" + stem_, error))
+      if (entry.path().filename().string().starts_with("heaptrack.")) bytes += entry.file_size(error);
+    add("heaptrack_bytes", static_cast<double>(bytes), Unit::bytes);
+  }
   outcome.heap_maps = std::move(interposed.heap_maps);
   outcome.trace_maps = std::move(interposed.trace_maps);
 

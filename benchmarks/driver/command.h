@@ -53,6 +53,10 @@ namespace bench {
 // executable file of that name in $PATH). Throws UsageError naming the program if there is none.
 std::string resolve_program(const std::string& program);
 
+// Debian's heaptrack: the script, and the library it preloads ahead of the program's LD_PRELOAD.
+inline constexpr const char* kHeaptrack = "/usr/bin/heaptrack";
+inline constexpr const char* kHeaptrackPreload = "/usr/lib/heaptrack/libheaptrack_preload.so";
+
 // What LD_PRELOAD names for `configuration` in a program: its library, or glibc's libc.so.6.
 std::string command_preload(const Configuration& configuration);
 
@@ -72,6 +76,7 @@ struct CommandOptions {
   std::size_t timed_phases = 0;               // the first this many are timed; after them it settles
   bool heap_map = false;                      // behind the heap map's interposer (--heap-map)
   bool record = false;                        // recorded (--record): traces into trace_directory/<stem>
+  bool heaptrack = false;                     // under Debian's heaptrack (--compare-recorders): its file there too
   std::string trace_directory = {};
   Nanoseconds residency_every{};
   std::chrono::nanoseconds sample_every{};
@@ -191,6 +196,7 @@ class CommandRun {
   std::string program_error_, protocol_error_, protocol_limit_;
   std::vector<std::string> stopped_;  // processes of the row stopped when it ended: "name (pid)"
   std::string stdout_path_, stderr_path_, scratch_directory_, stem_;
+  std::string front_preload_;  // ahead of the configuration's in LD_PRELOAD: the interposer, or heaptrack's
 };
 
 }  // namespace bench

@@ -181,6 +181,7 @@ RunDescription::RunDescription(const Flags& flags, const std::vector<InstanceSpe
     document_["instances"][spec.name] = {{"workload", instance_workload_name(spec)},
                                          {"configuration", spec.configuration->name},
                                          {"size", spec.command ? nlohmann::json() : nlohmann::json(spec.size)}};
+    if (!spec.observer.empty()) document_["instances"][spec.name]["observer"] = spec.observer;
     std::vector<std::string>& headline = headlines_[spec.name];
     if (spec.command)
       headline = kProgramHeadline;

@@ -143,6 +143,8 @@ const char* const kFlagsHelp =
     "                          per process (written outside it), resident pages read from outside at\n"
     "                          each phase; free or pinned, by which sites (trace_<moment>_* counters)\n"
     "  --record-dir=DIR        where the traces go (default: traces/ next to --benchmark_out)\n"
+    "  --compare-recorders     every program plain, recorded, behind the heap map and under Debian's\n"
+    "                          heaptrack: what each costs, side by side (instances <name>@<observer>)\n"
     "  --residency-every=DURATION  resident pages of a recorded process read this often besides its\n"
     "                          phases (default 1s; 0: only at phases)\n"
     "  --ignore-memory-limit   run instances whose estimated peak exceeds the available memory\n"
@@ -239,6 +241,8 @@ Flags parse_flags(int argc, char** argv) {
       flags.heap_map = true;
     } else if (argument == "--record") {
       flags.record = true;
+    } else if (argument == "--compare-recorders") {
+      flags.compare_recorders = true;
     } else if (take_value(argument, "--record-dir", &value)) {
       if (value.empty()) throw UsageError("--record-dir=: a folder is needed");
       flags.record_dir = std::string(value);
@@ -281,10 +285,10 @@ Flags parse_flags(int argc, char** argv) {
     const std::size_t slash = flags.out.rfind('/');
     flags.command_output = (slash == std::string::npos ? std::string() : flags.out.substr(0, slash + 1)) + "command-output";
   }
-  if (flags.record && flags.record_dir.empty()) {
+  if ((flags.record || flags.compare_recorders) && flags.record_dir.empty()) {
     const std::size_t slash = flags.out.rfind('/');
     flags.record_dir = (slash == std::string::npos ? std::string() : flags.out.substr(0, slash + 1)) + "traces";
-  } else if (flags.record) {
+  } else if (flags.record || flags.compare_recorders) {
     flags.record_dir_given = true;
   }
 
@@ -296,7 +300,14 @@ Flags parse_flags(int argc, char** argv) {
     throw UsageError("--exact and --heap-map: the interposer's own instructions would be counted in every phase");
   if (flags.exact && flags.record)
     throw UsageError("--exact and --record: the recorder's own instructions would be counted in every phase");
-  if (!flags.record_dir.empty() && !flags.record) throw UsageError("--record-dir=" + flags.record_dir + " without --record");
+  if (!flags.record_dir.empty() && !flags.record && !flags.compare_recorders)
+    throw UsageError("--record-dir=" + flags.record_dir + " without --record");
+  if (flags.compare_recorders && (flags.record || flags.heap_map))
+    throw UsageError(
+        "--compare-recorders runs every program plain, recorded, behind the heap map and under heaptrack itself: not with --record or "
+        "--heap-map");
+  if (flags.compare_recorders && flags.command.empty() && flags.scenario.empty())
+    throw UsageError("--compare-recorders measures programs: give -- PROGRAM or --scenario=NAME");
   if (flags.exact && flags.latency_given && flags.latency)
     throw UsageError("--exact and --latency=on: timing every operation would add its own instructions to every count");
   if (flags.exact) {

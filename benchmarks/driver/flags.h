@@ -74,6 +74,9 @@ struct Flags {
   // --residency-every=DURATION: how often the writer reads the recorded processes' resident pages
   // besides the phases (default 1s; 0: only at the phases).
   Nanoseconds residency_every = std::chrono::seconds{1};
+  // --compare-recorders: every program (-- PROGRAM, --scenario) four times — plain, recorded, behind
+  // the heap map, and under Debian's heaptrack — so what each costs is measured side by side.
+  bool compare_recorders = false;
   bool settle_given = false;
   bool latency_given = false;
   // --list-configs[=text|json]: print the configuration table, each row verified, and exit.

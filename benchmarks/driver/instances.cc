@@ -29,22 +29,39 @@ std::string instance_workload_name(const InstanceSpec& spec) {
   return workload_instance_name(*spec.workload, spec.activity);
 }
 
+namespace {
+
+// A program's instance, once, or once per observer with --compare-recorders.
+void add_program(std::vector<InstanceSpec>& instances, const Flags& flags, InstanceSpec spec) {
+  if (!flags.compare_recorders) return instances.push_back(std::move(spec));
+  for (const char* observer : kObservers) {
+    InstanceSpec variant = spec;
+    variant.name += std::string("@") + observer;
+    variant.observer = observer;
+    instances.push_back(std::move(variant));
+  }
+}
+
+}  // namespace
+
 std::vector<InstanceSpec> all_instances(const Flags& flags, const std::vector<Scenario>& scenarios) {
   std::vector<InstanceSpec> instances;
   if (!scenarios.empty()) {
     for (const Scenario& scenario : scenarios)
       for (const Configuration& configuration : configurations())
         if (command_skip_reason(configuration).empty())
-          instances.push_back({.name = scenario.name + "/" + std::string(configuration.name),
-                               .configuration = &configuration,
-                               .command = true,
-                               .scenario = &scenario});
+          add_program(instances, flags,
+                      {.name = scenario.name + "/" + std::string(configuration.name),
+                       .configuration = &configuration,
+                       .command = true,
+                       .scenario = &scenario});
     return instances;
   }
   if (!flags.command.empty()) {
     for (const Configuration& configuration : configurations())
       if (command_skip_reason(configuration).empty())
-        instances.push_back({.name = "command/" + std::string(configuration.name), .configuration = &configuration, .command = true});
+        add_program(instances, flags,
+                    {.name = "command/" + std::string(configuration.name), .configuration = &configuration, .command = true});
     return instances;
   }
   for (const Workload& workload : workloads())

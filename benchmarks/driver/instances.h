@@ -25,7 +25,14 @@ struct InstanceSpec {
   // The settle period's activity (activity.h spelling) for a workload whose settle is active; empty
   // for an idle one. Its pattern is part of the name: map_active:batch/glibc/1000000.
   std::string activity = {};
+  // With --compare-recorders, how a program is watched: "plain", "record", "heap-map" or
+  // "heaptrack" (Debian's profiler, wrapped around it); part of the name: command/glibc@record.
+  // Empty: as the run's --record and --heap-map say.
+  std::string observer = {};
 };
+
+// The observers --compare-recorders runs every program under, in this order.
+inline constexpr const char* kObservers[] = {"plain", "record", "heap-map", "heaptrack"};
 
 // The name a workload's results carry: the workload's own, or <workload>:<pattern> when its settle
 // period is active (one per --activity spec).

@@ -413,8 +413,9 @@ void Launcher::launch(Slot& slot) {
 
 CommandOptions Launcher::program_options(const InstanceSpec& spec) const {
   CommandOptions options = options_.command;
-  options.heap_map = options_.heap_map;
-  options.record = options_.record;
+  options.heap_map = spec.observer.empty() ? options_.heap_map : spec.observer == "heap-map";
+  options.record = spec.observer.empty() ? options_.record : spec.observer == "record";
+  options.heaptrack = spec.observer == "heaptrack";
   options.trace_directory = options_.trace_directory;
   options.residency_every = options_.residency_every;
   const Scenario* scenario = spec.scenario;
@@ -435,7 +436,7 @@ CommandOptions Launcher::program_options(const InstanceSpec& spec) const {
 void Launcher::launch_program(Slot& slot) {
   const InstanceSpec& spec = slot.spec;
   const std::string stem = (spec.scenario != nullptr ? spec.scenario->name + "." : std::string()) + std::string(spec.configuration->name) +
-                           "." + std::to_string(slot.repetition);
+                           (spec.observer.empty() ? std::string() : "@" + spec.observer) + "." + std::to_string(slot.repetition);
   slot.program = std::make_unique<CommandRun>(program_options(spec), *spec.configuration, stem, watch_);
   slot.pid = slot.program->pid();
   slot.fork_ns = slot.program->started_ns();

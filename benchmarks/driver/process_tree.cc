@@ -477,8 +477,10 @@ ProcessVerdict verify_process(pid_t pid, const Configuration& configuration, con
   std::vector<std::pair<std::string, std::string>> bindings = malloc_bindings(pid, mappings, skip);
   if (bindings.empty()) return verdict;  // nothing has called malloc yet: ask again at a later sample
   if (!interposer.empty()) {
-    // Through the interposer to what it forwards to, as it recorded when the process started.
-    const std::string forward = heap_map_forward(heap_map_directory, pid);
+    // Through the interposer to what it forwards to, as it recorded when the process started; a
+    // library of another's that says nothing (heaptrack's preload) forwards with RTLD_NEXT to what
+    // follows it in LD_PRELOAD: the configuration's.
+    const std::string forward = heap_map_directory.empty() ? own : heap_map_forward(heap_map_directory, pid);
     if (forward.empty()) return verdict;
     for (auto& binding : bindings)
       if (canonical(binding.second) == canonical(interposer)) binding.second = forward;

@@ -102,8 +102,9 @@ struct ProcessVerdict {
 
 // `preload` is the LD_PRELOAD value the configuration gives the program; `malloc_libraries` every
 // malloc library of the table (canonical paths), the configuration's own among them.
-// With `interposer` (--heap-map) the process must have it first in LD_PRELOAD, and a malloc that
-// resolves to it is followed to what it forwards to (<heap_map_directory>/<pid>.forward).
+// With `interposer` (--heap-map, --record; heaptrack's preload) the process must have it first in
+// LD_PRELOAD, and a malloc that resolves to it is followed to what it forwards to
+// (<heap_map_directory>/<pid>.forward; with no directory, to the configuration's library after it).
 ProcessVerdict verify_process(pid_t pid, const Configuration& configuration, const std::string& preload,
                               const std::vector<std::string>& malloc_libraries, const std::string& interposer = {},
                               const std::string& heap_map_directory = {});

@@ -233,7 +233,7 @@ std::string prepare_command_output(const Flags& flags, const std::vector<Instanc
 // Where the traces go (--record): the folder given (made if missing; each row's own folder in it
 // must not exist), or a new one next to --benchmark_out.
 std::string prepare_record_directory(const Flags& flags) {
-  if (!flags.record) return {};
+  if (!flags.record && !flags.compare_recorders) return {};
   if (flags.record_dir_given) {
     std::error_code error;
     std::filesystem::create_directories(flags.record_dir, error);

@@ -30,7 +30,6 @@ using trace::RingHeader;
 RingHeader* g_ring = nullptr;
 ChunkSlot* g_slots = nullptr;
 RawEvent* g_chunks = nullptr;
-std::atomic<std::uint32_t> g_next_slot{0};
 std::atomic<bool> g_stopped{false};  // a thread waited kGiveUpNs for a chunk: recording is over
 pthread_key_t g_thread_key;
 pthread_once_t g_thread_once = PTHREAD_ONCE_INIT;
@@ -76,9 +75,9 @@ void hand_over(ThreadRecord& r) {
 bool take_chunk(ThreadRecord& r) {
   std::int64_t waited_since = 0;
   while (!g_stopped.load(std::memory_order_relaxed)) {
-    const std::uint32_t start = g_next_slot.fetch_add(1, std::memory_order_relaxed);
-    for (std::uint32_t i = 0; i < trace::kChunks; ++i) {
-      const std::uint32_t index = (start + i) % trace::kChunks;
+    // The lowest free chunk: the same few chunks serve while the writer keeps up, so the ring's
+    // resident part stays small (the writer gives back the ones a burst used).
+    for (std::uint32_t index = 0; index < trace::kChunks; ++index) {
       ChunkSlot& slot = g_slots[index];
       std::uint32_t expected = static_cast<std::uint32_t>(ChunkState::free);
       if (slot.state.load(std::memory_order_relaxed) != expected ||
@@ -142,8 +141,7 @@ void emit(EventKind kind, std::uint64_t address, std::uint64_t size, std::uint32
   r.events[r.used] = {tsc, address, size, site, static_cast<std::uint8_t>(kind), align_log2, slack};
   ++r.used;
   ++r.count;
-  r.slot->used.store(r.used, std::memory_order_release);  // the writer may read a dead process's filling chunk
-  g_ring->events.fetch_add(1, std::memory_order_relaxed);
+  r.slot->used.store(r.used, std::memory_order_release);  // the writer reads filling chunks too
   if (r.exited) hand_over(r);
 }
 
@@ -235,7 +233,6 @@ void recorder_after_fork() {
   RingHeader* parent = g_ring;
   g_ring = nullptr;
   t_record = {};
-  g_next_slot.store(0);
   std::uint32_t seq = 0;
   RingHeader* ring = open_ring(&seq);
   if (ring == nullptr) {

@@ -16,12 +16,6 @@ namespace {
 constexpr std::uint64_t kPage = 4096;
 constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 
-bool allocates(EventKind k) {
-  return k == EventKind::malloc || k == EventKind::calloc || k == EventKind::realloc || k == EventKind::memalign || k == EventKind::new_ ||
-         k == EventKind::new_aligned;
-}
-bool frees(EventKind k) { return k == EventKind::free || k == EventKind::delete_ || k == EventKind::realloc_free; }
-
 struct Moment {
   std::int64_t time;
   std::string name;
@@ -47,7 +41,7 @@ class Lives : public TraceVisitor {
 
   void events(std::uint32_t, const std::vector<Event>& events, std::int64_t) override {
     for (const Event& e : events) {
-      if (allocates(e.kind)) {
+      if (is_allocation(e.kind)) {
         auto [it, added] = live_.try_emplace(e.address, Block{e.time_ns, e.size + e.slack, e.site});
         if (!added) {  // still live here: its free (another thread's) is later in the file
           ++reused_live;
@@ -59,7 +53,7 @@ class Lives : public TraceVisitor {
           auto [at, fresh] = first_in_granule.try_emplace(g, e.time_ns);
           if (!fresh) at->second = std::min(at->second, e.time_ns);
         }
-      } else if (frees(e.kind)) {
+      } else if (is_free(e.kind)) {
         const auto it = live_.find(e.address);
         if (it == live_.end()) {
           ++unknown_frees;

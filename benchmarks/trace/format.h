@@ -2,13 +2,13 @@
 // process image, and everything the analysis and the replay read (reader.h). Versioned; every block
 // checksummed, so that a recording cut short keeps a clean prefix:
 //
-//   file header   "BNCHTRC\n" (8 bytes), version (u32), text length (u32), CRC-32 of the text (u32),
+//   file header   "BNCHTRC\n" (8 bytes), version (u32), text length (u32), CRC-32C of the text (u32),
 //                 then the text: `key value` lines — pid, parent, image (0 for the first, one more
 //                 after each execve), executable, unwinder, site_frames, start_tsc,
 //                 start_monotonic_ns, clock_source, tsc_per_ns (the writer's calibration), and
 //                 whatever the writer adds
 //   blocks        each: magic "TBLK" (u32), type (u8), compression (u8: 0 none, 1 zstd), 2 bytes 0,
-//                 stored length (u32), raw length (u32), CRC-32 of the stored bytes (u32), the bytes
+//                 stored length (u32), raw length (u32), CRC-32C of the stored bytes (u32), the bytes
 //
 // A file that ends at a block boundary without an `end` block, or inside its last block, was cut
 // short (the process, or the writer, was killed): its whole blocks are a clean prefix, readable with
@@ -22,12 +22,20 @@
 //   events     varint thread (the kernel's tid), varint thread_seq (its chunk), varint first event
 //              number (the thread's), varint count, varint pass (monotonic ns when the writer began
 //              the drain that read these: every event an image's threads had finished writing by
-//              then is in this block or an earlier one), then per event: u8 kind (ring.h EventKind), varint zigzag time delta
-//              from the thread's previous event in this block (the first: from start_tsc) in
-//              units of kTickShift-shifted TSC ticks, varint zigzag address delta from the block's
-//              previous address; allocations then: varint size, varint site, varint slack, and
-//              for memalign and new_aligned u8 align_log2; frees nothing more; control kinds:
-//              varint size, varint site
+//              then is in this block or an earlier one), then the events as EventCodec encodes
+//              them (EventCodec), field by field in eight streams, each as varint length, varint
+//              stored length (0: not compressed) and its bytes (zstd when it pays): 0 one byte an
+//              event, kind (low 5 bits), address mode (bits 5-6) and "the slack the last
+//              allocation of this size had" (bit 7); 1 zigzag time deltas from the previous event
+//              (the first: from the header's start_tsc) in units of 2^kTickShift TSC ticks; 2 the
+//              allocations' sizes; 3 their sites; 4 their slacks (usable - size) unless predicted,
+//              and for memalign and new_aligned u8 align_log2; 5 addresses as zigzag deltas from
+//              the previous allocation's: an allocation's in mode 0 (mode 1: the address last
+//              freed with this usable size; 2: right after the previous allocation's usable end),
+//              a free's of a block the image never saw allocated (mode 1); 6 a free's slot + 1 (the
+//              live block's, mode 0); 7 a control kind's size, site, address. The slots and the
+//              predictions are the image's, kept alike by the writer and every reader in file
+//              order: a block depends on the image's blocks before it.
 //   sites      varint first index, varint count, per site: varint depth, depth x u64 return address
 //   maps       u64 monotonic ns, then /proc/<pid>/maps as the writer read it (for symbols)
 //   names      varint offset, then NUL-terminated names (a workload's phase names)
@@ -45,6 +53,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bench::trace {
 
@@ -68,7 +77,7 @@ struct BlockHeader {
 };
 static_assert(sizeof(BlockHeader) == 20);
 
-// CRC-32 (the polynomial of zlib and PNG), continuing from `crc` (0 to start).
+// CRC-32C (Castagnoli's polynomial, the CPU's crc32 instruction), continuing from `crc` (0 to start).
 std::uint32_t crc32(const void* data, std::size_t length, std::uint32_t crc = 0);
 
 // LEB128 varints and zigzag, appended to / read from a byte string.
@@ -92,6 +101,68 @@ struct Cursor {
   std::uint8_t u8();
   std::string_view take(std::size_t n);
   bool done() const { return at >= bytes.size(); }
+};
+
+struct RawEvent;
+struct Event;
+
+// A hash map from 64-bit keys (never ~0) to 64-bit values, open addressing with linear probing and
+// backward-shift deletion: the codec's maps, touched once or twice an event.
+class FlatMap {
+ public:
+  FlatMap() { slots_.assign(1024, {kEmpty, 0}); }
+  const std::uint64_t* find(std::uint64_t key) const {
+    for (std::size_t i = index(key);; i = (i + 1) & (slots_.size() - 1)) {
+      if (slots_[i].first == key) return &slots_[i].second;
+      if (slots_[i].first == kEmpty) return nullptr;
+    }
+  }
+  void put(std::uint64_t key, std::uint64_t value);
+  void erase(std::uint64_t key);
+
+ private:
+  static constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
+  std::size_t index(std::uint64_t key) const { return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> shift_); }
+  void grow();
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> slots_;
+  std::size_t used_ = 0;
+  int shift_ = 54;  // 64 - log2(size)
+};
+
+// The events' encoding (above), with the state one process image's blocks share: its live blocks'
+// slots and the addresses last freed by usable size. One codec an image, fed in file order.
+class EventCodec {
+ public:
+  EventCodec() = default;
+  ~EventCodec();
+  EventCodec(const EventCodec&) = delete;
+  EventCodec& operator=(const EventCodec&) = delete;
+  // Appends the block's events, encoded and compressed stream by stream.
+  void encode_block(const RawEvent* events, std::size_t count, std::uint64_t start_tsc, std::string& out);
+  // Appends `count` decoded events (time_ns in TSC ticks: the caller turns them into time). False
+  // when the bytes do not decode.
+  bool decode_block(Cursor& in, std::size_t count, std::uint64_t start_tsc, std::vector<Event>& events);
+
+ private:
+  static constexpr int kStreams = 8;
+  struct Live {
+    std::uint64_t address, usable;
+  };
+  void encode(const RawEvent& event);
+  bool decode(Cursor* streams, Event& event);
+  std::uint32_t allocate(std::uint64_t address, std::uint64_t usable);
+  void release(std::uint32_t slot);
+  std::uint64_t previous_time_ = 0;
+  std::uint64_t previous_allocation_ = 0, previous_end_ = 0;
+  std::vector<Live> slots_;
+  std::vector<std::uint32_t> free_slots_;
+  FlatMap by_address_;  // address -> slot
+  FlatMap last_freed_;  // usable size -> the address last freed with it
+  FlatMap slack_;       // size -> the slack its last allocation had
+  std::string streams_[kStreams];
+  std::string packed_;
+  void* compressor_ = nullptr;    // ZSTD_CCtx
+  void* decompressor_ = nullptr;  // ZSTD_DCtx
 };
 
 }  // namespace bench::trace

@@ -47,12 +47,6 @@ std::map<std::string, std::string> key_values(std::string_view text) {
   return fields;
 }
 
-bool is_allocation(EventKind k) {
-  return k == EventKind::malloc || k == EventKind::calloc || k == EventKind::realloc || k == EventKind::memalign || k == EventKind::new_ ||
-         k == EventKind::new_aligned;
-}
-bool is_free(EventKind k) { return k == EventKind::free || k == EventKind::delete_ || k == EventKind::realloc_free; }
-
 std::vector<Mapping> parse_maps(std::string_view text) {
   std::vector<Mapping> mappings;
   std::istringstream in{std::string(text)};
@@ -178,8 +172,12 @@ std::string TraceFile::payload(const Block& block) const {
 }
 
 void TraceFile::read(TraceVisitor& visitor) const {
-  const int tick_shift = std::atoi(header_value("tick_shift").c_str());
+  if (std::atoi(header_value("tick_shift").c_str()) != kTickShift)
+    throw TraceError(path_ + ": offset 0: the trace counts time in units of 2^" + header_value("tick_shift") + " ticks, this build in 2^" +
+                     std::to_string(kTickShift));
   std::vector<Event> events;
+  EventCodec codec;  // the image's decoding state: blocks are read in file order
+  const std::uint64_t start_tsc = std::stoull(header_value("start_tsc"));
   for (const Block& block : blocks_) {
     const std::string raw = payload(block);
     Cursor c{raw};
@@ -196,25 +194,10 @@ void TraceFile::read(TraceVisitor& visitor) const {
         if (c.bad || count > kEventsPerChunk) throw broken("events");
         events.clear();
         // The writer's deltas start from the start_tsc the process read (the header's).
-        std::uint64_t time = std::stoull(header_value("start_tsc")) >> tick_shift, address = 0;
-        for (std::uint64_t i = 0; i < count && !c.bad; ++i) {
-          Event e{};
-          e.kind = static_cast<EventKind>(c.u8());
+        if (!codec.decode_block(c, count, start_tsc, events)) throw broken("events");
+        for (Event& e : events) {
           e.thread = thread;
-          time += static_cast<std::uint64_t>(c.signed_varint());
-          e.time_ns = time_of(time << tick_shift);
-          address += static_cast<std::uint64_t>(c.signed_varint());
-          e.address = address;
-          if (is_allocation(e.kind)) {
-            e.size = c.varint();
-            e.site = static_cast<std::uint32_t>(c.varint());
-            e.slack = c.varint();
-            if (e.kind == EventKind::memalign || e.kind == EventKind::new_aligned) e.align_log2 = c.u8();
-          } else if (!is_free(e.kind)) {
-            e.size = c.varint();
-            e.site = static_cast<std::uint32_t>(c.varint());
-          }
-          events.push_back(e);
+          e.time_ns = time_of(static_cast<std::uint64_t>(e.time_ns));
         }
         if (c.bad) throw broken("events");
         visitor.events(thread, events, pass_ns);

@@ -1,8 +1,8 @@
 // The recording's transport: a file every recorded process maps (MAP_SHARED) and the trace writer
 // (trace/writer.h), a process of its own, maps too. The recorder in the process (interposer/
 // recorder.cc) only fills it; the writer drains it, encodes, compresses and writes the trace file,
-// and gives the memory back (it punches the drained chunks' pages out of the file), so what a
-// recorded process holds for the recorder is the chunks in flight.
+// and hands the drained chunks back; a thread takes the lowest free chunk, so what a recorded
+// process holds for the recorder is the chunks its longest burst used (record_ring_bytes).
 //
 // Layout (every offset a multiple of 4096):
 //
@@ -31,7 +31,7 @@ namespace bench::trace {
 inline constexpr std::uint64_t kRingMagic = 0x31474e4952435442ull;  // "BTCRING1"
 inline constexpr std::uint32_t kRingVersion = 1;
 inline constexpr std::uint32_t kChunkBytes = 64 * 1024;
-inline constexpr std::uint32_t kChunks = 512;  // 32 MiB of chunks at most in flight (the writer punches the drained ones)
+inline constexpr std::uint32_t kChunks = 128;  // 8 MiB of chunks at most in flight: a burst the writer absorbs
 inline constexpr std::uint32_t kSiteFrames = 6;
 inline constexpr std::uint32_t kMaxSites = 1u << 20;
 // A thread that waits this long for a free chunk stops recording (the writer is gone): the program
@@ -57,6 +57,13 @@ enum class EventKind : std::uint8_t {
   mallopt = 21,      // size = param; address = value (as unsigned); site = what it returned
   phase = 22,        // a named moment the workload reported (site: index of the name in `names`)
 };
+
+// Kinds that return a block, and kinds that end one.
+constexpr bool is_allocation(EventKind k) {
+  return k == EventKind::malloc || k == EventKind::calloc || k == EventKind::realloc || k == EventKind::memalign || k == EventKind::new_ ||
+         k == EventKind::new_aligned;
+}
+constexpr bool is_free(EventKind k) { return k == EventKind::free || k == EventKind::delete_ || k == EventKind::realloc_free; }
 
 // One event as the process writes it: 32 bytes, no pointers to chase.
 struct RawEvent {

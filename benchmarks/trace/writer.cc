@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/falloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -49,23 +48,6 @@ std::string first_line(const std::string& path) {
   return line;
 }
 
-bool is_kind_allocation(std::uint8_t kind) {
-  switch (static_cast<EventKind>(kind)) {
-    case EventKind::malloc:
-    case EventKind::calloc:
-    case EventKind::realloc:
-    case EventKind::memalign:
-    case EventKind::new_:
-    case EventKind::new_aligned: return true;
-    default: return false;
-  }
-}
-
-bool is_kind_free(std::uint8_t kind) {
-  const auto k = static_cast<EventKind>(kind);
-  return k == EventKind::free || k == EventKind::delete_ || k == EventKind::realloc_free;
-}
-
 // One trace file being written: blocks appended, the first failure remembered (and then nothing more
 // is written, while the rings are still drained).
 class OutputTrace {
@@ -83,21 +65,18 @@ class OutputTrace {
     return put(head);
   }
 
-  void block(BlockType type, const std::string& raw) {
+  void block(BlockType type, std::string_view raw, bool compress = true) {
     if (fd_ < 0 || !problem_.empty()) return;
-    std::string stored;
+    std::string_view stored = raw;
     std::uint8_t compression = 0;
-    if (raw.size() > 64) {
-      stored.resize(ZSTD_compressBound(raw.size()));
-      const std::size_t n = ZSTD_compress(stored.data(), stored.size(), raw.data(), raw.size(), 1);
+    if (compress && raw.size() > 64) {
+      if (context_ == nullptr) context_ = ZSTD_createCCtx();
+      compressed_.resize(ZSTD_compressBound(raw.size()));
+      const std::size_t n = ZSTD_compressCCtx(context_, compressed_.data(), compressed_.size(), raw.data(), raw.size(), 1);
       if (!ZSTD_isError(n) && n < raw.size()) {
-        stored.resize(n);
+        stored = std::string_view(compressed_.data(), n);
         compression = 1;
-      } else {
-        stored = raw;
       }
-    } else {
-      stored = raw;
     }
     const BlockHeader header{kBlockMagic,
                              static_cast<std::uint8_t>(type),
@@ -106,9 +85,13 @@ class OutputTrace {
                              static_cast<std::uint32_t>(stored.size()),
                              static_cast<std::uint32_t>(raw.size()),
                              crc32(stored.data(), stored.size())};
-    std::string out(reinterpret_cast<const char*>(&header), sizeof header);
-    out += stored;
-    put(out);
+    out_.assign(reinterpret_cast<const char*>(&header), sizeof header);
+    out_.append(stored);
+    put(out_);
+  }
+
+  ~OutputTrace() {
+    if (context_ != nullptr) ZSTD_freeCCtx(context_);
   }
 
   void close() {
@@ -143,6 +126,8 @@ class OutputTrace {
   int fd_ = -1;
   std::uint64_t bytes_ = 0;
   std::string problem_;
+  ZSTD_CCtx* context_ = nullptr;  // one compression context a trace, reused for every block
+  std::string compressed_, out_;  // reused buffers
 };
 
 // A process image being recorded: its ring, mapped, and its trace.
@@ -159,6 +144,7 @@ struct Image {
   std::string last_maps;
   std::uint64_t events = 0;
   std::uint32_t drained[kChunks] = {};  // how far each chunk has been drained
+  EventCodec codec;                     // the image's encoding state (format.h)
 };
 
 struct Writer {
@@ -167,6 +153,7 @@ struct Writer {
   std::map<std::string, std::unique_ptr<Image>> images;  // by ring file name
   WriterStats stats;
   std::int64_t next_scan = 0, next_residency = 0, next_clock = 0;
+  std::string scratch;  // an events block being encoded (reused)
 
   void scan() {
     DIR* dir = ::opendir(rings.c_str());
@@ -264,40 +251,25 @@ struct Writer {
                                                           std::uint64_t{index} * kChunkBytes);
     const ChunkSlot& slot = slots[index];
     used = std::min(used, kEventsPerChunk);
-    std::string raw;
+    std::string& raw = scratch;
+    raw.clear();
+    raw.reserve(std::size_t{used - from} * 24 + 64);
     put_varint(raw, slot.thread);
     put_varint(raw, slot.thread_seq);
     put_varint(raw, slot.first_event + from);
     put_varint(raw, used - from);
     put_varint(raw, static_cast<std::uint64_t>(pass_ns));
-    std::uint64_t previous_time = image.ring->start_tsc >> kTickShift, previous_address = 0;
-    for (std::uint32_t i = from; i < used; ++i) {
-      const RawEvent& e = chunk[i];
-      raw.push_back(static_cast<char>(e.kind));
-      const std::uint64_t time = e.tsc >> kTickShift;
-      put_signed(raw, static_cast<std::int64_t>(time - previous_time));
-      previous_time = time;
-      put_signed(raw, static_cast<std::int64_t>(e.address - previous_address));
-      previous_address = e.address;
-      if (is_kind_allocation(e.kind)) {
-        put_varint(raw, e.size);
-        put_varint(raw, e.site);
-        put_varint(raw, e.slack);
-        if (static_cast<EventKind>(e.kind) == EventKind::memalign || static_cast<EventKind>(e.kind) == EventKind::new_aligned)
-          raw.push_back(static_cast<char>(e.align_log2));
-      } else if (!is_kind_free(e.kind)) {
-        put_varint(raw, e.size);
-        put_varint(raw, e.site);
-      }
-    }
-    image.file.block(BlockType::events, raw);
+    image.codec.encode_block(chunk + from, used - from, image.ring->start_tsc, raw);
+    image.file.block(BlockType::events, raw, /*compress=*/false);  // its streams are, each apart
     image.events += used - from;
     stats.events += used - from;
     stats.raw_bytes += std::uint64_t{used - from} * sizeof(RawEvent);
   }
 
   // Every chunk as far as it is filled, a thread's in the order it filled them; a chunk handed over
-  // (ready) is given back to the process, its pages punched out of the file.
+  // (ready) is given back to the process. Its pages stay: punching them out of the file cost the
+  // program a fault a page and every CPU a TLB shootdown, measured; threads take the lowest free
+  // chunk, so the ring's resident part is what the longest burst used (record_ring_bytes).
   void drain(Image& image) {
     const std::int64_t pass = monotonic_now();  // what this pass has read was written before it
     ChunkSlot* slots = reinterpret_cast<ChunkSlot*>(reinterpret_cast<char*>(image.ring) + ring_chunk_slots_offset());
@@ -322,8 +294,6 @@ struct Writer {
       image.drained[p.index] = p.used;
       if (!p.ready) continue;
       image.drained[p.index] = 0;
-      const off_t offset = static_cast<off_t>(ring_chunks_offset() + std::uint64_t{p.index} * kChunkBytes);
-      ::fallocate(image.ring_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, kChunkBytes);
       slots[p.index].used.store(0, std::memory_order_relaxed);  // before it is free: a new owner's chunk starts empty
       slots[p.index].state.store(static_cast<std::uint32_t>(ChunkState::free), std::memory_order_release);
     }
@@ -578,7 +548,7 @@ TraceWriter::TraceWriter(std::string ring_directory, std::string trace_directory
     ::close(control[1]);
     throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
   }
-  Writer writer{std::move(ring_directory), std::move(trace_directory), residency_every.count(), {}, {}, 0, 0, 0};
+  Writer writer{std::move(ring_directory), std::move(trace_directory), residency_every.count(), {}, {}, 0, 0, 0, {}};
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error(std::string("fork (the trace writer): ") + std::strerror(errno));
   if (pid == 0) {

@@ -1,10 +1,9 @@
 // The trace writer: one process of its own per recorded row (a fork of ./bench, no exec), outside
 // every recorded process. It finds each recorded process image's ring (ring.h) in the row's ring
 // folder, drains its chunks every millisecond, encodes and compresses them (zstd) into that image's
-// trace file (format.h) in the row's trace folder, and gives the drained memory back (it punches the
-// chunks out of the ring file). It also reads, from outside, each recorded process's resident
-// anonymous pages (/proc/<pid>/pagemap's present bits) — at each phase, at a moment a workload asks
-// for, and every `residency_every` — and writes them into the trace on the trace's clock.
+// trace file (format.h) in the row's trace folder, and hands the drained chunks back. It also reads, from outside, each recorded process's
+// resident anonymous pages (/proc/<pid>/pagemap's present bits) — at each phase, at a moment a workload asks for, and every
+// `residency_every` — and writes them into the trace on the trace's clock.
 //
 // A recorded process that exits, is replaced by execve, or is killed is drained to its last event
 // and its trace closed with an `end` block saying which; when ./bench asks it to finish, or dies
