@@ -11,6 +11,7 @@
 #include "benchmarks/driver/instances.h"
 #include "benchmarks/driver/run.h"
 #include "benchmarks/driver/scenarios.h"
+#include "benchmarks/driver/trace_info.h"
 #include "benchmarks/measure/child.h"
 #include "benchmarks/protocol/child_protocol.h"
 
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
     // The parent. Every flag is read once, here; bad usage exits with 2 before anything is written.
     const Flags flags = parse_flags(argc, argv);
     if (flags.help) return print_help();
+    if (!flags.trace_info.empty()) return print_trace_info(flags.trace_info);
     const std::string executable = this_executable();
     if (flags.list_configs != ListFormat::none) return list_configurations(flags, executable);
 

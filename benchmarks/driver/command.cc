@@ -177,11 +177,12 @@ CommandRun::CommandRun(const CommandOptions& options, const Configuration& confi
   if (options.heap_map || options.record) {
     // Every process of the tree loads the interposer: the heap map's processes listen for their
     // phases' snapshots and take one when they exit; the recorded ones each fill a ring.
-    interposition_ = std::make_unique<Interposition>(InterpositionOptions{.heap_map = options.heap_map,
-                                                                          .record = options.record,
-                                                                          .trace_directory = options.trace_directory + "/" + output_stem,
-                                                                          .residency_every = options.residency_every,
-                                                                          .program = true});
+    interposition_ =
+        std::make_unique<Interposition>(InterpositionOptions{.heap_map = options.heap_map,
+                                                             .record = options.record,
+                                                             .settings = options.recording,
+                                                             .row_directory = options.recording.trace_directory + "/" + output_stem,
+                                                             .program = true});
     extra.insert(extra.end(), interposition_->environment().begin(), interposition_->environment().end());
   }
   if (interposition_) front_preload_ = kInterposer;
@@ -191,7 +192,7 @@ CommandRun::CommandRun(const CommandOptions& options, const Configuration& confi
     // heaptrack's script runs the program with its own library first in LD_PRELOAD and its
     // interpreter beside it; the program is what is measured (its name: comm's 15 bytes).
     if (::access(kHeaptrack, X_OK) != 0) throw std::runtime_error(std::string(kHeaptrack) + " is not installed (Debian package heaptrack)");
-    const std::string directory = options.trace_directory + "/" + output_stem;
+    const std::string directory = options.recording.trace_directory + "/" + output_stem;
     std::error_code error;
     std::filesystem::create_directories(directory, error);
     if (error) throw std::runtime_error("cannot create " + directory + ": " + error.message());
@@ -584,7 +585,7 @@ CommandOutcome CommandRun::finish(const std::string& forced_error) {
   if (options_.heaptrack) {  // what heaptrack wrote (its interpreter's output, compressed)
     std::error_code error;
     std::uintmax_t bytes = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(options_.trace_directory + "/" + stem_, error))
+    for (const auto& entry : std::filesystem::directory_iterator(options_.recording.trace_directory + "/" + stem_, error))
       if (entry.path().filename().string().starts_with("heaptrack.")) bytes += entry.file_size(error);
     add("heaptrack_bytes", static_cast<double>(bytes), Unit::bytes);
   }
@@ -618,7 +619,7 @@ CommandOutcome CommandRun::finish(const std::string& forced_error) {
     label += "; stopped when the row ended: " + list;
   }
   for (const std::string& note : interposed.notes) label += "; " + note;
-  if (interposition_ && interposition_->records()) label += "; recorded into " + options_.trace_directory + "/" + stem_;
+  if (interposition_ && interposition_->records()) label += "; recorded into " + options_.recording.trace_directory + "/" + stem_;
   outcome.label = label;
   outcome.ok = true;
   return outcome;

@@ -77,8 +77,7 @@ struct CommandOptions {
   bool heap_map = false;                      // behind the heap map's interposer (--heap-map)
   bool record = false;                        // recorded (--record): traces into trace_directory/<stem>
   bool heaptrack = false;                     // under Debian's heaptrack (--compare-recorders): its file there too
-  std::string trace_directory = {};
-  Nanoseconds residency_every{};
+  RecordingSettings recording = {};
   std::chrono::nanoseconds sample_every{};
   std::string output_directory;  // empty: output discarded
 };

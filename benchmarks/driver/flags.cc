@@ -143,6 +143,10 @@ const char* const kFlagsHelp =
     "                          per process (written outside it), resident pages read from outside at\n"
     "                          each phase; free or pinned, by which sites (trace_<moment>_* counters)\n"
     "  --record-dir=DIR        where the traces go (default: traces/ next to --benchmark_out)\n"
+    "  --unwind=cache|libgcc|fp  how allocation sites are unwound (default cache: a cache of unwound\n"
+    "                          stacks in front of libgcc's _Unwind_Backtrace)\n"
+    "  --check-unwind          every site also unwound by libgcc and compared (record_unwind_*)\n"
+    "  --trace-info=DIR        what a recording folder holds, and its analysis, as JSON; then exit\n"
     "  --compare-recorders     every program plain, recorded, behind the heap map and under Debian's\n"
     "                          heaptrack: what each costs, side by side (instances <name>@<observer>)\n"
     "  --residency-every=DURATION  resident pages of a recorded process read this often besides its\n"
@@ -243,6 +247,15 @@ Flags parse_flags(int argc, char** argv) {
       flags.record = true;
     } else if (argument == "--compare-recorders") {
       flags.compare_recorders = true;
+    } else if (take_value(argument, "--unwind", &value)) {
+      if (value != "cache" && value != "libgcc" && value != "fp")
+        throw UsageError("--unwind=" + std::string(value) + ": one of cache, libgcc, fp");
+      flags.unwind = std::string(value);
+    } else if (argument == "--check-unwind") {
+      flags.check_unwind = true;
+    } else if (take_value(argument, "--trace-info", &value)) {
+      if (value.empty()) throw UsageError("--trace-info=: a recording folder is needed");
+      flags.trace_info = std::string(value);
     } else if (take_value(argument, "--record-dir", &value)) {
       if (value.empty()) throw UsageError("--record-dir=: a folder is needed");
       flags.record_dir = std::string(value);

@@ -77,6 +77,15 @@ struct Flags {
   // --compare-recorders: every program (-- PROGRAM, --scenario) four times — plain, recorded, behind
   // the heap map, and under Debian's heaptrack — so what each costs is measured side by side.
   bool compare_recorders = false;
+  // --unwind=cache|libgcc|fp: how the interposer unwinds allocation sites (benchmarks/interposer/
+  // sites.cc): the cache of unwound stacks in front of libgcc (the default), libgcc on every call,
+  // or the frame-pointer chain.
+  std::string unwind = "cache";
+  // --check-unwind: every site also unwound by libgcc and the two compared (record_unwind_checked,
+  // record_unwind_disagreed): the evidence for the chosen unwinder.
+  bool check_unwind = false;
+  // --trace-info=DIR: print what a recording folder holds (JSON) and exit.
+  std::string trace_info;
   bool settle_given = false;
   bool latency_given = false;
   // --list-configs[=text|json]: print the configuration table, each row verified, and exit.

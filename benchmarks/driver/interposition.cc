@@ -41,15 +41,19 @@ Interposition::Interposition(InterpositionOptions options) : options_(std::move(
   if (options_.record) {
     ring_directory_ = temporary_directory("bench-ring", true);
     std::error_code error;
-    if (!std::filesystem::create_directories(options_.trace_directory, error) || error)
-      throw std::runtime_error("cannot create the trace folder " + options_.trace_directory +
+    if (!std::filesystem::create_directories(options_.row_directory, error) || error)
+      throw std::runtime_error("cannot create the trace folder " + options_.row_directory +
                                (error ? ": " + error.message() : std::string(": it exists already")));
     environment_.push_back("BENCH_RECORD_DIR=" + ring_directory_);
     if (options_.program) environment_.push_back("BENCH_RECORD_AT_EXIT=1");  // each process's last moment, its exit
     if (forward_directory_.empty()) forward_directory_ = ring_directory_;
-    writer_ = std::make_unique<trace::TraceWriter>(ring_directory_, options_.trace_directory, options_.residency_every);
+    writer_ = std::make_unique<trace::TraceWriter>(ring_directory_, options_.row_directory, options_.settings.residency_every);
   }
-  if (!forward_directory_.empty()) environment_.push_back("BENCH_INTERPOSER_DIR=" + forward_directory_);
+  if (!forward_directory_.empty()) {
+    environment_.push_back("BENCH_INTERPOSER_DIR=" + forward_directory_);
+    environment_.push_back("BENCH_RECORD_UNWIND=" + options_.settings.unwind);
+    if (options_.settings.check_unwind) environment_.push_back("BENCH_RECORD_VALIDATE=1");
+  }
 }
 
 Interposition::~Interposition() {
@@ -96,7 +100,7 @@ InterpositionReading Interposition::finish() {
     if (problem.find("pagemap") != std::string::npos)
       reading.notes.push_back(problem);
     else if (reading.error.empty())
-      reading.error = "the recording could not be written: " + problem + " (the program ran on; its trace in " + options_.trace_directory +
+      reading.error = "the recording could not be written: " + problem + " (the program ran on; its trace in " + options_.row_directory +
                       " is incomplete)";
   }
   if (s.dropped > 0 && reading.error.empty())
@@ -104,7 +108,7 @@ InterpositionReading Interposition::finish() {
         "the recording lost " + std::to_string(s.dropped) + " events: a thread waited 30 s for the writer and stopped recording";
   if (!reading.error.empty()) return reading;
   try {
-    trace::TraceAnalysis analysis = trace::analyse_recording(options_.trace_directory);
+    trace::TraceAnalysis analysis = trace::analyse_recording(options_.row_directory);
     reading.counters.insert(reading.counters.end(), analysis.counters.begin(), analysis.counters.end());
     reading.trace_maps = std::move(analysis.moments);
     for (std::string& w : analysis.warnings) reading.notes.push_back(std::move(w));

@@ -16,12 +16,20 @@
 
 namespace bench {
 
+// The run's recording flags (--record-dir, --residency-every, --unwind, --check-unwind).
+struct RecordingSettings {
+  std::string trace_directory;  // the run's: each row's folder goes below it
+  Nanoseconds residency_every{};
+  std::string unwind = "cache";
+  bool check_unwind = false;
+};
+
 struct InterpositionOptions {
   bool heap_map = false;
   bool record = false;
-  std::string trace_directory;  // with record: the row's traces go here (created, must not exist)
-  Nanoseconds residency_every{};
-  bool program = false;  // a program's processes: the heap map listens for phases and snapshots at exit
+  RecordingSettings settings;
+  std::string row_directory;  // with record: the row's traces go here (created, must not exist)
+  bool program = false;       // a program's processes: the heap map listens for phases and snapshots at exit
 };
 
 struct InterpositionReading {

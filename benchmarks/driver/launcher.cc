@@ -338,8 +338,8 @@ void Launcher::launch(Slot& slot) {
     slot.interposition = std::make_unique<Interposition>(InterpositionOptions{
         .heap_map = options_.heap_map,
         .record = options_.record,
-        .trace_directory = options_.trace_directory + "/" + row_folder_name(spec.name) + "." + std::to_string(slot.repetition),
-        .residency_every = options_.residency_every});
+        .settings = options_.recording,
+        .row_directory = options_.recording.trace_directory + "/" + row_folder_name(spec.name) + "." + std::to_string(slot.repetition)});
     environment.insert(environment.end(), slot.interposition->environment().begin(), slot.interposition->environment().end());
     preload = std::string(kInterposer) + (preload.empty() ? "" : ":" + preload);
   }
@@ -416,8 +416,7 @@ CommandOptions Launcher::program_options(const InstanceSpec& spec) const {
   options.heap_map = spec.observer.empty() ? options_.heap_map : spec.observer == "heap-map";
   options.record = spec.observer.empty() ? options_.record : spec.observer == "record";
   options.heaptrack = spec.observer == "heaptrack";
-  options.trace_directory = options_.trace_directory;
-  options.residency_every = options_.residency_every;
+  options.recording = options_.recording;
   const Scenario* scenario = spec.scenario;
   if (scenario == nullptr) return options;
   options.program = scenario->file;

@@ -73,8 +73,7 @@ struct LauncherOptions {
   std::optional<ExactMode> exact = {};  // --exact: every child under callgrind (driver/exact.h)
   bool heap_map = false;                // --heap-map: children behind the heap map's interposer
   bool record = false;                  // --record: children and programs recorded
-  std::string trace_directory = {};     // --record: a folder per row below it
-  Nanoseconds residency_every{};
+  RecordingSettings recording = {};     // --record: a folder per row below its trace_directory
   // Called as each child finishes (in measurement order), for progress reports.
   std::function<void(const InstanceSpec&, int repetition, const InstanceResult&)> on_finished = {};
 };

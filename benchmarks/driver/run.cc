@@ -368,8 +368,10 @@ int run_benchmarks(const Flags& flags, const std::vector<InstanceSpec>& selected
                      .exact = exact,
                      .heap_map = flags.heap_map,
                      .record = flags.record,
-                     .trace_directory = record_directory,
-                     .residency_every = flags.residency_every,
+                     .recording = {.trace_directory = record_directory,
+                                   .residency_every = flags.residency_every,
+                                   .unwind = flags.unwind,
+                                   .check_unwind = flags.check_unwind},
                      .on_finished = on_finished});
   const std::vector<const InstanceSpec*> order = measurement_order(runnable, flags.repetitions, flags.random_interleaving, seed);
   launcher.plan(order);

@@ -45,7 +45,10 @@
 //              (1: resident) — the process's anonymous private writable mappings, the interposer's
 //              own regions left out
 //   clock      pairs of u64 tsc, u64 monotonic ns, read together by the writer
-//   end        text `key value` lines: reason (exit, exec, gone, stopped), events, waits, wait_ns,
+//   end        text `key value` lines: reason (exit: it ran its exit handlers; exec: replaced by
+//              execve; gone: it ended without exit handlers — killed, or _exit — and its chunks
+//              were drained after, so only an event being written at that instant can be lost;
+//              stopped: still running when the row ended), events, waits, wait_ns,
 //              dropped, unwind_misses, unwind_checked, unwind_disagreed, one_frame_sites
 #pragma once
 

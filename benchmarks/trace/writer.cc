@@ -424,8 +424,8 @@ struct Writer {
       finish_image(image, "exit");
     else if (!image.reason.empty())
       finish_image(image, image.reason);
-    else if (process_gone(image.pid))
-      finish_image(image, "gone");
+    else if (process_gone(image.pid))  // it may have reached its exit since `ended` was read
+      finish_image(image, image.ring->ended.load(std::memory_order_acquire) != 0 ? "exit" : "gone");
     else if (final)
       finish_image(image, "stopped");
   }
