@@ -509,7 +509,7 @@ void send_line(int fd, const std::string& line) {
   std::ostringstream out;
   out << "stats " << s.traces << " " << s.events << " " << s.bytes << " " << s.raw_bytes << " " << s.waits << " " << s.wait_ns << " "
       << s.dropped << " " << s.residency_snapshots << " " << s.unwind_misses << " " << s.unwind_checked << " " << s.unwind_disagreed << " "
-      << s.one_frame_sites << " " << s.sites << " " << s.cut_short << " " << cpu;
+      << s.one_frame_sites << " " << s.sites << " " << s.cut_short << " " << cpu << " " << usage.ru_maxrss * 1024;
   send_line(status, out.str());
   for (const std::string& problem : s.problems) send_line(status, "problem " + problem);
   send_line(status, "done");
@@ -585,7 +585,7 @@ WriterStats TraceWriter::finish() {
     std::istringstream in(reply.substr(6));
     in >> stats_.traces >> stats_.events >> stats_.bytes >> stats_.raw_bytes >> stats_.waits >> stats_.wait_ns >> stats_.dropped >>
         stats_.residency_snapshots >> stats_.unwind_misses >> stats_.unwind_checked >> stats_.unwind_disagreed >> stats_.one_frame_sites >>
-        stats_.sites >> stats_.cut_short >> stats_.cpu_seconds;
+        stats_.sites >> stats_.cut_short >> stats_.cpu_seconds >> stats_.max_rss;
   }
   ::close(control_);
   ::close(status_);
