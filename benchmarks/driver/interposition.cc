@@ -97,6 +97,7 @@ InterpositionReading Interposition::finish() {
   add("record_cut_short", static_cast<double>(s.cut_short), Unit::count);
   add("record_writer_cpu_s", s.cpu_seconds, Unit::seconds);
   add("record_writer_max_rss", static_cast<double>(s.max_rss), Unit::bytes);
+  add("record_ring_bytes", static_cast<double>(s.ring_bytes), Unit::bytes);
   for (const std::string& problem : s.problems) {
     if (problem.find("pagemap") != std::string::npos)
       reading.notes.push_back(problem);

@@ -145,6 +145,7 @@ struct Image {
   std::uint64_t events = 0;
   std::uint32_t drained[kChunks] = {};  // how far each chunk has been drained
   EventCodec codec;                     // the image's encoding state (format.h)
+  std::uint32_t chunks_touched = 0;     // one more than the highest chunk a thread ever took
 };
 
 struct Writer {
@@ -282,6 +283,7 @@ struct Writer {
       const auto state = static_cast<ChunkState>(slots[i].state.load(std::memory_order_acquire));
       if (state == ChunkState::free) continue;
       const std::uint32_t used = slots[i].used.load(std::memory_order_acquire);
+      image.chunks_touched = std::max(image.chunks_touched, i + 1);
       if (state == ChunkState::ready || used > image.drained[i])
         parts.push_back({slots[i].thread, slots[i].thread_seq, i, used, state == ChunkState::ready});
     }
@@ -387,6 +389,9 @@ struct Writer {
     stats.unwind_disagreed += r.unwind_disagreed.load();
     stats.one_frame_sites += r.one_frame_sites.load();
     stats.bytes += image.file.bytes();
+    // What the ring held in the process: its header, the chunk slots, the chunks threads used, the sites.
+    stats.ring_bytes += ring_chunks_offset() + std::uint64_t{image.chunks_touched} * kChunkBytes +
+                        sizeof(Site) * std::uint64_t{image.sites_written};
     if (reason == "gone") ++stats.cut_short;
     if (!image.file.problem().empty()) note(image.file.problem());
     ::munmap(image.ring, ring_bytes());
@@ -509,7 +514,7 @@ void send_line(int fd, const std::string& line) {
   std::ostringstream out;
   out << "stats " << s.traces << " " << s.events << " " << s.bytes << " " << s.raw_bytes << " " << s.waits << " " << s.wait_ns << " "
       << s.dropped << " " << s.residency_snapshots << " " << s.unwind_misses << " " << s.unwind_checked << " " << s.unwind_disagreed << " "
-      << s.one_frame_sites << " " << s.sites << " " << s.cut_short << " " << cpu << " " << usage.ru_maxrss * 1024;
+      << s.one_frame_sites << " " << s.sites << " " << s.cut_short << " " << cpu << " " << usage.ru_maxrss * 1024 << " " << s.ring_bytes;
   send_line(status, out.str());
   for (const std::string& problem : s.problems) send_line(status, "problem " + problem);
   send_line(status, "done");
@@ -585,7 +590,7 @@ WriterStats TraceWriter::finish() {
     std::istringstream in(reply.substr(6));
     in >> stats_.traces >> stats_.events >> stats_.bytes >> stats_.raw_bytes >> stats_.waits >> stats_.wait_ns >> stats_.dropped >>
         stats_.residency_snapshots >> stats_.unwind_misses >> stats_.unwind_checked >> stats_.unwind_disagreed >> stats_.one_frame_sites >>
-        stats_.sites >> stats_.cut_short >> stats_.cpu_seconds >> stats_.max_rss;
+        stats_.sites >> stats_.cut_short >> stats_.cpu_seconds >> stats_.max_rss >> stats_.ring_bytes;
   }
   ::close(control_);
   ::close(status_);

@@ -34,6 +34,7 @@ struct WriterStats {
   std::uint64_t cut_short = 0;        // images whose process was killed before it reached exit
   double cpu_seconds = 0;             // the writer's own CPU time
   std::uint64_t max_rss = 0;          // ... and its peak RSS (bytes): bounded, whatever the events
+  std::uint64_t ring_bytes = 0;       // what the rings held in the recorded processes at most (summed)
   std::vector<std::string> problems;  // a write that failed, pages that could not be read
 };
 
