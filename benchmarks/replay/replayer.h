@@ -76,7 +76,7 @@ struct ReplayOptions {
   Timing timing = Timing::fast;
   Fill fill = Fill::all_bytes;
   Calls calls = Calls::allocator;
-  std::function<void(const PhaseEvent&)> on_phase;  // may be empty
+  std::function<void(const PhaseEvent&)> on_phase = nullptr;  // may be empty
 };
 
 struct ReplayResult {
