@@ -26,7 +26,7 @@ using trace::EventKind;
 constexpr std::int64_t kDeferLimitNs = 1'000'000'000;            // a deferral unresolved for this long on the recording's clock is given up
 constexpr std::size_t kDeferLimitEvents = std::size_t{1} << 20;  // ... or once its thread holds this many events behind it
 constexpr std::uint64_t kSlotReuseAge = std::uint64_t{1} << 16;  // a slot another stream freed is reused this many ops later
-constexpr std::size_t kRecentFrees = std::size_t{1} << 21;       // freed addresses remembered (double frees), then forgotten
+constexpr std::size_t kRecentFrees = std::size_t{1} << 18;       // freed addresses remembered (double frees), then forgotten
 constexpr std::size_t kBufferedOps = std::size_t{16} << 20;      // op bytes held across streams before every chunk is written
 constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 
@@ -122,16 +122,18 @@ struct Sync {
 };
 
 // A live block: its slot, who allocated it and when (the allocating stream's op count once it was).
+// 32 bytes: a program may hold tens of millions.
+constexpr std::uint64_t kSizeMask = (std::uint64_t{1} << 48) - 1;
 struct Block {
   std::uint32_t slot = 0, stream = 0;
   std::uint64_t count = 0;
   std::int64_t time = 0;
-  std::uint64_t size = 0;
-  EventKind kind = EventKind::malloc;
-  std::uint8_t align_log2 = 0;
-  bool held = false;         // its realloc_free was seen; the realloc that frees it is its thread's next event
-  std::uint32_t holder = 0;  // ... in this thread id
+  std::uint64_t size : 48 = 0;        // as asked (a size of 256 TiB or more is cut to 48 bits)
+  std::uint64_t align_log2 : 6 = 0;   // of a block from operator new with an alignment ...
+  std::uint64_t aligned_new : 1 = 0;  // ... whose delete is then the aligned one
+  std::uint64_t held : 1 = 0;         // its realloc_free was seen; the realloc that frees it is its thread's next event
 };
+static_assert(sizeof(Block) == 32);
 
 struct Stream {
   std::uint32_t index = 0, thread = 0;
@@ -466,11 +468,12 @@ class Converter : public trace::TraceVisitor {
       ++result_.anomalies.reused_live;
       Block* live = live_.find(address);
       t.waiting = Waiting::none;
-      if (live != nullptr && live->held) {  // its realloc is under way: that realloc becomes realloc(NULL, size)
-        Thread& holder = threads_[live->holder];
-        holder.held = 0;
-        holder.held_unknown = true;
-      }
+      if (live != nullptr && live->held != 0)  // its realloc is under way: that realloc becomes realloc(NULL, size)
+        for (auto& [tid, holder] : threads_)
+          if (holder.held == address) {
+            holder.held = 0;
+            holder.held_unknown = true;
+          }
       if (live != nullptr) free_block(stream_of(t, t.pending.front().time), address, *live, OpKind::free, t.pending.front().time);
     } else {
       ++result_.anomalies.unknown_frees;  // its allocation never came
@@ -567,9 +570,9 @@ class Converter : public trace::TraceVisitor {
     Block b;
     b.stream = s.index;
     b.time = e.time;
-    b.size = e.size;
-    b.kind = e.kind;
-    b.align_log2 = e.align_log2;
+    b.size = e.size & kSizeMask;
+    b.aligned_new = e.kind == EventKind::new_aligned ? 1 : 0;
+    b.align_log2 = e.align_log2 & 63u;
     std::string fields;
     OpKind kind = OpKind::malloc;
     Summary& sum = result_.summary;
@@ -632,7 +635,7 @@ class Converter : public trace::TraceVisitor {
       if (e.kind == EventKind::realloc_free) t.held_unknown = true;
       return true;
     }
-    if (live->held) {  // freed while its realloc is under way in another thread: the program freed it twice
+    if (live->held != 0) {  // freed while its realloc is under way in another thread: the program freed it twice
       ++result_.anomalies.double_frees;
       if (e.kind == EventKind::realloc_free) t.held_unknown = true;
       return true;
@@ -643,15 +646,12 @@ class Converter : public trace::TraceVisitor {
       return true;
     }
     if (e.kind == EventKind::realloc_free) {
-      live->held = true;
-      live->holder = t.tid;
+      live->held = 1;
       t.held = e.address;
       held_time_[t.tid] = e.time;
       return true;
     }
-    const OpKind kind = e.kind == EventKind::free              ? OpKind::free
-                        : live->kind == EventKind::new_aligned ? OpKind::delete_aligned
-                                                               : OpKind::delete_;
+    const OpKind kind = e.kind == EventKind::free ? OpKind::free : live->aligned_new != 0 ? OpKind::delete_aligned : OpKind::delete_;
     free_block(s, e.address, *live, kind, e.time);
     return true;
   }
