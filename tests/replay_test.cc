@@ -400,6 +400,25 @@ TEST_F(ReplayTest, PhasesAreDeliveredInOrderWithTheirNamesAndRecordedTimes) {
   }
 }
 
+// The callback's exception leaves replay() only once the threads are joined; the replay ran to its end.
+TEST_F(ReplayTest, AnExceptionFromThePhaseCallbackIsRethrownAfterTheThreadsEnd) {
+  TraceBuilder trace;
+  trace.events(1, 100, {{EventKind::thread_start, 1}, {EventKind::malloc, 2, 0x1000, 100}});
+  trace.phase(50, "built");
+  trace.events(2, 3000, {{EventKind::thread_start, 2500}, {EventKind::free, 2600, 0x1000}});
+  trace.end();
+  convert(trace);
+  std::vector<std::string> seen;
+  Workload workload(path("100.0.workload"));
+  EXPECT_THROW(workload.replay({.on_phase =
+                                    [&](const PhaseEvent& p) {
+                                      seen.emplace_back(p.name);
+                                      if (p.name == "built") throw std::runtime_error("the caller's report failed");
+                                    }}),
+               std::runtime_error);
+  EXPECT_EQ(seen, (std::vector<std::string>{"built", "end"}));
+}
+
 // 400 drain passes of 1,000 events each: the merge holds a few passes' events, not the trace.
 TEST_F(ReplayTest, TheConverterHoldsAFewPassesOfEventsNotTheTrace) {
   TraceBuilder trace;

@@ -262,11 +262,11 @@ class Converter : public trace::TraceVisitor {
 
   void finish() {
     release(kNever);
-    resolve_names();
     while (give_up_one(kNever)) {
     }
     for (auto& [tid, thread] : threads_)
       if (thread.held != 0 || thread.held_unknown) settle_held(thread);
+    resolve_names();  // last: a deferral given up above may still convert a moment
     Summary& s = result_.summary;
     live_.each([&](std::uint64_t, Block& b) {
       s.end_live_bytes += b.size;

@@ -18,6 +18,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <new>
 
 #include "benchmarks/measure/clock.h"
@@ -112,6 +113,7 @@ struct Run {
   std::int64_t t0;
   std::atomic<std::uint32_t> release{0};  // the parked threads may exit
   std::uint32_t phases = 0;
+  std::exception_ptr failure = nullptr;  // the first exception the caller's callback threw
 };
 
 void wait_for(const Layout& parts, ThreadCounts& c, std::uint64_t stream, std::uint64_t count, bool counted) {
@@ -171,7 +173,14 @@ inline void fill(void* block, std::uint64_t from, std::uint64_t to, Fill how) {
 
 void deliver(Run& run, PhaseEvent::Kind kind, std::string_view name, std::int64_t recorded_us) {
   const PhaseEvent event{kind, name, run.phases++, static_cast<double>(recorded_us) / 1e6, static_cast<double>(now_ns() - run.t0) / 1e9};
-  if (run.options.on_phase) run.options.on_phase(event);
+  if (!run.options.on_phase) return;
+  // The replay threads run on while the callback does: an exception cannot leave here before they
+  // are joined. The first is rethrown by replay() once they are.
+  try {
+    run.options.on_phase(event);
+  } catch (...) {
+    if (!run.failure) run.failure = std::current_exception();
+  }
 }
 
 void* thread_main(void* argument);
@@ -619,6 +628,7 @@ ReplayResult Workload::replay(const ReplayOptions& options) {
   r.ns_per_call = r.calls > 0 ? r.seconds * 1e9 / static_cast<double>(r.calls) : 0;
   r.ns_per_call_in_thread = r.calls > 0 ? r.thread_seconds * 1e9 / static_cast<double>(r.calls) : 0;
   r.anomalies = anomalies_;
+  if (run.failure) std::rethrow_exception(run.failure);
   return r;
 }
 

@@ -76,18 +76,22 @@ struct ReplayOptions {
   Timing timing = Timing::fast;
   Fill fill = Fill::all_bytes;
   Calls calls = Calls::allocator;
-  std::function<void(const PhaseEvent&)> on_phase = nullptr;  // may be empty
+  // May be empty. An exception it throws does not stop the replay: replay() rethrows the first
+  // once every replay thread has been joined.
+  std::function<void(const PhaseEvent&)> on_phase = nullptr;
 };
 
 struct ReplayResult {
   std::uint64_t calls = 0;  // allocation and free calls made (or, with Calls::none, skipped)
   CallCounts kinds;
-  std::uint64_t phases = 0;          // delivered, the end included
-  std::uint64_t failed = 0;          // allocations that returned null (their blocks are then absent)
-  std::uint64_t threads = 0;         // replay threads started
-  double seconds = 0;                // wall time from the replay's start until every stream ran its last op
-  double ns_per_call = 0;            // seconds / calls
-  double thread_seconds = 0;         // the replay threads' time running ops (not sleeping, not waiting), summed
+  std::uint64_t phases = 0;   // delivered, the end included
+  std::uint64_t failed = 0;   // allocations that returned null (their blocks are then absent)
+  std::uint64_t threads = 0;  // replay threads started
+  double seconds = 0;         // wall time from the replay's start until every stream ran its last op
+  double ns_per_call = 0;     // seconds / calls
+  // The replay threads' wall time running ops (not sleeping, not waiting at syncs), summed: time
+  // the scheduler gave other threads meanwhile counts.
+  double thread_seconds = 0;
   double ns_per_call_in_thread = 0;  // thread_seconds / calls: the replayer's and the allocator's cost a call
   std::uint64_t sync_waits = 0;      // syncs a replay thread reached before they were met (the timeline's own not counted)
   double sync_wait_seconds = 0;      // time spent waiting at them, summed over threads
