@@ -1,6 +1,8 @@
 // The replayer: a workload (workload.h) run in this process, every call through the process's own
-// malloc, free, realloc, calloc, posix_memalign, operator new and delete — so whatever allocator is
-// preloaded serves them. One replay thread per recorded thread (the recording's timeline runs in
+// malloc, free, realloc, calloc, posix_memalign (for every aligned form the trace lumps together),
+// operator new (its nothrow forms, so that a failure is counted, not thrown) and operator delete
+// (unsized; aligned for a block from aligned new), malloc_trim and mallopt — so whatever allocator
+// is preloaded serves them. One replay thread per recorded thread (the recording's timeline runs in
 // the caller's thread), each running its stream's ops in order, waiting at their syncs.
 //
 // Its own memory is in mappings of its own, never from the allocator under test: the workload file,

@@ -67,12 +67,12 @@ enum class OpKind : std::uint8_t {
   malloc = 1,           // slot, size
   calloc = 2,           // slot, size (count * size as recorded: calloc(1, size))
   memalign = 3,         // slot, size, u8 align_log2 (memalign, posix_memalign, aligned_alloc, valloc, pvalloc)
-  new_ = 4,             // slot, size (operator new, new[], nothrow)
+  new_ = 4,             // slot, size (operator new, new[], nothrow: the trace does not say which)
   new_aligned = 5,      // slot, size, u8 align_log2
   realloc = 6,          // old slot, new slot, size (the old block's size is in the live-block table)
   realloc_null = 7,     // slot, size (realloc(NULL, size), or realloc of a block the trace never allocated)
   free = 8,             // slot (also a realloc(p, 0) that freed p)
-  delete_ = 9,          // slot
+  delete_ = 9,          // slot (every form of operator delete: the trace does not say which, nor a size)
   delete_aligned = 10,  // slot, u8 align_log2 (a block from new_aligned)
   malloc_trim = 11,     // varint pad
   mallopt = 12,         // zigzag param, zigzag value
@@ -92,7 +92,8 @@ enum class PhaseKind : std::uint8_t {
 // What a recording held that a replay cannot reproduce call for call, counted by the converter.
 struct Anomalies {
   std::uint64_t unknown_frees = 0;         // a free of an address no live block of the trace had (dropped)
-  std::uint64_t double_frees = 0;          // a free of an address freed before and not allocated since (dropped)
+  std::uint64_t double_frees = 0;          // a free of an address freed before and not allocated since (dropped; of the
+                                           // last 262,144 frees: one older counts as unknown)
   std::uint64_t stale_frees = 0;           // a free stamped before the allocation of the live block at its address (dropped)
   std::uint64_t reused_live = 0;           // an allocation at a live block's address whose free never came: freed there
   std::uint64_t deferred_allocations = 0;  // an allocation seen before the free that made room for it: deferred after it
