@@ -729,7 +729,16 @@ class Converter : public trace::TraceVisitor {
     fields.push_back(static_cast<char>(kind));
     timeline_op(OpKind::phase, time, all_streams_except(0), fields);
     ++result_.summary.phases;
-    if (reporter != nullptr) op(*reporter, OpKind::wait, time, {{0, streams_[0]->ops}}, {});
+    if (reporter != nullptr) {
+      op(*reporter, OpKind::wait, time, {{0, streams_[0]->ops}}, {});
+      return;
+    }
+    // A program phase: the thread that reported it to ./bench waited for the answer, and the trace
+    // does not say which one. Every thread not ended gets a hold there, which the replay honours or
+    // not (ReplayOptions::hold_at_program_phases). A deferred thread's hold comes before the events
+    // it still holds back, though they were stamped before the phase.
+    for (const auto& stream : streams_)
+      if (stream->index != 0 && !stream->ended) op(*stream, OpKind::hold, time, {{0, streams_[0]->ops}}, {});
   }
   void timeline_op(OpKind kind, std::int64_t time, const std::vector<Sync>& syncs, const std::string& fields) {
     op(*streams_[0], kind, time, syncs, fields);
@@ -775,7 +784,8 @@ class Converter : public trace::TraceVisitor {
     ++s.ops;
     ++seq_;
     ++result_.summary.ops;
-    if (kind != OpKind::wait && kind != OpKind::phase && kind != OpKind::start && kind != OpKind::malloc_trim && kind != OpKind::mallopt) {
+    if (kind != OpKind::wait && kind != OpKind::hold && kind != OpKind::phase && kind != OpKind::start && kind != OpKind::malloc_trim &&
+        kind != OpKind::mallopt) {
       ++s.calls;
       ++result_.summary.calls;
     }

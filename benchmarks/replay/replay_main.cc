@@ -2,7 +2,9 @@
 // preloaded — a user's and the tests' entry point to the engine that ./bench's children call.
 //
 //   bench_replay WORKLOAD [--timing=fast|as-recorded] [--fill=all-bytes|one-write-a-page|none]
-//                         [--calls=allocator|none]
+//                         [--calls=allocator|none] [--no-hold]
+//
+// --no-hold: the threads run on through ./bench's program phases (ReplayOptions::hold_at_program_phases).
 //
 // Prints the result as JSON: the ReplayResult's figures, the anomalies the converter counted, the
 // phases as they were delivered, the replayer's own memory. Exit status 0; 1 when the workload
@@ -37,6 +39,8 @@ int main(int argc, char** argv) {
       options.fill = value == "all-bytes" ? Fill::all_bytes : value == "none" ? Fill::none : Fill::one_write_a_page;
     } else if (option(argv[i], "--calls", value) && (value == "allocator" || value == "none")) {
       options.calls = value == "allocator" ? Calls::allocator : Calls::none;
+    } else if (std::strcmp(argv[i], "--no-hold") == 0) {
+      options.hold_at_program_phases = false;
     } else if (argv[i][0] != '-' && path.empty()) {
       path = argv[i];
     } else {

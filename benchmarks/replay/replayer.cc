@@ -208,11 +208,14 @@ void run_stream(const Layout& parts, Run& run, std::uint32_t index) {
       std::uint64_t gap = op >> kOpTimeShift;
       if (gap == kOpTimeVarint) gap = read_varint(at);
       recorded_us += static_cast<std::int64_t>(gap);
-      if ((op & kOpSync) != 0)
+      const auto kind = static_cast<OpKind>(op & kOpKindMask);
+      if ((op & kOpSync) != 0) {
+        const bool honoured = kind != OpKind::hold || run.options.hold_at_program_phases;
         for (std::uint64_t n = read_varint(at); n > 0; --n) {
-          const std::uint64_t stream = read_varint(at);
-          wait_for(parts, c, stream, read_varint(at), true);
+          const std::uint64_t stream = read_varint(at), count = read_varint(at);
+          if (honoured) wait_for(parts, c, stream, count, true);
         }
+      }
       if (as_recorded && gap >= 1000) sleep_until(run, c, recorded_us);
       auto slot = [&]() -> Entry& {
         last_slot += unzigzag(read_varint(at));
@@ -241,8 +244,9 @@ void run_stream(const Layout& parts, Run& run, std::uint32_t index) {
         e = {nullptr, 0};
         ++kind_count;
       };
-      switch (static_cast<OpKind>(op & kOpKindMask)) {
-        case OpKind::wait: break;
+      switch (kind) {
+        case OpKind::wait:
+        case OpKind::hold: break;
         case OpKind::malloc: {
           Entry& e = slot();
           const std::uint64_t size = read_varint(at);
@@ -336,12 +340,12 @@ void run_stream(const Layout& parts, Run& run, std::uint32_t index) {
         }
         case OpKind::phase: {
           const std::uint64_t name = read_varint(at);
-          const auto kind = static_cast<PhaseKind>(*at++);
+          const auto phase_kind = static_cast<PhaseKind>(*at++);
           if (index != 0 || name >= run.names.size()) {
             ++c.bad_ops;
             break;
           }
-          deliver(run, kind == PhaseKind::moment ? PhaseEvent::Kind::moment : PhaseEvent::Kind::program_phase, run.names[name],
+          deliver(run, phase_kind == PhaseKind::moment ? PhaseEvent::Kind::moment : PhaseEvent::Kind::program_phase, run.names[name],
                   recorded_us);
           break;
         }

@@ -58,9 +58,10 @@ enum class Calls {
   none,       // no call made (a null allocator: each block a distinct fake address): the replayer's own cost
 };
 
-// A phase delivered to the caller, in the caller's thread, in order. The threads that report a
-// moment wait until the callback returns, as the program waited for its snapshot; the other
-// threads run on.
+// A phase delivered to the caller, in the caller's thread, in order, once every thread has run its
+// ops stamped before it. The threads that report a moment wait until the callback returns, as the
+// program waited for its snapshot, and the others run on; at a program phase every thread waits
+// (ReplayOptions::hold_at_program_phases).
 struct PhaseEvent {
   enum class Kind {
     moment,         // a workload's moment (the program reported it: PhaseKind::moment)
@@ -78,6 +79,11 @@ struct ReplayOptions {
   Timing timing = Timing::fast;
   Fill fill = Fill::all_bytes;
   Calls calls = Calls::allocator;
+  // At a program phase (./bench's, which the program waited for), every thread not ended waits at
+  // its place in the recording until the callback returns, so that release steps run there see the
+  // heap as it was at that moment. The recording does not say which thread waited: off, only the
+  // timeline waits (for every thread's ops before the phase) and the threads run on.
+  bool hold_at_program_phases = true;
   // May be empty. An exception it throws does not stop the replay: replay() rethrows the first
   // once every replay thread has been joined.
   std::function<void(const PhaseEvent&)> on_phase = nullptr;

@@ -32,7 +32,8 @@
 // one wherever a block passes between threads (a free or realloc of a block another stream
 // allocated, or a slot reused that another stream freed), before each thread's start and each phase
 // (every stream's ops before it in time), and after a moment a thread reported (it waits for the
-// timeline to deliver it, as the program waited for its snapshot). Every sync names an op that comes
+// timeline to deliver it, as the program waited for its snapshot); at a program phase every thread
+// not ended gets a hold, a sync the replay may honour. Every sync names an op that comes
 // before its own in the converter's one global order, so a replay cannot deadlock.
 //
 // Slots are the ids of blocks: the index of a block in the replay's live-block table. A slot is
@@ -78,6 +79,8 @@ enum class OpKind : std::uint8_t {
   mallopt = 12,         // zigzag param, zigzag value
   phase = 13,           // timeline only: varint name id, u8 PhaseKind
   start = 14,           // timeline only: varint stream (the thread's first op follows its syncs)
+  hold = 15,            // nothing: a sync on the timeline just after a program phase, honoured when the replay holds its
+                        // threads at program phases (the trace does not say which thread waited for ./bench)
 };
 inline constexpr std::uint8_t kOpKindMask = 0x0f;
 inline constexpr std::uint8_t kOpSync = 0x10;
