@@ -390,8 +390,8 @@ struct Writer {
     stats.one_frame_sites += r.one_frame_sites.load();
     stats.bytes += image.file.bytes();
     // What the ring held in the process: its header, the chunk slots, the chunks threads used, the sites.
-    stats.ring_bytes += ring_chunks_offset() + std::uint64_t{image.chunks_touched} * kChunkBytes +
-                        sizeof(Site) * std::uint64_t{image.sites_written};
+    stats.ring_bytes +=
+        ring_chunks_offset() + std::uint64_t{image.chunks_touched} * kChunkBytes + sizeof(Site) * std::uint64_t{image.sites_written};
     if (reason == "gone") ++stats.cut_short;
     if (!image.file.problem().empty()) note(image.file.problem());
     ::munmap(image.ring, ring_bytes());
