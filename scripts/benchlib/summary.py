@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from . import stats
 from .comparison import false_alarm_rate
-from .description import HEAP_CLASSES, Scenario
+from .description import HEAP_CLASSES, PLAIN, Scenario
 from .gbjson import format_offset
 from .stats import Spread
 
@@ -84,6 +84,7 @@ class ConfigResult:
     workload_info: object = None  # description.Workload, None for a program run
     settle_seconds: float = 0.0  # the run's settle period
     control: bool = False  # description.is_control: its timed code is its reference's
+    observer: object = None  # how ./bench --compare-recorders watched it (description.OBSERVERS), None in other runs
 
     @property
     def ok(self):
@@ -209,8 +210,15 @@ def summarize(run):
         result.workload_info = run.suite.workloads.get(first.workload)
         result.settle_seconds = run.suite.settle_seconds
         result.control = run.suite.is_control(first.configuration)
+        result.observer = first.observer
         results.append(result)
     return results
+
+
+def unobserved(results):
+    """The results that ran as any run's do: every one but those of a recorder ./bench --compare-recorders set beside
+    the plain run (description.Instance.plain). Every section but the one on what recording costs reads only these."""
+    return [r for r in results if r.observer in (None, PLAIN)]
 
 
 def _timeline(series, base):
