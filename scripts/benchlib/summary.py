@@ -980,7 +980,8 @@ def contract_violations(run):
             if any(run.suite.unit(counter) is not None for counter in group):
                 needed.update(group)
         problems += counter_problems(run.suite, name, needed)
-    return problems + counter_problems(run.suite, "heap map", heap_map_counters_read(run.suite))
+    problems += counter_problems(run.suite, "heap map", heap_map_counters_read(run.suite))
+    return problems + counter_problems(run.suite, "recording", record_counters_read(run.suite))
 
 
 def heap_map_counters_read(suite):
@@ -990,8 +991,36 @@ def heap_map_counters_read(suite):
     if suite.heap_map is None:
         return {}
     needed = {"heap_record_ns": "nanoseconds", "heap_calls": "count", "heap_unknown_frees": "count"}
-    moments = dict.fromkeys(m.moment for maps in suite.heap_maps.values() for hm in maps for m in hm.moments)
+    needed.update(_moment_counters("heap", suite.heap_maps, own=True))
+    return needed
+
+
+def _moment_counters(prefix, maps, own):
+    """{counter: unit} of every moment of `maps` ({benchmark: [HeapMap]}): each class, live (and own) in bytes, live_blocks
+    a count."""
+    needed = {}
+    moments = dict.fromkeys(m.moment for per in maps.values() for hm in per for m in hm.moments)
     for m in moments:
-        needed.update({f"heap_{m}_{c}": "bytes" for c in HEAP_CLASSES + ("live", "own")})
-        needed[f"heap_{m}_live_blocks"] = "count"
+        needed.update({f"{prefix}_{m}_{c}": "bytes" for c in HEAP_CLASSES + ("live",) + (("own",) if own else ())})
+        needed[f"{prefix}_{m}_live_blocks"] = "count"
+    return needed
+
+
+def record_counters_read(suite):
+    """{counter: unit} the section "Why it stays" reads in a recorded run (./bench --record): per row what the recording
+    holds (record_events, record_bytes_per_event, record_waits, record_wait_s, record_dropped, record_cut_short) and
+    trace_unknown_frees; per moment of the recording's maps, each class and live in bytes, live_blocks a count. {} for a
+    run without a recording."""
+    if suite.record is None:
+        return {}
+    needed = {
+        "record_events": "count",
+        "record_bytes_per_event": "count",
+        "record_waits": "count",
+        "record_wait_s": "seconds",
+        "record_dropped": "count",
+        "record_cut_short": "count",
+        "trace_unknown_frees": "count",
+    }
+    needed.update(_moment_counters("trace", suite.trace_maps, own=False))
     return needed

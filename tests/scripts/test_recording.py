@@ -22,7 +22,7 @@ sys.path.insert(0, HERE)
 from test_scripts import TempDirTestCase, _iterations, changed_copy, fixture, report_of, results_of, run_script  # noqa: E402
 
 from benchlib import description, gbjson, sections, summary  # noqa: E402
-from benchlib.sections import command, programs  # noqa: E402
+from benchlib.sections import command, findings, heap, programs  # noqa: E402
 
 OBSERVED = ("recorders_command.json", "recorders_scenario.json")
 
@@ -119,3 +119,128 @@ class TestObservers(TempDirTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def recording_alone(doc):
+    """A copy of a --record --heap-map run as --record alone would have it: no heap map, its maps and counters gone."""
+    doc = json.loads(json.dumps(doc))
+    del doc["suite"]["measurement"]["heap_map"]
+    doc["suite"].pop("heap_maps", None)
+    doc["suite"]["counters"] = {k: v for k, v in doc["suite"]["counters"].items() if not k.startswith("heap_")}
+    for b in doc["benchmarks"]:
+        for k in [k for k in b if k.startswith("heap_")]:
+            del b[k]
+    return doc
+
+
+def part(text, title):
+    start = text.index(f"### {title}")
+    end = text.find("\n### ", start + 1)
+    return text[start : end if end >= 0 else None]
+
+
+class TestWhyItStaysFromTheRecording(TempDirTestCase):
+    def section(self, name=None, doc=None):
+        run, results = results_of(name) if doc is None else self.load_doc(doc)
+        return "\n".join(heap.render(report_of(run, results)))
+
+    def test_one_interface_reads_either_source(self):
+        # The two sources agree in this run: halve the recording's figures so that a row read through the wrong one shows.
+        doc = load("record_heapmap_workloads.json")
+        for b in doc["benchmarks"]:
+            for k in [k for k in b if k.startswith("trace_cleared_")]:
+                b[k] /= 2
+        for r in doc["suite"]["trace_maps"]["fragment/glibc/100000"]:
+            for m in r["moments"]:
+                for site in m["sites"]:
+                    site["bytes"] /= 2
+        run, results = self.load_doc(doc)
+        result = next(r for r in results if r.run_name == "fragment/glibc/100000")
+        self.assertEqual(heap.sources(run.suite), [heap.HEAP_MAP, heap.RECORDING])
+        self.assertIs(heap.source_of(run.suite), heap.HEAP_MAP, "both on: the heap map is read, the recording held against it")
+        self.assertIs(heap.source_of(gbjson.load_run(fixture("record_only.json")).suite), heap.RECORDING)
+        self.assertIsNone(heap.source_of(gbjson.load_run(fixture("run_a.json")).suite))
+        for source, prefix, key in ((heap.HEAP_MAP, "heap", "heap_maps"), (heap.RECORDING, "trace", "trace_maps")):
+            with self.subTest(source=source.name):
+                row = heap.HeapResult(result, run.suite, source)
+                self.assertEqual(row.moments(), ["cleared", "final"])
+                for c in description.HEAP_CLASSES + ("live",):
+                    expected = median(doc, "fragment/glibc/100000", lambda b: b[f"{prefix}_cleared_{c}"] / 1e6)
+                    self.assertEqual(row.mb("cleared", c), expected, c)
+                top = doc["suite"][key]["fragment/glibc/100000"][0]["moments"][0]["sites"][0]
+                self.assertEqual(row.sites("cleared")[0].frames, tuple(top["frames"][: heap.SITE_FRAMES]))
+                self.assertEqual(row.sites("cleared")[0].bytes, top["bytes"])
+                self.assertEqual(
+                    row.unknown_frees(), median(doc, "fragment/glibc/100000", lambda b: b[f"{prefix}_unknown_frees"])
+                )
+
+    def test_a_recording_alone_gets_the_same_analysis(self):
+        doc = recording_alone(load("record_heapmap_workloads.json"))
+        text = self.section(doc=doc)
+        self.assertIn("Every process of this run was recorded (`./bench --record`)", text)
+        self.assertIn("this section reads the recording, `trace_<moment>_*`", text)
+        self.assertIn(f"clock source `{doc['suite']['measurement']['record']['clock_source']}`", text)
+        self.assertNotIn("interposer's own", text, "the recorder keeps no tables in the process")
+        self.assertNotIn("held against the heap map's", text)
+        for cls, sentence in description.RECORD_CLASSES.items():
+            self.assertIn(f"- **{cls}**: {sentence.split('pinned_share')[0]}", text)
+        fragment = part(text, "`fragment`, N = 100,000")
+        mb = lambda c: median(doc, "fragment/glibc/100000", lambda b: b[f"trace_cleared_{c}"] / 1e6)  # noqa: E731
+        self.assertIn(
+            "| glibc | after the erase (1 entry in 64 still live) | "
+            + " | ".join(f"{mb(c):.1f}" for c in description.HEAP_CLASSES + ("live",))
+            + " |",
+            fragment,
+        )
+        pinned = next(line for line in fragment.splitlines() if line.startswith("- **Pinned**"))
+        self.assertIn(f"glibc holds {mb('free'):.1f} MB free and {mb('pinned'):.1f} MB pinned", pinned)
+        top = doc["suite"]["trace_maps"]["fragment/glibc/100000"][0]["moments"][0]["sites"][0]
+        self.assertIn(f"  1. {top['bytes'] / 1e6:.1f} MB in {top['blocks']:,.0f}", fragment)
+        self.assertIn("`void bench::(anonymous namespace)::fragment<…>(…) (bench)`", fragment, "the site from trace_maps")
+        events = median(doc, "fragment/glibc/100000", lambda b: b["record_events"])
+        self.assertIn(f"{events:,.0f}", text.split("**What the recording holds**")[1].split("\n")[0])
+        unknown = next(line for line in fragment.splitlines() if "never saw allocated" in line)
+        self.assertIn("(`trace_unknown_frees`, the most in a repetition)", unknown)
+        self.assertIn(f"glibc {median(doc, 'fragment/glibc/100000', lambda b: b['trace_unknown_frees']):,.0f}", unknown)
+
+    def test_the_report_says_what_its_figures_are_not(self):
+        for name, note in (
+            ("record_only.json", "> **Recorded run** (`./bench --record`)"),
+            ("record_heapmap_scenarios.json", "> **Heap-map and recorded run** (`./bench --heap-map --record`)"),
+        ):
+            with self.subTest(fixture=name):
+                out = self.path(name + ".md")
+                done = run_script("report.py", fixture(name), "-o", out)
+                self.assertEqual(done.returncode, 0, done.stderr)
+                with open(out) as f:
+                    text = f.read()
+                self.assertIn(note, text)
+                self.assertEqual(text.count("## Why it stays"), 1)
+        run, results = results_of("record_heapmap_workloads.json")
+        self.assertEqual(findings.render(report_of(run, results)), [], "no findings from an RSS the recorder inflates")
+
+    def test_the_figure_names_its_source(self):
+        from benchlib import plots
+
+        for name, caption in (
+            ("record_only.json", "per configuration, from the recording"),
+            ("record_heapmap_scenarios.json", "by heap-map class"),
+        ):
+            with self.subTest(fixture=name):
+                run, results = results_of(name)
+                report = report_of(run, results)
+                report.plan = [p for p in report.plan if p.kind == "heap_map"]
+                self.assertEqual(len(report.plan), 1)
+                self.assertIn(caption, report.plan[0].caption)
+                for planned, fig in plots.render(report):
+                    self.assertIn("recorder's ring" if "recording" in caption else "interposer", fig.texts[-1].get_text())
+
+    def test_contract_of_a_recorded_run(self):
+        doc = load("record_only.json")
+        del doc["suite"]["counters"]["trace_freed_pinned"]
+        doc["suite"]["counters"]["record_wait_s"]["unit"] = "count"
+        run, _ = self.load_doc(doc)
+        problems = summary.contract_violations(run)
+        self.assertIn("recording: no counter trace_freed_pinned", problems)
+        self.assertIn("recording: record_wait_s is in count, the scripts read seconds", problems)
+        self.assertEqual(summary.contract_violations(gbjson.load_run(fixture("record_only.json"))), [])
