@@ -244,3 +244,86 @@ class TestWhyItStaysFromTheRecording(TempDirTestCase):
         self.assertIn("recording: no counter trace_freed_pinned", problems)
         self.assertIn("recording: record_wait_s is in count, the scripts read seconds", problems)
         self.assertEqual(summary.contract_violations(gbjson.load_run(fixture("record_only.json"))), [])
+
+
+class TestAgreement(TempDirTestCase):
+    """--record --heap-map: the recording's classes and top pinning site held against the heap map's in one process."""
+
+    def agreement_part(self, name, title, doc=None):
+        run, results = results_of(name) if doc is None else self.load_doc(doc)
+        text = part("\n".join(heap.render(report_of(run, results))), title)
+        return text[text.index("**The recording against the heap map") :]
+
+    @staticmethod
+    def row_of(text, configuration, moment):
+        """The table row of a configuration's moment (its first row names the configuration, the others leave it blank)."""
+        lines = [line for line in text.splitlines() if line.startswith("| ")]
+        start = next(i for i, line in enumerate(lines) if line.startswith(f"| {configuration} |"))
+        return next(line for line in lines[start:] if f"| {moment} |" in line)
+
+    def test_cells_are_both_sources_and_their_difference(self):
+        doc = load("record_heapmap_scenarios.json")
+        text = self.agreement_part("record_heapmap_scenarios.json", "`perl-hash`")
+        row = self.row_of(text, "glibc", "at *freed*")
+        for c in description.HEAP_CLASSES:
+            h = median(doc, "perl-hash/glibc", lambda b: b[f"heap_freed_{c}"] / 1e6)
+            t = median(doc, "perl-hash/glibc", lambda b: b[f"trace_freed_{c}"] / 1e6)
+            self.assertIn(f"| {h:,.2f} / {t:,.2f} (0) |", row, c)
+        self.assertTrue(row.endswith("| yes | the same |"), row)
+        jemalloc = self.row_of(self.agreement_part("record_heapmap_scenarios.json", "`python-small`"), "jemalloc", "at *built*")
+        live = median(doc, "python-small/jemalloc", lambda b: (b["trace_built_live"] - b["heap_built_live"]) / 1e3)
+        self.assertLess(live, -1)
+        self.assertIn(f"(−{-live:,.0f} kB) | yes |", jemalloc, "live differs, but it is not a class")
+        self.assertIn("Within 2 % at 10 of the 10 moments of 2 configurations", text)
+        self.assertIn("the top pinning site the same at 9 of the 9 with a pinning site in either", text)
+
+    def test_a_class_beyond_two_percent_is_named(self):
+        def pinned_more(entry):
+            entry["trace_freed_pinned"] = entry["heap_freed_pinned"] * 1.05  # 4.7 MB: 5 %, far more than a granule
+
+        doc = changed_copy(load("record_heapmap_scenarios.json"), ["perl-hash/glibc"], pinned_more)
+        text = self.agreement_part("record_heapmap_scenarios.json", "`perl-hash`", doc)
+        self.assertIn("| **no**: pinned | the same |", self.row_of(text, "glibc", "at *freed*"))
+        self.assertIn("Within 2 % at 9 of the 10 moments", text)
+
+        def one_granule(entry):  # a class of a few pages: a granule apart is within, a granule and a page is not
+            more = 65536 if "glibc" in entry["name"] else 65536 + 4096
+            entry["trace_base_pinned"] = entry["heap_base_pinned"] + more
+
+        doc = changed_copy(load("record_heapmap_scenarios.json"), ["perl-hash/glibc", "perl-hash/jemalloc"], one_granule)
+        text = self.agreement_part("record_heapmap_scenarios.json", "`perl-hash`", doc)
+        self.assertIn("(+66 kB) | 1.69 / 1.69 (0) |", self.row_of(text, "glibc", "at *base*"))
+        self.assertIn("| yes |", self.row_of(text, "glibc", "at *base*"))
+        self.assertIn("(+70 kB) |", self.row_of(text, "jemalloc", "at *base*"))
+        self.assertIn("| **no**: pinned |", self.row_of(text, "jemalloc", "at *base*"))
+
+    def test_the_top_site_compared_with_the_executable_set_aside(self):
+        text = self.agreement_part("record_heapmap_scenarios.json", "`python-small`")
+        self.assertIn("(the heap map names it `python3`, the recording `python3.11`)", text)
+        self.assertTrue(self.row_of(text, "glibc", "at *freed*").endswith("| the same |"))
+        self.assertEqual(
+            heap.without_executable(("PyMem_Malloc (python3)", "python3+0x248bb5", "_dl_catch_exception (libc.so.6)")),
+            heap.without_executable(("PyMem_Malloc (python3.11)", "python3.11+0x248bb5", "_dl_catch_exception (libc.so.6)")),
+        )
+        self.assertNotEqual(
+            heap.without_executable(("f (libc.so.6)",)), heap.without_executable(("f (libm.so.6)",)), "shared objects stay"
+        )
+        doc = load("record_heapmap_workloads.json")
+        for r in doc["suite"]["trace_maps"]["fragment/glibc/100000"]:
+            for m in r["moments"]:
+                m["sites"][0]["frames"] = ["operator new(unsigned long) (libstdc++.so.6)"] + m["sites"][0]["frames"][1:]
+        text = self.agreement_part("record_heapmap_workloads.json", "`fragment`, N = 100,000", doc)
+        self.assertTrue(self.row_of(text, "glibc", "after settle").endswith("| yes | **differs** |"))
+        self.assertIn("the top pinning site the same at 2 of the 4", text)
+        ties = [heap.Site(("a",), 4096.0, 1.0), heap.Site(("b",), 4096.0 * 0.99, 1.0), heap.Site(("c",), 2048.0, 1.0)]
+        self.assertEqual([s.frames for s in heap.top_sites(ties)], [("a",), ("b",)], "within 2 % of the top: tied")
+
+    def test_no_table_without_both_sources(self):
+        for name, doc in (
+            ("record_only.json", None),
+            ("heapmap_scenarios.json", None),
+            ("record_heapmap_workloads.json", recording_alone(load("record_heapmap_workloads.json"))),
+        ):
+            with self.subTest(fixture=name, changed=doc is not None):
+                run, results = results_of(name) if doc is None else self.load_doc(doc)
+                self.assertNotIn("The recording against the heap map", "\n".join(heap.render(report_of(run, results))))

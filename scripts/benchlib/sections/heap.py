@@ -709,6 +709,163 @@ def contrast_sentence(group, against):
 
 
 # ---------------------------------------------------------------------------------------------------
+# the recording against the heap map, in the same process
+
+EXECUTABLE = "<executable>"
+
+
+def _object(frame):
+    """The object a frame lies in: 'f (python3)' -> 'python3', 'perl+0x589e3' -> 'perl'; None when it names none."""
+    m = re.search(r"\(([^()]+)\)$", frame) or re.match(r"^([^\s()]+)\+0x[0-9a-f]+$", frame)
+    return m.group(1) if m else None
+
+
+def _is_executable(obj):
+    return obj is not None and ".so" not in obj
+
+
+def without_executable(frames):
+    """Frames with the executable's own name set aside (EXECUTABLE): the heap map and the recording may name the same
+    file differently (Debian's python3 is python3.11), while every shared object is named by its file in both."""
+    out = []
+    for f in frames:
+        obj = _object(f)
+        if _is_executable(obj):
+            f = f[: -len(obj) - 2] + f"({EXECUTABLE})" if f.endswith(f"({obj})") else EXECUTABLE + f[len(obj) :]
+        out.append(f)
+    return tuple(out)
+
+
+def top_sites(sites):
+    """The sites tied for the top: those within AGREE_PCT of the largest's bytes (none without a site or a byte)."""
+    top = max((s.bytes for s in sites), default=0.0)
+    return [s for s in sites if top > 0 and s.bytes >= top * (1 - AGREE_PCT / 100)]
+
+
+@dataclass
+class Agreement:
+    """One moment of a row read through both sources."""
+
+    moment: str
+    heap: dict  # class (and live) -> median MB of the heap map
+    recording: dict  # class (and live) -> median MB of the recording
+    difference: dict  # class (and live) -> median over repetitions of (recording - heap map), bytes
+    apart: list  # the classes that differ by more than AGREE_PCT (or a granule) in some repetition
+    top_same: object  # True, False, or None when neither source has a pinning site at the moment
+    tops: tuple  # (heap map's top sites, recording's)
+
+    @property
+    def within(self):
+        return not self.apart
+
+
+_AGREE_WHAT = HEAP_CLASSES + ("live",)
+
+
+def agreement(row, granule):
+    """[Agreement] of a row with both sources (row: read through the heap map), per moment both have, in its order."""
+    other = row.through(RECORDING)
+    theirs = other.moments()
+    out = []
+    for moment in [m for m in row.moments() if m in theirs]:
+        heap_mb, rec_mb, difference, apart = {}, {}, {}, []
+        for what in _AGREE_WHAT:
+            a, b = row.result.spread(row.counter(moment, what)), row.result.spread(other.counter(moment, what))
+            if a is None or b is None or a.n != b.n:
+                continue
+            heap_mb[what], rec_mb[what] = a.median / MB, b.median / MB
+            difference[what] = statistics.median(y - x for x, y in zip(a.values, b.values))
+            close = all(abs(y - x) <= max(AGREE_PCT / 100 * max(abs(x), abs(y)), granule) for x, y in zip(a.values, b.values))
+            if what in HEAP_CLASSES and not close:
+                apart.append(what)
+        mine, yours = top_sites(row.sites(moment)), top_sites(other.sites(moment))
+        if not mine and not yours:
+            same = None
+        else:
+            same = any(without_executable(x.frames) == without_executable(y.frames) for x in mine for y in yours)
+        out.append(Agreement(moment, heap_mb, rec_mb, difference, apart, same, (tuple(mine), tuple(yours))))
+    return out
+
+
+def _difference_text(v):
+    """A difference in bytes as the table gives it: '0', '+4 kB', '−51 kB', '+1.2 MB'."""
+    if abs(v) < 500:
+        return "0"
+    sign = "+" if v > 0 else "−"
+    return f"{sign}{abs(v) / 1e3:,.0f} kB" if abs(v) < 1e6 else f"{sign}{abs(v) / MB:,.1f} MB"
+
+
+def _top_text(a):
+    if a.top_same is None:
+        return "none in either"
+    if not a.tops[0]:
+        return "none in the heap map"
+    if not a.tops[1]:
+        return "none in the recording"
+    return "the same" if a.top_same else "**differs**"
+
+
+def _executables(rows, moments_of):
+    """{source name: the executables its frames name} over the rows' moments (agreement's sites)."""
+    out = {}
+    for name, sites in (("heap map", 0), ("recording", 1)):
+        out[name] = sorted(
+            {
+                o
+                for r in rows
+                for a in moments_of(r)
+                for site in a.tops[sites]
+                for f in site.frames
+                if _is_executable(o := _object(f))
+            }
+        )
+    return out
+
+
+def agreement_lines(group, suite):
+    """For the rows of a group read through both sources: the table of one against the other per moment, and what it
+    shows; [] for a group without such rows."""
+    rows = [r for r in group.rows if r.source is HEAP_MAP and _has_map(r.result, RECORDING)]
+    if not rows:
+        return []
+    granule = suite.heap_map.granule_bytes
+    found = {r.configuration: agreement(r, granule) for r in rows}
+    header = ["configuration", "moment"] + [f"{w} (MB)" for w in _AGREE_WHAT] + [f"within {AGREE_PCT:g} %", "top pinning site"]
+    table_rows = []
+    for r in rows:
+        for k, a in enumerate(found[r.configuration]):
+            cells = [
+                f"{a.heap[w]:,.2f} / {a.recording[w]:,.2f} ({_difference_text(a.difference[w])})" if w in a.heap else "—"
+                for w in _AGREE_WHAT
+            ]
+            verdict = "yes" if a.within else "**no**: " + ", ".join(a.apart)
+            table_rows.append([r.configuration if k == 0 else "", moment_title(r, a.moment)] + cells + [verdict, _top_text(a)])
+    names = _executables(rows, lambda r: found[r.configuration])
+    named = ""
+    if names["heap map"] and names["recording"] and names["heap map"] != names["recording"]:
+        named = (
+            f" (the heap map names it {', '.join(f'`{o}`' for o in names['heap map'])}, the recording "
+            f"{', '.join(f'`{o}`' for o in names['recording'])})"
+        )
+    moments = [a for per in found.values() for a in per]
+    within = [a for a in moments if a.within]
+    compared = [a for a in moments if a.top_same is not None]
+    same = [a for a in compared if a.top_same]
+    text = (
+        f"**The recording against the heap map, in the same process**: each cell the heap map's MB / the recording's (their "
+        f"difference, recording − heap map, median over repetitions; live is not a class, shown for the join); *within "
+        f"{AGREE_PCT:g} %*: every class differs by at most {AGREE_PCT:g} % of the larger of the two, or by one "
+        f"{granule / 1024:g} KiB granule, in every repetition; *top pinning site*: the site pinning the most page bytes "
+        f"(those within {AGREE_PCT:g} % of it tied), by its first {SITE_FRAMES} frames, the executable's own name set "
+        f"aside{named}. Within {AGREE_PCT:g} % at {len(within)} of the {len(moments)} moments of {len(rows)} "
+        f"configuration{'' if len(rows) == 1 else 's'}"
+    )
+    if compared:
+        text += f"; the top pinning site the same at {len(same)} of the {len(compared)} with a pinning site in either"
+    return ["", text + ".", "", fmt.table(header, table_rows)]
+
+
+# ---------------------------------------------------------------------------------------------------
 # tables
 
 
@@ -886,7 +1043,7 @@ def _intro(suite, all_groups, figures):
     return out
 
 
-def render_group(group, primary):
+def render_group(group, primary, suite):
     """A group's subsection; `primary`: the run's first group at the same N, for a contrast (or None)."""
     out = [f"### {group.title}", "", table(group), ""]
     sentences = holds_sentences(group) + release_sentences(group)
@@ -899,7 +1056,7 @@ def render_group(group, primary):
     sites = site_lines(group)
     if sites:
         out += [""] + sites
-    return out
+    return out + agreement_lines(group, suite)
 
 
 def render(report):
@@ -912,7 +1069,7 @@ def render(report):
     for i, g in enumerate(found):
         # Each pair of workloads at one N once: the later against the run's first.
         primary = next((p for p in found[:i] if p.size is not None and p.size == g.size and p.workload != g.workload), None)
-        out += render_group(g, primary) + [""]
+        out += render_group(g, primary, suite) + [""]
     return out[:-1]
 
 
