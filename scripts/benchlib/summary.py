@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from . import stats
 from .comparison import false_alarm_rate
-from .description import HEAP_CLASSES, PLAIN, Scenario
+from .description import HEAP_CLASSES, HEAPTRACK, PLAIN, RECORD, Scenario
 from .gbjson import format_offset
 from .stats import Spread
 
@@ -981,7 +981,8 @@ def contract_violations(run):
                 needed.update(group)
         problems += counter_problems(run.suite, name, needed)
     problems += counter_problems(run.suite, "heap map", heap_map_counters_read(run.suite))
-    return problems + counter_problems(run.suite, "recording", record_counters_read(run.suite))
+    problems += counter_problems(run.suite, "recording", record_counters_read(run.suite))
+    return problems + counter_problems(run.suite, "recorders", recorders_counters_read(run.suite))
 
 
 def heap_map_counters_read(suite):
@@ -1023,4 +1024,18 @@ def record_counters_read(suite):
         "trace_unknown_frees": "count",
     }
     needed.update(_moment_counters("trace", suite.trace_maps, own=False))
+    return needed
+
+
+def recorders_counters_read(suite):
+    """{counter: unit} the section "What recording costs" reads in a run of ./bench --compare-recorders, beside every
+    program's: of the recorded rows what the recording holds, cost and checked (record_*), of heaptrack's its file.
+    {} for a run without observers."""
+    observers = {i.observer for i in suite.instances.values()}
+    needed = {}
+    if RECORD in observers:
+        needed.update({f"record_{c}": "count" for c in ("events", "bytes_per_event", "waits", "unwind_checked")})
+        needed.update({"record_unwind_disagreed": "count", "record_wait_s": "seconds", "record_writer_cpu_s": "seconds"})
+    if HEAPTRACK in observers:
+        needed["heaptrack_bytes"] = "bytes"
     return needed

@@ -21,8 +21,9 @@ sys.path.insert(0, HERE)
 
 from test_scripts import TempDirTestCase, _iterations, changed_copy, fixture, report_of, results_of, run_script  # noqa: E402
 
-from benchlib import description, gbjson, sections, summary  # noqa: E402
-from benchlib.sections import command, findings, heap, programs  # noqa: E402
+from benchlib import description, gbjson, summary  # noqa: E402
+from benchlib import mdformat as fmt  # noqa: E402
+from benchlib.sections import command, findings, heap, programs, recording  # noqa: E402
 
 OBSERVED = ("recorders_command.json", "recorders_scenario.json")
 
@@ -30,6 +31,15 @@ OBSERVED = ("recorders_command.json", "recorders_scenario.json")
 def load(name):
     with open(fixture(name)) as f:
         return json.load(f)
+
+
+def report_text(test, name):
+    """REPORT.md of a fixture, written by report.py into the test's folder."""
+    out = test.path(name + ".md")
+    done = run_script("report.py", fixture(name), "-o", out)
+    test.assertEqual(done.returncode, 0, done.stderr)
+    with open(out) as f:
+        return f.read()
 
 
 def median(doc, run_name, f):
@@ -209,11 +219,7 @@ class TestWhyItStaysFromTheRecording(TempDirTestCase):
             ("record_heapmap_scenarios.json", "> **Heap-map and recorded run** (`./bench --heap-map --record`)"),
         ):
             with self.subTest(fixture=name):
-                out = self.path(name + ".md")
-                done = run_script("report.py", fixture(name), "-o", out)
-                self.assertEqual(done.returncode, 0, done.stderr)
-                with open(out) as f:
-                    text = f.read()
+                text = report_text(self, name)
                 self.assertIn(note, text)
                 self.assertEqual(text.count("## Why it stays"), 1)
         run, results = results_of("record_heapmap_workloads.json")
@@ -327,3 +333,189 @@ class TestAgreement(TempDirTestCase):
             with self.subTest(fixture=name, changed=doc is not None):
                 run, results = results_of(name) if doc is None else self.load_doc(doc)
                 self.assertNotIn("The recording against the heap map", "\n".join(heap.render(report_of(run, results))))
+
+
+def walls(doc, run_name):
+    return [b["wall_seconds"] for b in _iterations(doc, run_name)]
+
+
+class TestWhatRecordingCosts(TempDirTestCase):
+    """The section "What recording costs": the four observers of a program side by side, and the recorder's targets."""
+
+    def section(self, name, doc=None):
+        run, results = results_of(name) if doc is None else self.load_doc(doc)
+        return "\n".join(recording.render(report_of(run, results)))
+
+    def observed(self, name, doc=None):
+        run, results = results_of(name) if doc is None else self.load_doc(doc)
+        (found,) = recording.observed(report_of(run, results))
+        return found
+
+    @staticmethod
+    def line(text, start):
+        return next(line for line in text.splitlines() if line.startswith(start))
+
+    def test_the_cost_table_is_the_rows(self):
+        for name, program in (("recorders_command.json", "command"), ("recorders_scenario.json", "python-small")):
+            with self.subTest(fixture=name):
+                doc, text = load(name), self.section(name)
+                calls = median(doc, f"{program}/glibc@record", lambda b: b["record_events"])
+                plain = median(doc, f"{program}/glibc@plain", lambda b: b["wall_seconds"])
+                over = {
+                    o: (median(doc, f"{program}/glibc@{o}", lambda b: b["wall_seconds"]) - plain) / calls * 1e9
+                    for o in ("record", "heap-map", "heaptrack")
+                }
+                record = self.line(text, "| record |")
+                cpu = median(
+                    doc, f"{program}/glibc@record", lambda b: b["user_seconds"] + b["sys_seconds"] + b["record_writer_cpu_s"]
+                )
+                writer = median(doc, f"{program}/glibc@record", lambda b: b["record_writer_cpu_s"])
+                self.assertIn(f"| {cpu:.3f} (", record)
+                self.assertIn(f" + the writer's {writer:.3f}) |", record)
+                peak = {o: median(doc, f"{program}/glibc@{o}", lambda b: b["hwm_peak"]) for o in ("plain", "record")}
+                self.assertIn(f"| {peak['record'] / 1e6:.1f} | {peak['record'] / peak['plain']:.2f}× |", record)
+                self.assertIn(f"| {over['record']:,.0f} | {over['record'] / over['heaptrack']:.2f} |", record)
+                bpe = median(doc, f"{program}/glibc@record", lambda b: b["record_bytes_per_event"])
+                waits = median(doc, f"{program}/glibc@record", lambda b: b["record_waits"])
+                self.assertIn(f"| {bpe:.3g} | {waits:,.0f} (", record)
+                heaptrack = self.line(text, "| heaptrack |")
+                theirs = median(doc, f"{program}/glibc@heaptrack", lambda b: b["heaptrack_bytes"]) / calls
+                self.assertIn(f"| {theirs:.3g} (its file) |", heaptrack)
+                self.assertIn("(its interpreter's included)", heaptrack)
+                self.assertIn(f"| {over['heaptrack']:,.0f} | — |", heaptrack)
+                self.assertIn(
+                    f"| {over['heap-map']:,.0f} | {over['heap-map'] / over['heaptrack']:.2f} |", self.line(text, "| heap-map |")
+                )
+                low, high = min(walls(doc, f"{program}/glibc@plain")), max(walls(doc, f"{program}/glibc@plain"))
+                self.assertIn(f"| plain | 2 | {plain:.3f} ({low:.3f}–{high:.3f}) range, 50 % | — |", text)
+                summary_row = self.line(text, f"| `{'bench_alloc_churn' if program == 'command' else program}` | glibc |")
+                self.assertIn(
+                    f"| {over['record']:,.0f} / {over['heaptrack']:,.0f} ({over['record'] / over['heaptrack']:.2f}) |",
+                    summary_row,
+                )
+        self.assertIn("this run's description names no clock source", self.section("recorders_command.json"))
+
+    def test_the_targets_met_and_missed(self):
+        churn = self.observed("recorders_command.json")
+        self.assertEqual([v.verdict for v in churn.targets()], [recording.MISSED, recording.NOT_APPLICABLE, recording.MET])
+        doc = load("recorders_command.json")
+        calls = median(doc, "command/glibc@record", lambda b: b["record_events"])
+        least = (min(walls(doc, "command/glibc@record")) - max(walls(doc, "command/glibc@plain"))) / calls * 1e9
+        self.assertIn(f"the recorder's overhead per call is {least:,.0f}–", churn.per_call().why)
+        text = self.section("recorders_command.json")
+        self.assertIn("overhead per call at most a third of heaptrack's: **not met**", text)
+        self.assertIn("| **not met** |", self.line(text, "| `bench_alloc_churn` |"))
+        self.assertIn("not a scenario", churn.scenario_target().why)
+        limit = 2 * median(doc, "command/glibc@heaptrack", lambda b: b["heaptrack_bytes"]) / calls
+        files = [b["heaptrack_bytes"] for b in _iterations(doc, "command/glibc@heaptrack")]
+        self.assertIn(
+            f"against at most {fmt.span([2 * v / calls for v in files], lambda v: f'{v:.3g}')}", churn.trace_target().why
+        )
+        self.assertGreater(limit, 2, "twice heaptrack's file is the larger limit here")
+        python = self.observed("recorders_scenario.json")
+        self.assertEqual([v.verdict for v in python.targets()], [recording.MET, recording.MET, recording.MET])
+
+        def bigger(entry):
+            entry["record_bytes_per_event"] = 30.0
+
+        self.assertEqual(
+            self.observed("", changed_copy(load("recorders_scenario.json"), ["python-small/glibc@record"], bigger))
+            .trace_target()
+            .verdict,
+            recording.MISSED,
+        )
+
+    def test_heaptrack_within_the_noise_leaves_the_per_call_target_aside(self):
+        doc = load("recorders_scenario.json")
+        plain = walls(doc, "python-small/glibc@plain")
+        heaptrack = iter([plain[1] * 1.001, plain[0] * 0.999])
+
+        def like_plain(entry):
+            entry["wall_seconds"] = next(heaptrack)
+
+        changed = changed_copy(doc, ["python-small/glibc@heaptrack"], like_plain)
+        found = self.observed("", changed)
+        self.assertEqual(found.per_call().verdict, recording.NOT_APPLICABLE)
+        self.assertIn("heaptrack's own overhead is within the noise", found.per_call().why)
+        text = self.section("", changed)
+        self.assertIn(
+            "overhead per call at most a third of heaptrack's: **does not apply** (heaptrack's own overhead is within the noise",
+            text,
+        )
+        self.assertIn("not shown to differ under heaptrack", text)
+        self.assertEqual(found.scenario_target().verdict, recording.MET, "1.25× judged alone")
+
+    def test_a_scenario_beyond_its_wall_target(self):
+        doc = load("recorders_scenario.json")
+        plain = walls(doc, "python-small/glibc@plain")
+        slow = iter([v * 1.6 for v in plain])
+
+        def slower(entry):
+            entry["wall_seconds"] = next(slow)
+
+        changed = changed_copy(doc, ["python-small/glibc@record"], slower)
+        found = self.observed("", changed)
+        self.assertEqual(found.scenario_target().verdict, recording.MISSED, "judged by the per-call target, not met either")
+        self.assertIn("judged by the per-call target alone, which allows more", found.scenario_target().why)
+        heaptrack_near = iter([v * 1.2 for v in plain])
+
+        def nearer(entry):
+            entry["wall_seconds"] = next(heaptrack_near)
+
+        changed = changed_copy(changed, ["python-small/glibc@heaptrack"], nearer)
+        found = self.observed("", changed)
+        self.assertEqual(found.scenario_target().verdict, recording.MISSED)
+        self.assertNotIn("per-call target", found.scenario_target().why, "a third of heaptrack's 20 % allows less than 25 %")
+        boundary = iter([plain[1] * 1.2, plain[0] * 1.3])
+
+        def across(entry):
+            entry["wall_seconds"] = next(boundary)
+
+        found = self.observed("", changed_copy(changed, ["python-small/glibc@record"], across))
+        self.assertEqual(found.scenario_target().verdict, recording.NOT_SHOWN)
+
+    def test_one_repetition_gives_no_verdict_on_time(self):
+        doc = load("recorders_scenario.json")
+        doc["benchmarks"] = [b for b in doc["benchmarks"] if b.get("repetition_index", 0) == 0 and b["run_type"] == "iteration"]
+        found = self.observed("", doc)
+        self.assertEqual([v.verdict for v in found.targets()], [recording.NO_VERDICT, recording.NO_VERDICT, recording.MET])
+        self.assertIn("One repetition: no verdict on wall time", self.section("", doc))
+
+    def test_sites_checked_against_libgcc(self):
+        self.assertNotIn("libgcc", self.section("recorders_scenario.json"), "nothing checked")
+
+        def checked(entry):
+            entry["record_unwind_checked"], entry["record_unwind_disagreed"] = 891.0, 9.0
+
+        text = self.section("", changed_copy(load("recorders_scenario.json"), ["python-small/glibc@record"], checked))
+        self.assertIn(f"{(891 - 9) / 891 * 100:.2f} % of the 891 sites checked", text)
+
+    def test_a_failed_observer_is_said(self):
+        def failed(entry):
+            entry["error_occurred"], entry["error_message"] = (
+                True,
+                "/usr/bin/heaptrack is not installed (Debian package heaptrack)",
+            )
+
+        doc = changed_copy(load("recorders_command.json"), ["command/glibc@heaptrack"], failed, failed=True)
+        text = self.section("", doc)
+        self.assertIn("| heaptrack | 0 | failed: /usr/bin/heaptrack is not installed", text)
+        self.assertIn("**no verdict** (a row of the plain program, the recording or heaptrack is missing)", text)
+        self.assertIn("heaptrack's file, which may allow more, is not measured", text)
+
+    def test_only_runs_with_observers(self):
+        for name in ("scenarios.json", "command.json", "record_only.json"):
+            with self.subTest(fixture=name):
+                run, results = results_of(name)
+                self.assertEqual(recording.render(report_of(run, results)), [])
+        for name in OBSERVED:
+            with self.subTest(fixture=name):
+                text = report_text(self, name)
+                self.assertEqual(text.count("## What recording costs"), 1)
+                self.assertLess(text.index("## The run"), text.index("## What recording costs"))
+                self.assertLess(text.index("## What recording costs"), text.index("## Errors"))
+                self.assertEqual(summary.contract_violations(gbjson.load_run(fixture(name))), [])
+        doc = load("recorders_command.json")
+        del doc["suite"]["counters"]["heaptrack_bytes"]
+        run, _ = self.load_doc(doc)
+        self.assertIn("recorders: no counter heaptrack_bytes", summary.contract_violations(run))
