@@ -1,10 +1,11 @@
 """The flat CSVs of a run.
 
 bench.csv: one row per benchmark entry (each repetition and each aggregate). Columns: workload,
-configuration, kind, size, repetition (index, or the aggregate's name), run_type, error,
-real_time_ms, every counter of the run (the workloads' headline counters first, then by name), then
-malloc_library, new_library, library_version from the label. A counter a row lacks is an empty cell.
-For the `cv` aggregate, values are ratios (stddev / mean), as Google Benchmark writes them.
+configuration, (in a run of ./bench --compare-recorders only) observer, kind, size, repetition (index, or
+the aggregate's name), run_type, error, real_time_ms, every counter of the run (the workloads' headline
+counters first, then by name), then malloc_library, new_library, library_version from the label. A
+counter a row lacks is an empty cell. For the `cv` aggregate, values are ratios (stddev / mean), as
+Google Benchmark writes them.
 
 timeline.csv: one row per RSS sample of the description's series: benchmark, workload,
 configuration, size, repetition, seconds (after the release step, or since a program started),
@@ -27,20 +28,29 @@ def counter_order(run):
     return headline + sorted(present - set(headline))
 
 
+def leading(run):
+    """LEADING, with the observer after the configuration in a run whose instances have one (--compare-recorders):
+    there a configuration's program ran four times, and only the observer tells the rows apart."""
+    if not run.suite.observed:
+        return list(LEADING)
+    return list(LEADING[:2]) + ["observer"] + list(LEADING[2:])
+
+
 def columns(run):
-    return list(LEADING) + counter_order(run) + list(TRAILING)
+    return leading(run) + counter_order(run) + list(TRAILING)
 
 
 def table(run):
     """Header and rows as lists of strings/numbers, in file order."""
     counters = counter_order(run)
+    observed = run.suite.observed
     rows = []
     for r in run.rows:
         config = run.suite.configuration(r.configuration)
         rows.append(
-            [
-                r.workload,
-                r.configuration,
+            [r.workload, r.configuration]
+            + ([r.observer or ""] if observed else [])
+            + [
                 config.kind if config else "",
                 "" if r.size is None else r.size,
                 r.repetition,

@@ -105,11 +105,23 @@ class Workload:
         return self.activity.pattern if self.activity is not None else "idle"
 
 
+# How ./bench --compare-recorders watched a program's instance (its "observer"): run alone, recorded (--record),
+# behind the heap map (--heap-map) or under Debian's heaptrack; an instance of any other run has none (None).
+PLAIN, RECORD, HEAP_MAP, HEAPTRACK = "plain", "record", "heap-map", "heaptrack"
+OBSERVERS = (PLAIN, RECORD, HEAP_MAP, HEAPTRACK)
+
+
 @dataclass(frozen=True)
 class Instance:
     workload: str
     configuration: str
     size: object  # int, or None for a program run
+    observer: object = None  # one of OBSERVERS for a run of ./bench --compare-recorders, None otherwise
+
+    @property
+    def plain(self):
+        """True for an instance that ran as every run's do: no observer, or the plain one of --compare-recorders."""
+        return self.observer in (None, PLAIN)
 
 
 @dataclass(frozen=True)
@@ -179,6 +191,36 @@ class HeapMapMeasurement:
 
 
 @dataclass(frozen=True)
+class RecordMeasurement:
+    """How a recorded run (./bench --record) recorded: the interposer that hands every call to the recorder, the trace
+    format's version, the return addresses kept per site, how often the resident pages were read from outside beside
+    the moments, the machine's clock source (what the trace's timestamps count), and the rules the analysis of the
+    recording sorts pages by: the heap map's share and granule, and a sentence per class (HEAP_CLASSES)."""
+
+    interposer: str
+    trace_format: int
+    site_frames: int
+    residency_every_seconds: float
+    clock_source: str
+    pinned_share: float
+    granule_bytes: int
+    classes: dict  # class -> sentence
+
+
+# The sentence per class of a recorded run whose "measurement"."record" gives none: the analysis of the recording sorts
+# pages by the heap map's rules (benchmarks/trace/analysis.cc), whose sentences are these, as
+# benchmarks/driver/description.cc writes them for a heap-map run.
+RECORD_CLASSES = {
+    "free": "resident, in malloc's ground, no live block: kept by the allocator by choice (a release call or a knob can "
+    "return it)",
+    "pinned": "resident, live blocks fill less than pinned_share of it: the rest cannot be returned while they live",
+    "used": "resident, live blocks fill at least pinned_share of it",
+    "outside": "resident anonymous memory where malloc never returned a block (stacks, static buffers, memory the program "
+    "maps itself)",
+}
+
+
+@dataclass(frozen=True)
 class HeapSite:
     """An allocation site whose live blocks sit on pinned pages: the bytes of those pages it pins (a page shared among
     its blocks by their live bytes), its blocks there, its frames ("function (object)"), innermost first."""
@@ -232,6 +274,8 @@ class Description:
     counter_kinds: dict = field(default_factory=dict)  # counter -> kind, for the counters that have one ("exact")
     heap_map: object = None  # HeapMapMeasurement of a heap-map run (./bench --heap-map), None otherwise
     heap_maps: dict = field(default_factory=dict)  # benchmark name -> [HeapMap] per repetition, for a heap-map run
+    record: object = None  # RecordMeasurement of a recorded run (./bench --record), None otherwise
+    trace_maps: dict = field(default_factory=dict)  # benchmark name -> [HeapMap] per repetition, from the recording
 
     @property
     def exact(self):
@@ -244,6 +288,11 @@ class Description:
     def is_program_counter(self, counter):
         """True for a figure the program reported itself (benchmarks/protocol/program_protocol.h)."""
         return self.counter_kinds.get(counter) == PROGRAM
+
+    @property
+    def observed(self):
+        """True for a run of ./bench --compare-recorders: its instances carry an observer."""
+        return any(i.observer is not None for i in self.instances.values())
 
     def configuration(self, name):
         return self.configurations.get(name)
@@ -350,22 +399,10 @@ def _measurement(section):
     )
 
 
-def _heap_map(section):
-    """(HeapMapMeasurement or None, {benchmark: [HeapMap]}): a heap-map run's "measurement"."heap_map" and its
-    "heap_maps"; (None, {}) for a run without them."""
-    m = (section.get("measurement") or {}).get("heap_map")
-    if m is None:
-        return None, {}
-    classes = {c: str(m["classes"][c]) for c in HEAP_CLASSES}
-    measurement = HeapMapMeasurement(
-        interposer=str(m["interposer"]),
-        pinned_share=float(m["pinned_share"]),
-        granule_bytes=int(m["granule_bytes"]),
-        site_frames=int(m["site_frames"]),
-        classes=classes,
-    )
+def _maps(section, key):
+    """{benchmark: [HeapMap]} of the section's "heap_maps" or "trace_maps" (the same layout); {} without it."""
     maps = {}
-    for name, repetitions in (section.get("heap_maps") or {}).items():
+    for name, repetitions in (section.get(key) or {}).items():
         maps[name] = [
             HeapMap(
                 repetition=int(r["repetition"]),
@@ -383,7 +420,50 @@ def _heap_map(section):
             )
             for r in repetitions
         ]
-    return measurement, maps
+    return maps
+
+
+def _heap_map(section):
+    """(HeapMapMeasurement or None, {benchmark: [HeapMap]}): a heap-map run's "measurement"."heap_map" and its
+    "heap_maps"; (None, {}) for a run without them."""
+    m = (section.get("measurement") or {}).get("heap_map")
+    if m is None:
+        return None, {}
+    classes = {c: str(m["classes"][c]) for c in HEAP_CLASSES}
+    measurement = HeapMapMeasurement(
+        interposer=str(m["interposer"]),
+        pinned_share=float(m["pinned_share"]),
+        granule_bytes=int(m["granule_bytes"]),
+        site_frames=int(m["site_frames"]),
+        classes=classes,
+    )
+    return measurement, _maps(section, "heap_maps")
+
+
+def _record(section):
+    """RecordMeasurement or None: a recorded run's "measurement"."record" (its classes, when it gives none, the heap
+    map's: RECORD_CLASSES)."""
+    m = (section.get("measurement") or {}).get("record")
+    if m is None:
+        return None
+    classes = m.get("classes") or RECORD_CLASSES
+    return RecordMeasurement(
+        interposer=str(m["interposer"]),
+        trace_format=int(m["trace_format"]),
+        site_frames=int(m["site_frames"]),
+        residency_every_seconds=float(m["residency_every_seconds"]),
+        clock_source=str(m["clock_source"]),
+        pinned_share=float(m["pinned_share"]),
+        granule_bytes=int(m["granule_bytes"]),
+        classes={c: str(classes[c]) for c in HEAP_CLASSES},
+    )
+
+
+def _instance(i):
+    observer = i.get("observer")
+    if observer is not None and observer not in OBSERVERS:
+        raise DescriptionError(f"an instance has an unknown observer {observer!r} (these scripts read {', '.join(OBSERVERS)})")
+    return Instance(i["workload"], i["configuration"], i["size"], observer)
 
 
 def parse(section):
@@ -439,7 +519,7 @@ def parse(section):
                 kinds[name] = info["kind"]
         scenarios, scenario_skipped, scenario_scale = _scenarios(section)
         heap_map, heap_maps = _heap_map(section)
-        instances = {name: Instance(i["workload"], i["configuration"], i["size"]) for name, i in section["instances"].items()}
+        instances = {name: _instance(i) for name, i in section["instances"].items()}
         return Description(
             configurations=configurations,
             workloads=workloads,
@@ -462,6 +542,8 @@ def parse(section):
             counter_kinds=kinds,
             heap_map=heap_map,
             heap_maps=heap_maps,
+            record=_record(section),
+            trace_maps=_maps(section, "trace_maps"),
         )
     except DescriptionError:
         raise

@@ -72,6 +72,7 @@ class Row:
     counters: dict = field(default_factory=dict)
     label: Label = Label()
     raw_label: str = ""
+    observer: object = None  # how ./bench --compare-recorders watched it (description.OBSERVERS), None in other runs
 
     @property
     def ok_iteration(self):
@@ -178,6 +179,7 @@ def _parse_row(path, index, entry, suite):
         counters=counters,
         label=parse_label(raw_label),
         raw_label=raw_label,
+        observer=instance.observer,
     )
 
 

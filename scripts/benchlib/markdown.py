@@ -7,14 +7,32 @@ from . import sections
 
 
 def _heap_map_note(suite):
-    """What a heap-map run's figures are not (./bench --heap-map): said before anything is read."""
-    if suite.heap_map is None:
+    """What a heap-map or recorded run's figures are not (./bench --heap-map, --record): said before anything is
+    read."""
+    if suite.heap_map is None and suite.record is None:
         return []
+    if suite.record is None:
+        return [
+            "> **Heap-map run** (`./bench --heap-map`): every process ran behind the suite's interposer "
+            f"(`{suite.heap_map.interposer}`), so its RSS includes the interposer's own tables and its speeds include the "
+            "cost of recording every call: retention and speed figures here are not those of a plain run, and "
+            "configurations are not to be ranked by them; the section *Why it stays* reads the heap maps.",
+            "",
+        ]
+    if suite.heap_map is None:
+        return [
+            "> **Recorded run** (`./bench --record`): every process ran behind the suite's interposer "
+            f"(`{suite.record.interposer}`), which hands every call to the recorder, so its RSS includes the recorder's ring "
+            "and its speeds include the cost of recording every call: retention and speed figures here are not those of a "
+            "plain run, and configurations are not to be ranked by them; the section *Why it stays* reads the recording.",
+            "",
+        ]
     return [
-        "> **Heap-map run** (`./bench --heap-map`): every process ran behind the suite's interposer "
-        f"(`{suite.heap_map.interposer}`), so its RSS includes the interposer's own tables and its speeds include the "
-        "cost of recording every call: retention and speed figures here are not those of a plain run, and configurations "
-        "are not to be ranked by them; the section *Why it stays* reads the heap maps.",
+        "> **Heap-map and recorded run** (`./bench --heap-map --record`): every process ran behind the suite's interposer "
+        f"(`{suite.heap_map.interposer}`) with both observers on at once, so its RSS includes the interposer's own tables "
+        "and the recorder's ring, and its speeds include the cost of both: retention and speed figures here are not those "
+        "of a plain run, and configurations are not to be ranked by them; the section *Why it stays* reads the heap maps "
+        "and holds the recording against them.",
         "",
     ]
 

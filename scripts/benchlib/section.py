@@ -54,10 +54,13 @@ class Report:
     """A run as every section reads it: the run, its summarized results, and how the report is laid out."""
 
     run: object  # gbjson.Run
-    results: list  # [summary.ConfigResult]
+    results: list  # [summary.ConfigResult] of the plain rows (summary.unobserved): what every section but one reads
     plots_dir: str = ""  # where the figures are, relative to the report
     timed: object = None  # for an exact run, the timed run set beside its counts (sections.exact.Timed), or None
     plan: list = field(default_factory=list)  # [PlannedPlot] of every section, in the report's order
+    # Every result, those a recorder watched too (./bench --compare-recorders: instances with an observer), for the
+    # section on what recording costs; the same as `results` in any other run.
+    observed: list = field(default_factory=list)
 
     @property
     def suite(self):

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from . import stats
 from .comparison import false_alarm_rate
-from .description import HEAP_CLASSES, Scenario
+from .description import HEAP_CLASSES, HEAPTRACK, PLAIN, RECORD, Scenario
 from .gbjson import format_offset
 from .stats import Spread
 
@@ -84,6 +84,7 @@ class ConfigResult:
     workload_info: object = None  # description.Workload, None for a program run
     settle_seconds: float = 0.0  # the run's settle period
     control: bool = False  # description.is_control: its timed code is its reference's
+    observer: object = None  # how ./bench --compare-recorders watched it (description.OBSERVERS), None in other runs
 
     @property
     def ok(self):
@@ -209,8 +210,15 @@ def summarize(run):
         result.workload_info = run.suite.workloads.get(first.workload)
         result.settle_seconds = run.suite.settle_seconds
         result.control = run.suite.is_control(first.configuration)
+        result.observer = first.observer
         results.append(result)
     return results
+
+
+def unobserved(results):
+    """The results that ran as any run's do: every one but those of a recorder ./bench --compare-recorders set beside
+    the plain run (description.Instance.plain). Every section but the one on what recording costs reads only these."""
+    return [r for r in results if r.observer in (None, PLAIN)]
 
 
 def _timeline(series, base):
@@ -972,7 +980,9 @@ def contract_violations(run):
             if any(run.suite.unit(counter) is not None for counter in group):
                 needed.update(group)
         problems += counter_problems(run.suite, name, needed)
-    return problems + counter_problems(run.suite, "heap map", heap_map_counters_read(run.suite))
+    problems += counter_problems(run.suite, "heap map", heap_map_counters_read(run.suite))
+    problems += counter_problems(run.suite, "recording", record_counters_read(run.suite))
+    return problems + counter_problems(run.suite, "recorders", recorders_counters_read(run.suite))
 
 
 def heap_map_counters_read(suite):
@@ -982,8 +992,50 @@ def heap_map_counters_read(suite):
     if suite.heap_map is None:
         return {}
     needed = {"heap_record_ns": "nanoseconds", "heap_calls": "count", "heap_unknown_frees": "count"}
-    moments = dict.fromkeys(m.moment for maps in suite.heap_maps.values() for hm in maps for m in hm.moments)
+    needed.update(_moment_counters("heap", suite.heap_maps, own=True))
+    return needed
+
+
+def _moment_counters(prefix, maps, own):
+    """{counter: unit} of every moment of `maps` ({benchmark: [HeapMap]}): each class, live (and own) in bytes, live_blocks
+    a count."""
+    needed = {}
+    moments = dict.fromkeys(m.moment for per in maps.values() for hm in per for m in hm.moments)
     for m in moments:
-        needed.update({f"heap_{m}_{c}": "bytes" for c in HEAP_CLASSES + ("live", "own")})
-        needed[f"heap_{m}_live_blocks"] = "count"
+        needed.update({f"{prefix}_{m}_{c}": "bytes" for c in HEAP_CLASSES + ("live",) + (("own",) if own else ())})
+        needed[f"{prefix}_{m}_live_blocks"] = "count"
+    return needed
+
+
+def record_counters_read(suite):
+    """{counter: unit} the section "Why it stays" reads in a recorded run (./bench --record): per row what the recording
+    holds (record_events, record_bytes_per_event, record_waits, record_wait_s, record_dropped, record_cut_short) and
+    trace_unknown_frees; per moment of the recording's maps, each class and live in bytes, live_blocks a count. {} for a
+    run without a recording."""
+    if suite.record is None:
+        return {}
+    needed = {
+        "record_events": "count",
+        "record_bytes_per_event": "count",
+        "record_waits": "count",
+        "record_wait_s": "seconds",
+        "record_dropped": "count",
+        "record_cut_short": "count",
+        "trace_unknown_frees": "count",
+    }
+    needed.update(_moment_counters("trace", suite.trace_maps, own=False))
+    return needed
+
+
+def recorders_counters_read(suite):
+    """{counter: unit} the section "What recording costs" reads in a run of ./bench --compare-recorders, beside every
+    program's: of the recorded rows what the recording holds, cost and checked (record_*), of heaptrack's its file.
+    {} for a run without observers."""
+    observers = {i.observer for i in suite.instances.values()}
+    needed = {}
+    if RECORD in observers:
+        needed.update({f"record_{c}": "count" for c in ("events", "bytes_per_event", "waits", "unwind_checked")})
+        needed.update({"record_unwind_disagreed": "count", "record_wait_s": "seconds", "record_writer_cpu_s": "seconds"})
+    if HEAPTRACK in observers:
+        needed["heaptrack_bytes"] = "bytes"
     return needed

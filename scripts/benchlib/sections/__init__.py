@@ -5,9 +5,9 @@ order below serves every kind of run: a program's section comes before "Why it s
 findings of a run of workloads.
 """
 
-from .. import section
+from .. import section, summary
 from . import breakdown, busy, command, container, context, cost, errors, exact, findings, glibc, heap, latency
-from . import noise, programs, reading, results
+from . import noise, programs, reading, recording, results
 
 REPORT = (
     context,  # The run
@@ -23,6 +23,7 @@ REPORT = (
     glibc,  # Why glibc keeps the memory
     exact,  # Exact cost per operation, and an exact run's results
     results,  # Results: a table per workload and N, the figures after them
+    recording,  # What recording costs (after the results, whose figures close the program's sections above)
     noise,  # How sure the speeds are
     errors,  # Errors
     reading,  # How to read the numbers
@@ -35,8 +36,9 @@ def applicable(report, sections=REPORT):
 
 
 def make_report(run, results, plots_dir="", timed=None, sections=REPORT):
-    """The section.Report of a run, its plan made: every figure of every section that speaks of the run."""
-    out = section.Report(run, results, plots_dir, timed)
+    """The section.Report of a run, its plan made: every figure of every section that speaks of the run. Its results
+    are the plain rows; the rows a recorder watched beside them (./bench --compare-recorders) are its `observed`."""
+    out = section.Report(run, summary.unobserved(results), plots_dir, timed, observed=list(results))
     out.plan = [p for s in applicable(out, sections) if hasattr(s, "figures") for p in s.figures(out)]
     return out
 

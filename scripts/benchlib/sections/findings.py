@@ -239,7 +239,8 @@ def _choices(rs, settle, controls, results):
 
 
 def render(report):
-    if report.suite.heap_map is not None:  # its RSS and speeds include the interposer's: no findings from them
+    # A heap-map or recorded run's RSS and speeds include its observers' costs: no findings from them.
+    if report.suite.heap_map is not None or report.suite.record is not None:
         return []
     rs, settle = report.primary_results, report.settle
     findings = _retention_findings(rs, settle, report.suite.units) + _speed_findings(rs, report.controls)

@@ -1,14 +1,19 @@
-"""Why memory stays resident, from a heap-map run (./bench --heap-map, benchmarks/interposer/heap_map.h): the
-report's section "Why it stays", its analysis and its figure.
+"""Why memory stays resident, from a heap-map run (./bench --heap-map, benchmarks/interposer/heap_map.h) or a
+recorded one (./bench --record, benchmarks/trace/analysis.h): the report's section "Why it stays", its analysis
+and its figure.
 
-Every process of such a run ran behind the suite's interposer, which at moments (a workload's cleared,
-released, final; a program's phases and exit) sorted its resident anonymous pages into the description's
-classes (description.HEAP_CLASSES: free, pinned, used, outside) and ranked the allocation sites of the blocks
-on pinned pages. Per instance, over its repetitions (each quantity per repetition first, then the median, like
-summary.above_base):
+Every process of such a run ran behind the suite's interposer. Under the heap map, at moments (a workload's
+cleared, released, final; a program's phases and exit) the interposer sorted the process's resident anonymous
+pages into the description's classes (description.HEAP_CLASSES: free, pinned, used, outside) and ranked the
+allocation sites of the blocks on pinned pages; under the recorder, every call went into a trace, bench read
+the resident pages from outside at the same moments, and the analysis of the trace (outside the process) sorted
+them by the same rules. Each is a Source: its counters are <prefix>_<moment>_<what> (heap_, trace_) and its sites
+the description's heap_maps or trace_maps; everything below reads a row through one. A run with both on reads the
+heap map, and holds the recording against it in the same process (agreement). Per instance, over its repetitions
+(each quantity per repetition first, then the median, like summary.above_base):
 
-  <class> MB at a moment     heap_<moment>_<class> / 1e6, and live (heap_<moment>_live) and the interposer's
-                             own tables (heap_<moment>_own: in RSS, in no class)
+  <class> MB at a moment     <prefix>_<moment>_<class> / 1e6, and live (<prefix>_<moment>_live) and, for the heap
+                             map, the interposer's own tables (heap_<moment>_own: in RSS, in no class)
   above base                 (rss_<moment> - the baseline) / 1e6, the baseline rss_base (for a scenario, its
                              first phase's reading); none at a moment without an RSS reading (a program's exit)
   <class> share              heap_<moment>_<class> / (rss_<moment> - the baseline), in %; only where at least
@@ -19,9 +24,16 @@ summary.above_base):
                              bytes are large and more than its free ones; NEITHER otherwise
   sites                      per repetition, the sites of a moment summed by their first SITE_FRAMES frames,
                              then per site the median over repetitions (0 where a repetition lacks it)
+  agreement                  for a row with both sources, per moment and repetition: each class's difference
+                             (recording - heap map); "within 2 %" when every class of every repetition differs by at
+                             most AGREE_PCT of the larger of the two, or by one granule (the description's
+                             granule_bytes); the top pinning site the same when the two sources' top sites (those
+                             within AGREE_PCT of the moment's largest: ties) share one, their frames compared with
+                             the executable's name set aside (the sources may name it differently)
 
-The RSS of a heap-map run includes the interposer's own tables and its speed the interposer's cost, so this
-section ranks no configuration by either; every sentence is computed from the rows it speaks of.
+The RSS of a heap-map run includes the interposer's own tables, that of a recorded run the recorder's ring, and the
+speed of either the cost of recording, so this section ranks no configuration by either; every sentence is computed
+from the rows it speaks of.
 """
 
 import os
@@ -61,11 +73,61 @@ EXIT_MOMENT = "exit"
 # A pinning site is shown when it holds at least this share of the moment's pinned bytes (the first one always).
 MIN_SITE_PCT = 1.0
 
-_FREE_COUNTER = re.compile(r"^heap_(.+)_free$")
+# Two sources agree on a class when they differ by at most this share of the larger, or by one granule.
+AGREE_PCT = 2.0
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a row's classes and pinning sites are read: the heap map (inside the process) or the recording (its trace,
+    analysed outside)."""
+
+    prefix: str  # its counters: <prefix>_<moment>_<what>, <prefix>_unknown_frees
+    name: str  # as the text names it
+    measurement_key: str  # the Description attribute that describes it (HeapMapMeasurement, RecordMeasurement)
+    maps_key: str  # the Description attribute holding its pinning sites per instance and repetition
+    keeper: str  # who saw the blocks allocated, as the text names it
+    own: bool  # it has tables of its own in the process (<prefix>_<moment>_own)
+
+    def counter(self, moment, what):
+        return f"{self.prefix}_{moment}_{what}"
+
+    def measurement(self, suite):
+        return getattr(suite, self.measurement_key)
+
+    def maps(self, suite, run_name):
+        return getattr(suite, self.maps_key).get(run_name, [])
+
+    @property
+    def unknown_counter(self):
+        return f"{self.prefix}_unknown_frees"
+
+    def moment_of(self, counter):
+        """The moment of a counter <prefix>_<moment>_free, None for any other counter."""
+        if counter.startswith(self.prefix + "_") and counter.endswith("_free"):
+            moment = counter[len(self.prefix) + 1 : -len("_free")]
+            return moment or None
+        return None
+
+
+HEAP_MAP = Source("heap", "heap map", "heap_map", "heap_maps", "the interposer", True)
+RECORDING = Source("trace", "recording", "record", "trace_maps", "the recording", False)
+SOURCES = (HEAP_MAP, RECORDING)
+
+
+def sources(suite):
+    """The sources the run has, the heap map first."""
+    return [s for s in SOURCES if s.measurement(suite) is not None]
+
+
+def source_of(suite):
+    """The source the section reads: the heap map where there is one, else the recording; None for neither."""
+    found = sources(suite)
+    return found[0] if found else None
 
 
 def has_heap_maps(suite):
-    return suite.heap_map is not None
+    return source_of(suite) is not None
 
 
 @dataclass(frozen=True)
@@ -80,10 +142,11 @@ class Site:
 
 @dataclass
 class HeapResult:
-    """One instance of a heap-map run: a summary.ConfigResult read through its heap maps."""
+    """One instance of a heap-map or recorded run: a summary.ConfigResult read through a Source."""
 
     result: object  # summary.ConfigResult
     suite: object  # description.Description
+    source: Source = HEAP_MAP
 
     @property
     def configuration(self):
@@ -100,16 +163,24 @@ class HeapResult:
     def moments(self):
         """The moments with a heap map, in the order they were taken: a workload's stages, a scenario's phases then
         its exit, then the order of the maps themselves."""
-        found = {m.group(1) for name in self.result.quantities if (m := _FREE_COUNTER.match(name))}
+        found = {m for name in self.result.quantities if (m := self.source.moment_of(name))}
         order = list(STAGES)
         if self.scenario is not None:
             order = list(self.scenario.phase_names) + [EXIT_MOMENT]
-        order += [m.moment for hm in self.suite.heap_maps.get(self.result.run_name, []) for m in hm.moments]
+        order += [m.moment for hm in self.maps() for m in hm.moments]
         ranked = list(dict.fromkeys(o for o in order if o in found))
         return ranked + sorted(found - set(ranked))
 
     def counter(self, moment, what):
-        return f"heap_{moment}_{what}"
+        return self.source.counter(moment, what)
+
+    def maps(self):
+        """[description.HeapMap] per repetition: the pinning sites of each moment, from the row's source."""
+        return self.source.maps(self.suite, self.result.run_name)
+
+    def through(self, source):
+        """The same row read through another source."""
+        return HeapResult(self.result, self.suite, source)
 
     def mb(self, moment, what):
         """Median MB of a class (or live, own) at a moment; None without it."""
@@ -189,7 +260,7 @@ class HeapResult:
     def sites(self, moment, frames=SITE_FRAMES):
         """[Site] at a moment, merged over repetitions (module docstring), most bytes first."""
         per_rep = []
-        for hm in self.suite.heap_maps.get(self.result.run_name, []):
+        for hm in self.maps():
             m = hm.moment(moment)
             if m is None:
                 continue
@@ -212,12 +283,12 @@ class HeapResult:
 
     def processes(self, moment):
         """The largest number of processes whose snapshots a moment sums, over repetitions (1 for a single process)."""
-        counts = [m.processes for hm in self.suite.heap_maps.get(self.result.run_name, []) if (m := hm.moment(moment))]
+        counts = [m.processes for hm in self.maps() if (m := hm.moment(moment))]
         return max(counts, default=1)
 
     def unknown_frees(self):
-        """The most frees of blocks the interposer never saw allocated, over repetitions (0 when none)."""
-        s = self.result.spread("heap_unknown_frees")
+        """The most frees of blocks the source never saw allocated, over repetitions (0 when none)."""
+        s = self.result.spread(self.source.unknown_counter)
         return max(s.values) if s is not None else 0.0
 
     def record_ns(self):
@@ -251,19 +322,20 @@ class Group:
         return f"`{self.workload}`, N = {format_size(self.size)}"
 
 
-def _has_map(result):
-    return result.ok and any(_FREE_COUNTER.match(name) for name in result.quantities)
+def _has_map(result, source):
+    return result.ok and any(source.moment_of(name) for name in result.quantities)
 
 
 def groups(results, suite):
-    """[Group] of the run's instances with heap maps: per workload (each N, largest first) or scenario, in the
-    run's order of workloads."""
-    if not has_heap_maps(suite):
+    """[Group] of the run's instances with heap maps (or a recording's, source_of): per workload (each N, largest
+    first) or scenario, in the run's order of workloads."""
+    source = source_of(suite)
+    if source is None:
         return []
     out = []
     for workload in summary.workloads(results, suite):
         for size in reversed(summary.sizes(results, workload)):
-            rows = [HeapResult(r, suite) for r in summary.select(results, workload, size) if _has_map(r)]
+            rows = [HeapResult(r, suite, source) for r in summary.select(results, workload, size) if _has_map(r, source)]
             if rows:
                 out.append(Group(workload, size, rows))
     return out
@@ -349,10 +421,11 @@ def _closing(text, start):
 # text helpers
 
 
-def class_sentence(suite, cls):
-    """The description's sentence for a class, its pinned_share spelled out."""
-    text = suite.heap_map.classes[cls]
-    return text.replace("pinned_share", f"pinned_share ({suite.heap_map.pinned_share * 100:g} % of the page)")
+def class_sentence(measurement, cls):
+    """The description's sentence for a class (of a HeapMapMeasurement or RecordMeasurement), its pinned_share spelled
+    out."""
+    text = measurement.classes[cls]
+    return text.replace("pinned_share", f"pinned_share ({measurement.pinned_share * 100:g} % of the page)")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -572,14 +645,22 @@ def _executable_note(group, frames):
     ]
 
 
+# Why a source saw a block freed that it never saw allocated.
+_UNKNOWN_WHY = {
+    HEAP_MAP: "An allocation function it does not cover served those blocks",
+    RECORDING: "A function it does not cover, or a call before it began, allocated those blocks",
+}
+
+
 def unknown_sentence(group):
     rows = [r for r in group.rows if r.unknown_frees() > 0]
     if not rows:
         return None
+    source = rows[0].source
     return (
-        "**Frees of blocks the interposer never saw allocated** (`heap_unknown_frees`, the most in a repetition): "
+        f"**Frees of blocks {source.keeper} never saw allocated** (`{source.unknown_counter}`, the most in a repetition): "
         + ", ".join(f"{r.configuration} {r.unknown_frees():,.0f}" for r in rows)
-        + ". An allocation function it does not cover served those blocks: the pages they were on may be misclassified."
+        + f". {_UNKNOWN_WHY[source]}: the pages they were on may be misclassified."
     )
 
 
@@ -628,14 +709,172 @@ def contrast_sentence(group, against):
 
 
 # ---------------------------------------------------------------------------------------------------
+# the recording against the heap map, in the same process
+
+EXECUTABLE = "<executable>"
+
+
+def _object(frame):
+    """The object a frame lies in: 'f (python3)' -> 'python3', 'perl+0x589e3' -> 'perl'; None when it names none."""
+    m = re.search(r"\(([^()]+)\)$", frame) or re.match(r"^([^\s()]+)\+0x[0-9a-f]+$", frame)
+    return m.group(1) if m else None
+
+
+def _is_executable(obj):
+    return obj is not None and ".so" not in obj
+
+
+def without_executable(frames):
+    """Frames with the executable's own name set aside (EXECUTABLE): the heap map and the recording may name the same
+    file differently (Debian's python3 is python3.11), while every shared object is named by its file in both."""
+    out = []
+    for f in frames:
+        obj = _object(f)
+        if _is_executable(obj):
+            f = f[: -len(obj) - 2] + f"({EXECUTABLE})" if f.endswith(f"({obj})") else EXECUTABLE + f[len(obj) :]
+        out.append(f)
+    return tuple(out)
+
+
+def top_sites(sites):
+    """The sites tied for the top: those within AGREE_PCT of the largest's bytes (none without a site or a byte)."""
+    top = max((s.bytes for s in sites), default=0.0)
+    return [s for s in sites if top > 0 and s.bytes >= top * (1 - AGREE_PCT / 100)]
+
+
+@dataclass
+class Agreement:
+    """One moment of a row read through both sources."""
+
+    moment: str
+    heap: dict  # class (and live) -> median MB of the heap map
+    recording: dict  # class (and live) -> median MB of the recording
+    difference: dict  # class (and live) -> median over repetitions of (recording - heap map), bytes
+    apart: list  # the classes that differ by more than AGREE_PCT (or a granule) in some repetition
+    top_same: object  # True, False, or None when neither source has a pinning site at the moment
+    tops: tuple  # (heap map's top sites, recording's)
+
+    @property
+    def within(self):
+        return not self.apart
+
+
+_AGREE_WHAT = HEAP_CLASSES + ("live",)
+
+
+def agreement(row, granule):
+    """[Agreement] of a row with both sources (row: read through the heap map), per moment both have, in its order."""
+    other = row.through(RECORDING)
+    theirs = other.moments()
+    out = []
+    for moment in [m for m in row.moments() if m in theirs]:
+        heap_mb, rec_mb, difference, apart = {}, {}, {}, []
+        for what in _AGREE_WHAT:
+            a, b = row.result.spread(row.counter(moment, what)), row.result.spread(other.counter(moment, what))
+            if a is None or b is None or a.n != b.n:
+                continue
+            heap_mb[what], rec_mb[what] = a.median / MB, b.median / MB
+            difference[what] = statistics.median(y - x for x, y in zip(a.values, b.values))
+            close = all(abs(y - x) <= max(AGREE_PCT / 100 * max(abs(x), abs(y)), granule) for x, y in zip(a.values, b.values))
+            if what in HEAP_CLASSES and not close:
+                apart.append(what)
+        mine, yours = top_sites(row.sites(moment)), top_sites(other.sites(moment))
+        if not mine and not yours:
+            same = None
+        else:
+            same = any(without_executable(x.frames) == without_executable(y.frames) for x in mine for y in yours)
+        out.append(Agreement(moment, heap_mb, rec_mb, difference, apart, same, (tuple(mine), tuple(yours))))
+    return out
+
+
+def _difference_text(v):
+    """A difference in bytes as the table gives it: '0', '+4 kB', '−51 kB', '+1.2 MB'."""
+    if abs(v) < 500:
+        return "0"
+    sign = "+" if v > 0 else "−"
+    return f"{sign}{abs(v) / 1e3:,.0f} kB" if abs(v) < 1e6 else f"{sign}{abs(v) / MB:,.1f} MB"
+
+
+def _top_text(a):
+    if a.top_same is None:
+        return "none in either"
+    if not a.tops[0]:
+        return "none in the heap map"
+    if not a.tops[1]:
+        return "none in the recording"
+    return "the same" if a.top_same else "**differs**"
+
+
+def _executables(rows, moments_of):
+    """{source name: the executables its frames name} over the rows' moments (agreement's sites)."""
+    out = {}
+    for name, sites in (("heap map", 0), ("recording", 1)):
+        out[name] = sorted(
+            {
+                o
+                for r in rows
+                for a in moments_of(r)
+                for site in a.tops[sites]
+                for f in site.frames
+                if _is_executable(o := _object(f))
+            }
+        )
+    return out
+
+
+def agreement_lines(group, suite):
+    """For the rows of a group read through both sources: the table of one against the other per moment, and what it
+    shows; [] for a group without such rows."""
+    rows = [r for r in group.rows if r.source is HEAP_MAP and _has_map(r.result, RECORDING)]
+    if not rows:
+        return []
+    granule = suite.heap_map.granule_bytes
+    found = {r.configuration: agreement(r, granule) for r in rows}
+    header = ["configuration", "moment"] + [f"{w} (MB)" for w in _AGREE_WHAT] + [f"within {AGREE_PCT:g} %", "top pinning site"]
+    table_rows = []
+    for r in rows:
+        for k, a in enumerate(found[r.configuration]):
+            cells = [
+                f"{a.heap[w]:,.2f} / {a.recording[w]:,.2f} ({_difference_text(a.difference[w])})" if w in a.heap else "—"
+                for w in _AGREE_WHAT
+            ]
+            verdict = "yes" if a.within else "**no**: " + ", ".join(a.apart)
+            table_rows.append([r.configuration if k == 0 else "", moment_title(r, a.moment)] + cells + [verdict, _top_text(a)])
+    names = _executables(rows, lambda r: found[r.configuration])
+    named = ""
+    if names["heap map"] and names["recording"] and names["heap map"] != names["recording"]:
+        named = (
+            f" (the heap map names it {', '.join(f'`{o}`' for o in names['heap map'])}, the recording "
+            f"{', '.join(f'`{o}`' for o in names['recording'])})"
+        )
+    moments = [a for per in found.values() for a in per]
+    within = [a for a in moments if a.within]
+    compared = [a for a in moments if a.top_same is not None]
+    same = [a for a in compared if a.top_same]
+    text = (
+        f"**The recording against the heap map, in the same process**: each cell the heap map's MB / the recording's (their "
+        f"difference, recording − heap map, median over repetitions; live is not a class, shown for the join); *within "
+        f"{AGREE_PCT:g} %*: every class differs by at most {AGREE_PCT:g} % of the larger of the two, or by one "
+        f"{granule / 1024:g} KiB granule, in every repetition; *top pinning site*: the site pinning the most page bytes "
+        f"(those within {AGREE_PCT:g} % of it tied), by its first {SITE_FRAMES} frames, the executable's own name set "
+        f"aside{named}. Within {AGREE_PCT:g} % at {len(within)} of the {len(moments)} moments of {len(rows)} "
+        f"configuration{'' if len(rows) == 1 else 's'}"
+    )
+    if compared:
+        text += f"; the top pinning site the same at {len(same)} of the {len(compared)} with a pinning site in either"
+    return ["", text + ".", "", fmt.table(header, table_rows)]
+
+
+# ---------------------------------------------------------------------------------------------------
 # tables
 
 
 def table(group):
-    """One row per configuration and moment: MB per class, live, the interposer's own, RSS above base, and the free
-    and pinned shares of it."""
+    """One row per configuration and moment: MB per class, live, the interposer's own (under the heap map), RSS above
+    base, and the free and pinned shares of it."""
+    own = bool(group.rows) and group.rows[0].source.own
     header = ["configuration", "moment"] + [f"{c} (MB)" for c in HEAP_CLASSES]
-    header += ["live (MB)", "interposer's own (MB)", "RSS above base (MB)", "free share", "pinned share"]
+    header += ["live (MB)"] + (["interposer's own (MB)"] if own else []) + ["RSS above base (MB)", "free share", "pinned share"]
     rows = []
     for row in group.rows:
         for k, moment in enumerate(row.moments()):
@@ -646,7 +885,9 @@ def table(group):
             rows.append(
                 [row.configuration if k == 0 else "", title]
                 + [fmt.mb(row.mb(moment, c)) for c in HEAP_CLASSES]
-                + [fmt.mb(row.mb(moment, "live")), fmt.mb(row.mb(moment, "own")), fmt.mb(row.above_mb(moment))]
+                + [fmt.mb(row.mb(moment, "live"))]
+                + ([fmt.mb(row.mb(moment, "own"))] if own else [])
+                + [fmt.mb(row.above_mb(moment))]
                 + [fmt.pct(row.share_pct(moment, FREE)), fmt.pct(row.share_pct(moment, PINNED))]
             )
     return fmt.table(header, rows)
@@ -692,35 +933,109 @@ def _cost_text(all_rows):
     return text + "."
 
 
+_MOMENTS = (
+    "at moments (for a workload: right after its free phase, after the release step where there is one, after settle; "
+    "for a program: its phases and its exit)"
+)
+
+
+def _recording_text(all_rows):
+    """What the recording of the rows holds, what it made the programs wait, and what it adds to their RSS."""
+
+    def spread(counter, f):
+        values = [v for r in all_rows if (v := r.result.median(counter)) is not None]
+        return fmt.span(values, f) if values else None
+
+    events = spread("record_events", lambda v: f"{v:,.0f}")
+    if events is None:
+        return None
+    text = (
+        f"**What the recording holds**: {events} events per instance (`record_events`, medians over repetitions), "
+        f"{spread('record_bytes_per_event', lambda v: f'{v:.3g}')} bytes each in the trace (`record_bytes_per_event`)"
+    )
+    waits = spread("record_waits", lambda v: f"{v:,.0f}")
+    if waits == "0":
+        text += "; no program waited for the writer (`record_waits`)"
+    elif waits:
+        text += (
+            f"; the programs waited for the writer {waits} times, {spread('record_wait_s', lambda v: f'{v:.3g}')} s in all "
+            "(`record_waits`, `record_wait_s`: the writer had fallen behind)"
+        )
+    for counter, what in (("record_dropped", "events lost"), ("record_cut_short", "traces cut short")):
+        lost = [(r, v) for r in all_rows if (v := r.result.median(counter))]
+        if lost:
+            text += f"; **{what}** (`{counter}`): " + ", ".join(f"{r.configuration} {v:,.0f}" for r, v in lost)
+    ring = spread("record_ring_bytes", lambda v: f"{v / MB:,.1f}")
+    return text + (
+        ". The recorder's ring, a file the process shares with the writer, is resident in the process"
+        + (f" ({ring} MB, `record_ring_bytes`)" if ring else "")
+        + ": in no class but **in every RSS figure of this run**, as the cost of recording every call is in its speeds, "
+        "which is why its retention figures are not those of a plain run and why no configuration is ranked here by RSS "
+        "or speed."
+    )
+
+
+def _held_against(all_groups):
+    """The rows of the groups read through both sources (a run with --record --heap-map)."""
+    return [r for g in all_groups for r in g.rows if r.source is HEAP_MAP and _has_map(r.result, RECORDING)]
+
+
 def _intro(suite, all_groups, figures):
-    hm = suite.heap_map
-    out = [
-        "## Why it stays",
-        "",
-        f"Every process of this run ran behind the heap map's interposer (`{hm.interposer}`), preloaded ahead of the "
-        "configuration's allocator: it records every block malloc returns and, at moments (for a workload: right after "
-        "its free phase, after the release step where there is one, after settle; for a program: its phases and its "
-        "exit), sorts the process's resident anonymous pages into the run's classes:",
-        "",
-    ]
-    out += [f"- **{c}**: {class_sentence(suite, c)}" for c in HEAP_CLASSES]
+    rows = [r for g in all_groups for r in g.rows]
+    source = rows[0].source
+    measurement = source.measurement(suite)
+    out = ["## Why it stays", ""]
+    if source is HEAP_MAP:
+        out += [
+            f"Every process of this run ran behind the heap map's interposer (`{measurement.interposer}`), preloaded ahead "
+            f"of the configuration's allocator: it records every block malloc returns and, {_MOMENTS}, sorts the "
+            "process's resident anonymous pages into the run's classes:",
+            "",
+        ]
+    else:
+        out += [
+            f"Every process of this run was recorded (`./bench --record`) behind the suite's interposer "
+            f"(`{measurement.interposer}`), preloaded ahead of the configuration's allocator: each call an event in a trace "
+            f"(format {measurement.trace_format}, its times on the machine's clock source `{measurement.clock_source}`) "
+            f"that a writer outside the process drains and compresses. {_MOMENTS[0].upper()}{_MOMENTS[1:]} and every "
+            f"{fmt.duration(measurement.residency_every_seconds)}, bench read the process's resident anonymous pages from "
+            "outside (`/proc/<pid>/pagemap`); the analysis of the trace, outside the process too, joins the blocks live at "
+            "each moment with those pages and sorts them into the run's classes (this section reads the recording, "
+            "`trace_<moment>_*`):",
+            "",
+        ]
+    out += [f"- **{c}**: {class_sentence(measurement, c)}" for c in HEAP_CLASSES]
     out += [
         "",
-        f"*malloc's ground* is every {hm.granule_bytes / 1024:g} KiB granule in which malloc has ever returned a block; "
-        f"each block keeps {hm.site_frames} return addresses, its allocation site. The interposer's own tables are left "
-        "out of every class.",
+        f"*malloc's ground* is every {measurement.granule_bytes / 1024:g} KiB granule in which malloc has ever returned a "
+        + (
+            f"block; each block keeps {measurement.site_frames} return addresses, its allocation site. The interposer's own "
+            "tables are left out of every class."
+            if source is HEAP_MAP
+            else f"block; each call's allocation site is its first {measurement.site_frames} return addresses."
+        ),
         "",
     ]
-    cost = _cost_text([r for g in all_groups for r in g.rows])
+    if _held_against(all_groups):
+        out += [
+            "Every process was recorded too (`./bench --record`, both on at once): after each group's sites, the "
+            "recording's classes and top pinning site are held against the heap map's, moment by moment, in the same "
+            "process.",
+            "",
+        ]
+    cost = _cost_text(rows) if source is HEAP_MAP else _recording_text(rows)
     if cost:
         out += [cost, ""]
     out += [
-        "Tables: medians over repetitions in MB (10⁶ bytes); *live*: the bytes of live blocks; *interposer's own*: its "
-        "tables, in RSS but in no class; *RSS above base*: RSS at the moment minus the baseline (`rss_base`; for a "
+        "Tables: medians over repetitions in MB (10⁶ bytes); *live*: the bytes of live blocks; "
+        + ("*interposer's own*: its tables, in RSS but in no class; " if source.own else "")
+        + "*RSS above base*: RSS at the moment minus the baseline (`rss_base`; for a "
         "program, its first phase), per repetition then the median (none at *exit*, where no RSS is read); "
         f"*free share* and *pinned share*: those classes in % of it (only where {MIN_ABOVE_MB:g} MB or more stays above "
         "base). A class counts every resident page, those already resident at the baseline too, so a share can exceed "
-        "100 %; and RSS holds more than the four classes: the interposer's own tables and what is not anonymous.",
+        "100 %; and RSS holds more than the four classes: "
+        + ("the interposer's own tables" if source.own else "the recorder's ring")
+        + " and what is not anonymous.",
         "",
     ]
     for line in figures:
@@ -728,7 +1043,7 @@ def _intro(suite, all_groups, figures):
     return out
 
 
-def render_group(group, primary):
+def render_group(group, primary, suite):
     """A group's subsection; `primary`: the run's first group at the same N, for a contrast (or None)."""
     out = [f"### {group.title}", "", table(group), ""]
     sentences = holds_sentences(group) + release_sentences(group)
@@ -741,7 +1056,7 @@ def render_group(group, primary):
     sites = site_lines(group)
     if sites:
         out += [""] + sites
-    return out
+    return out + agreement_lines(group, suite)
 
 
 def render(report):
@@ -754,7 +1069,7 @@ def render(report):
     for i, g in enumerate(found):
         # Each pair of workloads at one N once: the later against the run's first.
         primary = next((p for p in found[:i] if p.size is not None and p.size == g.size and p.workload != g.workload), None)
-        out += render_group(g, primary) + [""]
+        out += render_group(g, primary, suite) + [""]
     return out[:-1]
 
 
@@ -767,6 +1082,18 @@ def render(report):
 #                step, a bar right after the free phase beside it
 
 
+# The figure's caption and what its subtitle says of the source, per source.
+_CAPTION = {
+    HEAP_MAP: "Why it stays: resident anonymous MB by heap-map class (free, pinned, used, outside), per configuration",
+    RECORDING: "Why it stays: resident anonymous MB by class (free, pinned, used, outside), per configuration, from the "
+    "recording",
+}
+_SOURCE_NOTE = {
+    HEAP_MAP: "behind the heap map's interposer, whose own tables (in RSS) are not drawn",
+    RECORDING: "from the recording, its pages read from outside the process; the recorder's ring (in RSS) is not drawn",
+}
+
+
 def figures(report):
     found = plottable(report.results, report.suite)
     if not found:
@@ -777,7 +1104,7 @@ def figures(report):
             "heap_map",
             tuple(g.workload for g in found),
             None,
-            "Why it stays: resident anonymous MB by heap-map class (free, pinned, used, outside), per configuration",
+            _CAPTION[found[0].rows[0].source],
             heap_map_figure,
         )
     ]
@@ -800,6 +1127,7 @@ def _bars(row):
 def heap_map_figure(report, style, planned):
     suite = report.suite
     found = plottable(report.results, suite)
+    source = found[0].rows[0].source
     n_bars = [sum(len(_bars(r)) for r in g.rows) for g in found]
     rows_of, columns = plots.grid(len(found), 2)
     height = max(n_bars, default=1) * 0.32 + 1.2
@@ -840,7 +1168,10 @@ def heap_map_figure(report, style, planned):
         ax.set_axisbelow(True)
     plots.hide_unused(axes, len(found))
     handles = [
-        Patch(color=CLASS_COLORS[c], label=textwrap.fill(f"{c}: {class_sentence(suite, c).split(':')[0]}", 70))
+        Patch(
+            color=CLASS_COLORS[c],
+            label=textwrap.fill(f"{c}: {class_sentence(source.measurement(suite), c).split(':')[0]}", 70),
+        )
         for c in HEAP_CLASSES
     ]
     fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, fontsize=7.5)
@@ -849,7 +1180,7 @@ def heap_map_figure(report, style, planned):
         fig,
         "Why does the memory stay: pages the allocator keeps free, or pages live blocks pin?",
         f"medians of {reps} run{'' if reps == '1' else 's'} at the last moment ({', '.join(sorted(ends))}), and right after the free phase beside it where "
-        "a release step ran · behind the heap map's interposer, whose own tables (in RSS) are not drawn",
+        f"a release step ran · {_SOURCE_NOTE[source]}",
     )
     fig.tight_layout(rect=(0, 0.75 / fig.get_figheight(), 1, top))
     return fig

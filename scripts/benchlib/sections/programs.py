@@ -466,6 +466,8 @@ def faults_sentence(rows, ref):
     theirs = ref.result.spread("minflt")
     if theirs is None or not theirs.median:
         return None
+    if not any(r is not ref and r.ok and r.result.spread("minflt") is not None for r in rows):
+        return None  # no other configuration to set beside it (a run of one configuration)
     more, fewer, overlap, unjudged = [], [], [], []
     for r in rows:
         mine = r.result.spread("minflt") if r is not ref and r.ok else None
