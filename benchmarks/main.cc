@@ -32,7 +32,9 @@ int main(int argc, char** argv) {
     const std::string program = flags.command.empty() ? std::string() : resolve_program(flags.command.front());
     const std::vector<Scenario> scenarios =
         flags.scenario.empty() ? std::vector<Scenario>() : select_scenarios(flags.scenario, default_scenario_directory());
-    const std::vector<InstanceSpec> selected = select_instances(all_instances(flags, scenarios), flags.filter);
+    // A recording to replay is converted here, outside every measured process.
+    const std::vector<ReplaySource> replays = prepare_replays(flags, replay_directory(flags));
+    const std::vector<InstanceSpec> selected = select_instances(all_instances(flags, scenarios, replays), flags.filter);
     if (flags.list_tests) return list_instances(selected);
     // A scenario whose program is not installed is bad usage, named, never a silent skip.
     for (const Scenario& scenario : scenarios)

@@ -27,6 +27,7 @@ const std::vector<std::string> kProgramHeadline = {"wall_seconds", "user_seconds
 nlohmann::json workloads_json(const Flags& flags) {
   nlohmann::json list = nlohmann::json::array();
   for (const Workload& w : workloads()) {
+    if (w.replay) continue;  // one entry per recording, from the instances (RunDescription)
     nlohmann::json headline = nlohmann::json::array();
     for (std::string_view counter : w.headline) headline.push_back(counter);
     const bool active = w.settle_mode == SettleMode::active;
@@ -180,7 +181,37 @@ RunDescription::RunDescription(const Flags& flags, const std::vector<InstanceSpe
       scenarios.push_back(spec.scenario);
     document_["instances"][spec.name] = {{"workload", instance_workload_name(spec)},
                                          {"configuration", spec.configuration->name},
-                                         {"size", spec.command ? nlohmann::json() : nlohmann::json(spec.size)}};
+                                         {"size", spec.command || spec.replay != nullptr ? nlohmann::json() : nlohmann::json(spec.size)}};
+    if (spec.replay != nullptr) {
+      using namespace std::string_literals;
+      document_["instances"][spec.name]["replay"] = spec.replay->name;
+      nlohmann::json& replay = document_["replays"][spec.replay->name];
+      if (replay.is_null()) {
+        const ReplaySource& source = *spec.replay;
+        nlohmann::json summary = nlohmann::json::object(), anomalies = nlohmann::json::object();
+        replay::Summary::fields(source.summary, [&](const char* name, std::uint64_t v) { summary[name] = v; });
+        replay::Anomalies::fields(source.anomalies, [&](const char* name, std::uint64_t v) { anomalies[name] = v; });
+        replay = {{"given", source.given},
+                  {"trace", source.trace},
+                  {"workload", source.workload},
+                  {"note", source.note},
+                  {"timing", flags.replay_timing},
+                  {"fill", flags.replay_fill},
+                  {"free_phase", "the recording's moment `cleared` if it has one, else its last phase, else the end of its calls"},
+                  {"summary", summary},
+                  {"anomalies", anomalies}};
+        document_["workloads"].push_back(
+            {{"name", "replay:" + source.name},
+             {"workload", "replay"},
+             {"summary", "the recording " + source.given + " replayed"},
+             {"process_level_only", true},
+             {"settle", "idle"},
+             {"activity", nullptr},
+             {"cleared_moment", "at the recording's free phase"},
+             {"uses_rounds", false},
+             {"headline", std::vector<std::string>(spec.workload->headline.begin(), spec.workload->headline.end())}});
+      }
+    }
     if (!spec.observer.empty()) document_["instances"][spec.name]["observer"] = spec.observer;
     std::vector<std::string>& headline = headlines_[spec.name];
     if (spec.command)

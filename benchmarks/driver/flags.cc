@@ -253,6 +253,23 @@ Flags parse_flags(int argc, char** argv) {
       flags.unwind = std::string(value);
     } else if (argument == "--check-unwind") {
       flags.check_unwind = true;
+    } else if (take_value(argument, "--replay", &value)) {
+      if (value.empty()) throw UsageError("--replay=: a trace, a recording folder or a workload file is needed");
+      std::string list(value);
+      for (std::size_t start = 0; start <= list.size();) {
+        const std::size_t comma = std::min(list.find(',', start), list.size());
+        if (comma == start) throw UsageError("--replay=" + list + ": an empty name between commas");
+        flags.replay.push_back(list.substr(start, comma - start));
+        start = comma + 1;
+      }
+    } else if (take_value(argument, "--replay-timing", &value)) {
+      if (value != "as-recorded" && value != "fast")
+        throw UsageError("--replay-timing=" + std::string(value) + ": one of as-recorded, fast");
+      flags.replay_timing = std::string(value);
+    } else if (take_value(argument, "--replay-fill", &value)) {
+      if (value != "all-bytes" && value != "one-write-a-page")
+        throw UsageError("--replay-fill=" + std::string(value) + ": one of all-bytes, one-write-a-page");
+      flags.replay_fill = std::string(value);
     } else if (take_value(argument, "--trace-info", &value)) {
       if (value.empty()) throw UsageError("--trace-info=: a recording folder is needed");
       flags.trace_info = std::string(value);
@@ -327,6 +344,10 @@ Flags parse_flags(int argc, char** argv) {
     flags.latency = false;
     if (!flags.settle_given) flags.settle = Nanoseconds{0};
   }
+  if (!flags.replay.empty() && (!flags.command.empty() || !flags.scenario.empty()))
+    throw UsageError("--replay replays recordings instead of running a program: not with -- PROGRAM or --scenario");
+  if (!flags.replay.empty() && flags.compare_recorders)
+    throw UsageError("--replay and --compare-recorders: a replay is no program to watch four ways");
   if (!flags.measure.empty() && flags.command.empty())
     throw UsageError("--measure=" + flags.measure + " applies to a program (-- PROGRAM); a scenario names what it measures itself");
   return flags;

@@ -84,6 +84,13 @@ struct Flags {
   // --check-unwind: every site also unwound by libgcc and the two compared (record_unwind_checked,
   // record_unwind_disagreed): the evidence for the chosen unwinder.
   bool check_unwind = false;
+  // --replay=TRACE[,TRACE]: each recording (a trace, a recording folder or a converted workload)
+  // replayed under every process-level configuration, instead of the workloads: replay:<name>/<c>.
+  std::vector<std::string> replay;
+  // --replay-timing=as-recorded|fast: the recording's clock (gaps of 1 ms or more kept) or none.
+  std::string replay_timing = "as-recorded";
+  // --replay-fill=all-bytes|one-write-a-page: how each new block is written.
+  std::string replay_fill = "all-bytes";
   // --trace-info=DIR: print what a recording folder holds (JSON) and exit.
   std::string trace_info;
   bool settle_given = false;

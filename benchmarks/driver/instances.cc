@@ -24,6 +24,7 @@ std::vector<std::string> workload_activities(const Workload& workload, const Fla
 }
 
 std::string instance_workload_name(const InstanceSpec& spec) {
+  if (spec.replay != nullptr) return "replay:" + spec.replay->name;
   if (spec.scenario != nullptr) return spec.scenario->name;
   if (spec.command || spec.workload == nullptr) return "command";
   return workload_instance_name(*spec.workload, spec.activity);
@@ -44,8 +45,21 @@ void add_program(std::vector<InstanceSpec>& instances, const Flags& flags, Insta
 
 }  // namespace
 
-std::vector<InstanceSpec> all_instances(const Flags& flags, const std::vector<Scenario>& scenarios) {
+std::vector<InstanceSpec> all_instances(const Flags& flags, const std::vector<Scenario>& scenarios,
+                                        const std::vector<ReplaySource>& replays) {
   std::vector<InstanceSpec> instances;
+  if (!replays.empty()) {
+    const Workload* replay = find_workload("replay");
+    for (const ReplaySource& source : replays)
+      for (const Configuration& configuration : configurations())
+        if (applies(*replay, configuration))
+          instances.push_back({.name = "replay:" + source.name + "/" + std::string(configuration.name),
+                               .workload = replay,
+                               .configuration = &configuration,
+                               .size = 1,  // one key: the replay has none of the map's
+                               .replay = &source});
+    return instances;
+  }
   if (!scenarios.empty()) {
     for (const Scenario& scenario : scenarios)
       for (const Configuration& configuration : configurations())
@@ -67,7 +81,7 @@ std::vector<InstanceSpec> all_instances(const Flags& flags, const std::vector<Sc
   for (const Workload& workload : workloads())
     for (const std::string& activity : workload_activities(workload, flags))
       for (const Configuration& configuration : configurations())
-        if (applies(workload, configuration))
+        if (applies(workload, configuration) && !workload.replay)
           for (std::uint64_t size : flags.sizes)
             instances.push_back(
                 {.name = workload_instance_name(workload, activity) + "/" + std::string(configuration.name) + "/" + std::to_string(size),

@@ -10,6 +10,7 @@
 
 #include "allocators/configuration.h"
 #include "benchmarks/driver/flags.h"
+#include "benchmarks/driver/replays.h"
 #include "benchmarks/driver/scenarios.h"
 #include "benchmarks/workloads/workload.h"
 
@@ -29,6 +30,8 @@ struct InstanceSpec {
   // "heaptrack" (Debian's profiler, wrapped around it); part of the name: command/glibc@record.
   // Empty: as the run's --record and --heap-map say.
   std::string observer = {};
+  // The recording a replay instance replays (replay:<name>/<configuration>); null otherwise.
+  const ReplaySource* replay = nullptr;
 };
 
 // The observers --compare-recorders runs every program under, in this order.
@@ -52,7 +55,10 @@ std::string command_skip_reason(const Configuration& configuration);
 
 // Every instance the flags describe, in registration order; `scenarios` are those --scenario
 // selected (they must outlive the instances).
-std::vector<InstanceSpec> all_instances(const Flags& flags, const std::vector<Scenario>& scenarios = {});
+// With `replays` (--replay), only their instances: every recording under every configuration that
+// replaces malloc for the process, release steps and mallopt rows included.
+std::vector<InstanceSpec> all_instances(const Flags& flags, const std::vector<Scenario>& scenarios = {},
+                                        const std::vector<ReplaySource>& replays = {});
 
 // The instances --benchmark_filter selects, with Google Benchmark's rules: an empty filter or "all"
 // matches everything, a leading '-' negates, an extended regular expression is searched anywhere in

@@ -194,9 +194,22 @@ InstanceResult Launcher::wait_for(Slot& target) {
   }
 }
 
+namespace {
+
+// A workload's estimate of its child's peak, or for a replay the recording's: twice its peak live
+// bytes (an allocator's overhead on small blocks is below that), the replayer's own tables, and
+// 64 MiB for the process.
+std::uint64_t peak_estimate(const InstanceSpec& spec) {
+  if (spec.replay != nullptr)
+    return 2 * spec.replay->summary.peak_live_bytes + 48 * spec.replay->summary.slots + spec.replay->summary.ops * 16 + (64ull << 20);
+  return spec.workload->peak_bytes_estimate(spec.size, *spec.configuration);
+}
+
+}  // namespace
+
 std::string Launcher::memory_refusal(const InstanceSpec& spec) const {
   if (options_.ignore_memory_limit || spec.workload == nullptr) return {};
-  const std::uint64_t need = spec.workload->peak_bytes_estimate(spec.size, *spec.configuration);
+  const std::uint64_t need = peak_estimate(spec);
   const std::uint64_t available = available_memory_bytes();
   if (available == 0) return {};  // cannot tell: do not block the run
   if (need > available / 10 * 9)
@@ -236,7 +249,7 @@ void Launcher::maybe_launch() {
     }
     if (next->spec.workload != nullptr && settling > 0) {
       // Started beside settling children only when it fits beside what they hold.
-      const std::uint64_t need = next->spec.workload->peak_bytes_estimate(next->spec.size, *next->spec.configuration);
+      const std::uint64_t need = peak_estimate(next->spec);
       if (need * 2 > available_memory_bytes()) return;
     }
     try {
@@ -313,7 +326,10 @@ void Launcher::launch(Slot& slot) {
                                        .pause = options_.pause,
                                        .time_operations = options_.latency,
                                        .activity = spec.activity,
-                                       .activity_period = options_.activity_period};
+                                       .activity_period = options_.activity_period,
+                                       .replay = spec.replay != nullptr ? spec.replay->workload : std::string(),
+                                       .replay_timing = spec.replay != nullptr ? options_.replay_timing : std::string(),
+                                       .replay_fill = spec.replay != nullptr ? options_.replay_fill : std::string()};
   // Under --exact the child is valgrind's, which runs this binary (the descriptor's copy at
   // kExactClientFd, so that a rebuild cannot change it) with the same arguments.
   constexpr int kExactClientFd = kProbeFd + 1;

@@ -68,12 +68,14 @@ struct LauncherOptions {
   Nanoseconds pause{};
   bool latency = true;
   Nanoseconds activity_period{};
-  CommandOptions command = {};          // command.program set: instances are runs of the user's program
-  double scenario_scale = 1.0;          // --scenario-scale, for scenario instances
-  std::optional<ExactMode> exact = {};  // --exact: every child under callgrind (driver/exact.h)
-  bool heap_map = false;                // --heap-map: children behind the heap map's interposer
-  bool record = false;                  // --record: children and programs recorded
-  RecordingSettings recording = {};     // --record: a folder per row below its trace_directory
+  std::string replay_timing = "as-recorded";  // --replay-timing, for replay instances
+  std::string replay_fill = "all-bytes";      // --replay-fill
+  CommandOptions command = {};                // command.program set: instances are runs of the user's program
+  double scenario_scale = 1.0;                // --scenario-scale, for scenario instances
+  std::optional<ExactMode> exact = {};        // --exact: every child under callgrind (driver/exact.h)
+  bool heap_map = false;                      // --heap-map: children behind the heap map's interposer
+  bool record = false;                        // --record: children and programs recorded
+  RecordingSettings recording = {};           // --record: a folder per row below its trace_directory
   // Called as each child finishes (in measurement order), for progress reports.
   std::function<void(const InstanceSpec&, int repetition, const InstanceResult&)> on_finished = {};
 };

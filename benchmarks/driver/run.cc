@@ -245,6 +245,16 @@ std::string prepare_record_directory(const Flags& flags) {
 
 }  // namespace
 
+std::string replay_directory(const Flags& flags) {
+  if (flags.replay.empty()) return {};
+  const std::size_t slash = flags.out.rfind('/');
+  const std::string base = (slash == std::string::npos ? std::string() : flags.out.substr(0, slash + 1)) + "replays";
+  if (!flags.out.empty()) return new_folder(base, "the replays' workloads", "--benchmark_out=FILE");
+  char temporary[] = "/tmp/bench-replays-XXXXXX";
+  if (::mkdtemp(temporary) == nullptr) throw UsageError(std::string("cannot create /tmp/bench-replays-XXXXXX: ") + std::strerror(errno));
+  return temporary;
+}
+
 std::string this_executable() {
   char path[4096];
   const ssize_t length = ::readlink("/proc/self/exe", path, sizeof path - 1);
@@ -358,6 +368,8 @@ int run_benchmarks(const Flags& flags, const std::vector<InstanceSpec>& selected
                      .pause = flags.pause,
                      .latency = flags.latency,
                      .activity_period = flags.activity_period,
+                     .replay_timing = flags.replay_timing,
+                     .replay_fill = flags.replay_fill,
                      .command = {.program = program,
                                  .argv = flags.command,
                                  .measure = flags.measure,

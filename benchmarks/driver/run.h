@@ -20,6 +20,10 @@ inline constexpr int kExitInterrupted = 130;
 // This binary's path, from /proc/self/exe.
 std::string this_executable();
 
+// Where --replay's converted workloads go: a new folder next to --benchmark_out (replays,
+// replays-2, ...), or a new /tmp/bench-replays-XXXXXX without it; "" when nothing is replayed.
+std::string replay_directory(const Flags& flags);
+
 int print_help();
 
 // --list-configs[=json]: every configuration, each available one verified in a probe child.

@@ -110,7 +110,10 @@ int child_main(int argc, char** argv) {
                             .report = report,
                             .probe = probe,
                             .cgroup = cgroup,
-                            .timeline = timeline};
+                            .timeline = timeline,
+                            .replay_path = arguments.replay,
+                            .replay_timing = arguments.replay_timing,
+                            .replay_fill = arguments.replay_fill};
     probe.run();  // the machine's speed right before the first timed phase (the last: finish_after_free)
     workload->run(context);
     probe.report(report);

@@ -37,6 +37,10 @@ struct WorkloadContext {
   SpeedProbe& probe;
   const CgroupMemory& cgroup;
   TimelineSampler& timeline;  // the settle period's RSS, sampled from time zero by a thread of its own
+  // The replay workload's (ChildArguments::replay...): empty for every other workload.
+  std::string_view replay_path = {};
+  std::string_view replay_timing = {};
+  std::string_view replay_fill = {};
 };
 
 // Thrown by a workload when its own check fails (e.g. a key not found): the row becomes an error.

@@ -17,6 +17,9 @@ constexpr std::string_view kPauseFlag = "--pause-ns=";
 constexpr std::string_view kLatencyFlag = "--latency=";
 constexpr std::string_view kActivityFlag = "--activity=";
 constexpr std::string_view kActivityPeriodFlag = "--activity-period-ns=";
+constexpr std::string_view kReplayFlag = "--replay=";
+constexpr std::string_view kReplayTimingFlag = "--replay-timing=";
+constexpr std::string_view kReplayFillFlag = "--replay-fill=";
 
 std::uint64_t whole_number(std::string_view flag, std::string_view text) {
   std::uint64_t value = 0;
@@ -40,16 +43,21 @@ bool parse_double(std::string_view text, double* out) {
 }  // namespace
 
 std::vector<std::string> ChildArguments::encode() const {
-  return {kChildFlag,
-          workload,
-          configuration,
-          std::string(kSizeFlag) + std::to_string(size),
-          std::string(kSettleFlag) + std::to_string(settle.count()),
-          std::string(kRoundsFlag) + std::to_string(rounds),
-          std::string(kPauseFlag) + std::to_string(pause.count()),
-          std::string(kLatencyFlag) + (time_operations ? "1" : "0"),
-          std::string(kActivityFlag) + activity,
-          std::string(kActivityPeriodFlag) + std::to_string(activity_period.count())};
+  std::vector<std::string> encoded = {kChildFlag,
+                                      workload,
+                                      configuration,
+                                      std::string(kSizeFlag) + std::to_string(size),
+                                      std::string(kSettleFlag) + std::to_string(settle.count()),
+                                      std::string(kRoundsFlag) + std::to_string(rounds),
+                                      std::string(kPauseFlag) + std::to_string(pause.count()),
+                                      std::string(kLatencyFlag) + (time_operations ? "1" : "0"),
+                                      std::string(kActivityFlag) + activity,
+                                      std::string(kActivityPeriodFlag) + std::to_string(activity_period.count())};
+  if (!replay.empty())
+    for (std::string flag :
+         {std::string(kReplayFlag) + replay, std::string(kReplayTimingFlag) + replay_timing, std::string(kReplayFillFlag) + replay_fill})
+      encoded.push_back(std::move(flag));
+  return encoded;
 }
 
 ChildArguments ChildArguments::decode(int argc, char** argv) {
@@ -77,6 +85,12 @@ ChildArguments ChildArguments::decode(int argc, char** argv) {
     } else if (argument.starts_with(kActivityPeriodFlag)) {
       arguments.activity_period =
           std::chrono::nanoseconds(static_cast<std::int64_t>(whole_number(kActivityPeriodFlag, value_of(kActivityPeriodFlag))));
+    } else if (argument.starts_with(kReplayFlag)) {
+      arguments.replay = std::string(value_of(kReplayFlag));
+    } else if (argument.starts_with(kReplayTimingFlag)) {
+      arguments.replay_timing = std::string(value_of(kReplayTimingFlag));
+    } else if (argument.starts_with(kReplayFillFlag)) {
+      arguments.replay_fill = std::string(value_of(kReplayFillFlag));
     } else if (argument.starts_with(kLatencyFlag)) {
       arguments.time_operations = whole_number(kLatencyFlag, value_of(kLatencyFlag)) != 0;
     } else {

@@ -59,6 +59,12 @@ struct ChildArguments {
   bool time_operations = true;       // the latency histograms
   std::string activity = {};         // the settle period's activity (activity.h spelling); empty: idle
   std::chrono::nanoseconds activity_period{10'000'000};
+  // The replay workload's (./bench --replay): the workload file, its timing and its fill
+  // (benchmarks/replay/replayer.h spellings: fast|as-recorded, all-bytes|one-write-a-page). Empty
+  // for every other workload.
+  std::string replay = {};
+  std::string replay_timing = {};
+  std::string replay_fill = {};
 
   // argv[1...] for execve (argv[0], the program, is the caller's).
   std::vector<std::string> encode() const;

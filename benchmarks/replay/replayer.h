@@ -131,6 +131,7 @@ class Workload {
   // Empty, or where the recording was cut short (the workload is its clean prefix).
   const std::string& source_warning() const { return source_warning_; }
   std::string_view name(std::uint32_t id) const;
+  std::size_t name_count() const { return names_.size(); }  // the phases' names, ids 0 ...
 
   // The replayer's own mappings (left out of every class) and their size.
   std::vector<Region> regions() const;

@@ -25,6 +25,9 @@ struct Workload {
   // True: the workload calls malloc itself (or builds a container of its own) and is meaningful
   // only for configurations that replace malloc for the process.
   bool process_level_only = false;
+  // True: the workload replays a recording (./bench --replay=TRACE): it runs only in such a run,
+  // once per trace, and nothing else runs there.
+  bool replay = false;
   SettleMode settle_mode = SettleMode::idle;
   // When rss_cleared is read, as reports say it ("right after clear()"): the moment the free phase
   // ends, which for some workloads is not a clear().

@@ -15,11 +15,12 @@ import subprocess
 import tempfile
 import unittest
 
-from benchrun import available, rows, run_bench
+from benchrun import available, configurations, rows, run_bench
 
 PROGRAM = os.environ.get("BENCH_REPLAY_PROGRAM", "build/tests/bench_replay_program")
 CONVERT = os.environ.get("BENCH_REPLAY_CONVERT", "build/bench_replay_convert")
 REPLAY = os.environ.get("BENCH_REPLAY", "build/bench_replay")
+BENCH_BINARY = os.environ.get("BENCH_BINARY", "build/bench")
 BLOCKS = 20000  # the program's cross-thread blocks
 KEPT_BYTES = 10 * 1000  # what it keeps to the end
 
@@ -40,25 +41,29 @@ def replay(workload, *options, preload=None):
     return json.loads(proc.stdout)
 
 
+def record_program(tmp):
+    """(its row, its recording folder) of the program of known calls recorded under glibc into `tmp`."""
+    traces = os.path.join(tmp, "traces")
+    _, data = run_bench(
+        "--record",
+        f"--record-dir={traces}",
+        "--benchmark_filter=^command/glibc$",
+        "--command-output=discard",
+        "--",
+        PROGRAM,
+        str(BLOCKS),
+        timeout=600,
+    )
+    folders = glob.glob(os.path.join(traces, "*"))
+    assert len(folders) == 1, folders
+    return rows(data)["command/glibc"], folders[0]
+
+
 class RecordedProgram(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="bench-replay-")
-        traces = os.path.join(cls.tmp, "traces")
-        proc, data = run_bench(
-            "--record",
-            f"--record-dir={traces}",
-            "--benchmark_filter=^command/glibc$",
-            "--command-output=discard",
-            "--",
-            PROGRAM,
-            str(BLOCKS),
-            timeout=600,
-        )
-        cls.row = rows(data)["command/glibc"]
-        folders = glob.glob(os.path.join(traces, "*"))
-        assert len(folders) == 1, folders
-        cls.traces = folders[0]
+        cls.row, cls.traces = record_program(cls.tmp)
         proc, cls.conversions = convert(cls.traces, os.path.join(cls.tmp, "workloads"))
         assert proc.returncode == 0, proc.stderr
         assert len(cls.conversions) == 1, cls.conversions
@@ -155,6 +160,105 @@ class RecordedProgram(unittest.TestCase):
         self.assertLessEqual(offset, at, "the block named holds the torn byte, or the torn byte is its header")
         self.assertFalse(os.path.exists(output))
         self.assertFalse(os.path.exists(output + ".partial"))
+
+
+class BenchReplays(unittest.TestCase):
+    """./bench --replay: the recording's calls made again in ./bench's children, under the
+    configurations a live program cannot run too (a release step, mallopt), measured as rows."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="bench-replays-")
+        _, cls.folder = record_program(cls.tmp)
+        cls.name = os.path.basename(cls.folder)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_every_process_level_configuration_is_a_replay_instance(self):
+        proc = subprocess.run(
+            [BENCH_BINARY, f"--replay={self.folder}", "--benchmark_list_tests"], capture_output=True, text=True, timeout=300
+        )
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        names = proc.stdout.split()
+        configured = {name for name, c in available().items()}
+        for configuration in ("glibc", "glibc-trim", "glibc-tuned"):  # a release step and mallopt: no live program runs them
+            self.assertIn(f"replay:{self.name}/{configuration}", names)
+        self.assertFalse([n for n in names if not n.startswith(f"replay:{self.name}/")], names)
+        self.assertFalse([n for n in names if n.split("/")[-1] in ("pool", "pmr-pool", "boost-flat-map")], "container-level")
+        self.assertLessEqual({n.split("/")[-1] for n in names}, set(configurations()) | configured)
+
+    def test_a_replay_row_makes_every_recorded_call_and_runs_the_release_step_at_the_free_phase(self):
+        chosen = ["glibc", "glibc-trim"] + [c for c in ("jemalloc",) if c in available()]
+        filter_ = "^replay:.*/(" + "|".join(chosen) + ")$"
+        _, data = run_bench(f"--replay={self.folder}", f"--benchmark_filter={filter_}", "--settle=200ms", timeout=600)
+        replays = data["suite"]["replays"]
+        summary = replays[self.name]["summary"]
+        found = rows(data)
+        self.assertEqual(len(found), len(chosen))
+        for configuration in chosen:
+            with self.subTest(configuration=configuration):
+                row = found[f"replay:{self.name}/{configuration}"]
+                self.assertEqual(row["replay_calls"], summary["calls"])
+                self.assertEqual((row["replay_threads"], row["replay_failed"], row["replay_bad_ops"]), (3, 0, 0))
+                self.assertEqual(row["replay_end_live_bytes"], summary["end_live_bytes"])
+                # The recording's phases, read as ./bench reads a program's; the free phase is its
+                # last (kept: the program's own), not the recorder's exit snapshot.
+                for phase in ("start", "handed", "kept"):
+                    self.assertIn(f"rss_at_{phase}", row)
+                self.assertEqual(row["rss_cleared"], row["rss_at_kept"])
+                self.assertGreaterEqual(row["rss_peak"], row["rss_cleared"])
+                self.assertIn("malloc=", row["label"])
+        trim = found[f"replay:{self.name}/glibc-trim"]
+        self.assertGreater(trim["release_seconds"], 0)
+        self.assertLessEqual(trim["rss_released"], trim["rss_cleared"])
+        self.assertEqual(found[f"replay:{self.name}/glibc"]["release_seconds"], 0)
+
+    def test_bad_sources_are_usage_errors_naming_them(self):
+        foreign = os.path.join(self.tmp, "foreign.trace")
+        with open(foreign, "w") as f:
+            f.write("not a trace\n" * 100)
+        empty = os.path.join(self.tmp, "empty")
+        os.makedirs(empty, exist_ok=True)
+        for args, words in (
+            ([f"--replay={self.tmp}/missing.trace"], "missing.trace: No such file"),
+            ([f"--replay={foreign}"], "foreign.trace"),
+            ([f"--replay={empty}"], "holds no trace"),
+            ([f"--replay={self.folder},{self.folder}"], "two sources are named"),
+            ([f"--replay={self.folder}", "--", "/bin/true"], "not with -- PROGRAM"),
+            (["--replay-timing=slow", f"--replay={self.folder}"], "--replay-timing=slow"),
+        ):
+            with self.subTest(args=args):
+                proc = subprocess.run([BENCH_BINARY, *args], capture_output=True, text=True, timeout=120)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertIn(words, proc.stderr)
+
+
+class ReplayOfTheMap(unittest.TestCase):
+    """A recording of the suite's own map, replayed as recorded: glibc keeps the cleared map, a
+    release step returns it, and the growth is the live row's."""
+
+    def test_the_replay_keeps_what_the_live_row_kept_and_the_release_step_returns_it(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            traces = os.path.join(tmp, "traces")
+            _, live = run_bench(
+                "--record", f"--record-dir={traces}", "--benchmark_filter=^map/glibc/", "--sizes=100000", "--settle=200ms"
+            )
+            live_row = rows(live)["map/glibc/100000"]
+            (folder,) = glob.glob(os.path.join(traces, "*"))
+            _, data = run_bench(f"--replay={folder}", "--benchmark_filter=/(glibc|glibc-trim)$", "--settle=500ms", timeout=600)
+        found = rows(data)
+        name = os.path.basename(folder)
+        glibc, trim = found[f"replay:{name}/glibc"], found[f"replay:{name}/glibc-trim"]
+        live_growth = live_row["rss_peak"] - live_row["rss_base"] - live_row.get("record_ring_bytes", 0)
+        growth = glibc["rss_peak"] - glibc["rss_base"]
+        self.assertGreater(growth, 0.7 * live_growth)
+        self.assertLess(growth, 1.3 * live_growth + 2e6)
+        self.assertGreater(glibc["retained_pct"], 80)
+        self.assertLess(trim["retained_pct"], 40)
+        self.assertIn("rss_at_cleared", glibc)
+        self.assertEqual(glibc["rss_cleared"], glibc["rss_at_cleared"])
 
 
 if __name__ == "__main__":
