@@ -5,7 +5,7 @@ Usage: scripts/plot.py RUN.json --out DIR [--out DIR2 ...] [--format png|svg] [-
 Each figure belongs to the report section that embeds it (scripts/benchlib/sections/, the figures() of each):
 retention[_<workload>], rates, tradeoff, breakdown, cost, scaling and timeline (results.py), knobs (busy.py),
 command (command.py), for real programs (./bench --scenario) programs and programs_timeline (programs.py), for
-a heap-map run (./bench --heap-map) heap_map (heap.py), for an exact run (./bench --exact) exact[_<workload>]
+a heap-map or recorded run (./bench --heap-map, --record) heap_map (heap.py), for an exact run (./bench --exact) exact[_<workload>]
 and with --timed (a timed run of the same workload) exact_vs_timed[_<workload>] (exact.py) — each made only
 when the run holds the data it needs. Bad input: exit status 2.
 """

@@ -239,7 +239,7 @@ class TestWhyItStaysFromTheRecording(TempDirTestCase):
                 self.assertEqual(len(report.plan), 1)
                 self.assertIn(caption, report.plan[0].caption)
                 for planned, fig in plots.render(report):
-                    self.assertIn("recorder's ring" if "recording" in caption else "interposer", fig.texts[-1].get_text())
+                    self.assertIn("whose ring" if "recording" in caption else "interposer", fig.texts[-1].get_text())
 
     def test_contract_of_a_recorded_run(self):
         doc = load("record_only.json")

@@ -1090,7 +1090,7 @@ _CAPTION = {
 }
 _SOURCE_NOTE = {
     HEAP_MAP: "behind the heap map's interposer, whose own tables (in RSS) are not drawn",
-    RECORDING: "from the recording, its pages read from outside the process; the recorder's ring (in RSS) is not drawn",
+    RECORDING: "from the recording, whose ring (in RSS) is not drawn",
 }
 
 
@@ -1131,7 +1131,8 @@ def heap_map_figure(report, style, planned):
     n_bars = [sum(len(_bars(r)) for r in g.rows) for g in found]
     rows_of, columns = plots.grid(len(found), 2)
     height = max(n_bars, default=1) * 0.32 + 1.2
-    fig, axes = plt.subplots(rows_of, columns, figsize=(6.6 * columns, height * rows_of + 1.8), squeeze=False)
+    # One panel is as wide as the title and the legend need.
+    fig, axes = plt.subplots(rows_of, columns, figsize=(max(6.6 * columns, 11.0), height * rows_of + 1.8), squeeze=False)
     ends = set()
     for k, group in enumerate(found):
         ax = axes[k // columns][k % columns]
