@@ -19,6 +19,7 @@
 #include "benchmarks/replay/replayer.h"
 #include "benchmarks/trace/format.h"
 #include "benchmarks/trace/reader.h"
+#include "benchmarks/trace/ring.h"
 
 namespace bench::replay {
 namespace {
@@ -71,24 +72,17 @@ class TraceBuilder {
     trace::put_varint(raw, 0);
     trace::put_varint(raw, events.size());
     trace::put_varint(raw, static_cast<std::uint64_t>(kOriginNs + pass_us * 1000));
-    std::uint64_t previous_time = kStartTsc >> trace::kTickShift, previous_address = 0;
-    for (const Ev& e : events) {
-      raw.push_back(static_cast<char>(e.kind));
-      const std::uint64_t time = (kStartTsc + static_cast<std::uint64_t>(e.time_us) * 1000) >> trace::kTickShift;
-      trace::put_signed(raw, static_cast<std::int64_t>(time - previous_time));
-      previous_time = time;
-      trace::put_signed(raw, static_cast<std::int64_t>(e.address - previous_address));
-      previous_address = e.address;
-      if (allocation(e.kind)) {
-        trace::put_varint(raw, e.size);
-        trace::put_varint(raw, 0);  // site
-        trace::put_varint(raw, 0);  // slack
-        if (e.kind == EventKind::memalign || e.kind == EventKind::new_aligned) raw.push_back(static_cast<char>(e.align_log2));
-      } else if (!deallocation(e.kind)) {
-        trace::put_varint(raw, e.size);
-        trace::put_varint(raw, e.site);
-      }
-    }
+    // Encoded as the writer encodes them (EventCodec, one state for the image's blocks in file order).
+    std::vector<trace::RawEvent> encoded;
+    for (const Ev& e : events)
+      encoded.push_back({.tsc = kStartTsc + static_cast<std::uint64_t>(e.time_us) * 1000,
+                         .address = e.address,
+                         .size = e.size,
+                         .site = e.site,
+                         .kind = static_cast<std::uint8_t>(e.kind),
+                         .align_log2 = e.align_log2,
+                         .slack = 0});
+    codec_.encode_block(encoded.data(), encoded.size(), kStartTsc, raw);
     return block(trace::BlockType::events, raw);
   }
   TraceBuilder& names(const std::string& name) {
@@ -108,13 +102,14 @@ class TraceBuilder {
 
   TraceBuilder& block(trace::BlockType type, const std::string& raw) {
     offsets_.push_back(bytes_.size());
-    const trace::BlockHeader header{trace::kBlockMagic,
-                                    static_cast<std::uint8_t>(type),
-                                    0,
-                                    0,
-                                    static_cast<std::uint32_t>(raw.size()),
-                                    static_cast<std::uint32_t>(raw.size()),
-                                    trace::crc32(raw.data(), raw.size())};
+    trace::BlockHeader header{trace::kBlockMagic,
+                              static_cast<std::uint8_t>(type),
+                              0,
+                              0,
+                              static_cast<std::uint32_t>(raw.size()),
+                              static_cast<std::uint32_t>(raw.size()),
+                              0};
+    header.crc = trace::block_crc(header, raw.data(), raw.size());
     bytes_.append(reinterpret_cast<const char*>(&header), sizeof header);
     bytes_ += raw;
     return *this;
@@ -130,6 +125,7 @@ class TraceBuilder {
   std::string bytes_;
   std::vector<std::uint64_t> offsets_;
   std::map<std::uint32_t, std::uint64_t> seq_;
+  trace::EventCodec codec_;
 };
 
 class ReplayTest : public ::testing::Test {

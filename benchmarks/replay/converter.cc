@@ -195,13 +195,8 @@ class Output {
   Output& operator=(const Output&) = delete;
 
   void chunk(ChunkType type, std::uint32_t stream, std::uint32_t ops, const std::string& payload) {
-    const ChunkHeader header{kChunkMagic,
-                             static_cast<std::uint8_t>(type),
-                             {0, 0, 0},
-                             stream,
-                             ops,
-                             static_cast<std::uint32_t>(payload.size()),
-                             trace::crc32(payload.data(), payload.size())};
+    ChunkHeader header{kChunkMagic, static_cast<std::uint8_t>(type), {0, 0, 0}, stream, ops, static_cast<std::uint32_t>(payload.size()), 0};
+    header.crc = trace::block_crc(header, payload.data(), payload.size());
     put(std::string(reinterpret_cast<const char*>(&header), sizeof header));
     put(payload);
   }

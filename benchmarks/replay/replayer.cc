@@ -468,7 +468,8 @@ Workload::Workload(const std::string& path) : path_(path) {
         (h.type != static_cast<std::uint8_t>(ChunkType::ops) && h.type != static_cast<std::uint8_t>(ChunkType::summary)))
       fail(path, offset, "no chunk starts here (a torn or foreign chunk)");
     if (offset + sizeof h + h.bytes > size) fail(path, offset, "the workload is cut short inside this chunk");
-    if (trace::crc32(bytes + offset + sizeof h, h.bytes) != h.crc) fail(path, offset, "the chunk's checksum does not match (a torn chunk)");
+    if (trace::block_crc(h, bytes + offset + sizeof h, h.bytes) != h.crc)
+      fail(path, offset, "the chunk's checksum does not match (a torn chunk)");
     if (h.type == static_cast<std::uint8_t>(ChunkType::summary)) {
       summary = std::string_view(reinterpret_cast<const char*>(bytes + offset + sizeof h), h.bytes);
       if (summary.empty()) fail(path, offset, "an empty summary");

@@ -45,7 +45,7 @@
 namespace bench::replay {
 
 inline constexpr char kWorkloadMagic[8] = {'B', 'N', 'C', 'H', 'R', 'P', 'L', '\n'};
-inline constexpr std::uint32_t kWorkloadVersion = 1;
+inline constexpr std::uint32_t kWorkloadVersion = 2;      // 2: a chunk's checksum covers its header
 inline constexpr std::uint32_t kChunkMagic = 0x4b484352;  // "RCHK"
 inline constexpr std::uint32_t kChunkPayloadLimit = 32 * 1024;
 

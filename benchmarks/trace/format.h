@@ -8,7 +8,8 @@
 //                 start_monotonic_ns, clock_source, tsc_per_ns (the writer's calibration), and
 //                 whatever the writer adds
 //   blocks        each: magic "TBLK" (u32), type (u8), compression (u8: 0 none, 1 zstd), 2 bytes 0,
-//                 stored length (u32), raw length (u32), CRC-32C of the stored bytes (u32), the bytes
+//                 stored length (u32), raw length (u32), CRC-32C of the header's 16 bytes before it
+//                 and then of the stored bytes (u32: block_crc), the bytes
 //
 // A file that ends at a block boundary without an `end` block, or inside its last block, was cut
 // short (the process, or the writer, was killed): its whole blocks are a clean prefix, readable with
@@ -61,7 +62,7 @@
 namespace bench::trace {
 
 inline constexpr char kFileMagic[8] = {'B', 'N', 'C', 'H', 'T', 'R', 'C', '\n'};
-inline constexpr std::uint32_t kFileVersion = 1;
+inline constexpr std::uint32_t kFileVersion = 2;          // 2: a block's checksum covers its header
 inline constexpr std::uint32_t kBlockMagic = 0x4b4c4254;  // "TBLK"
 inline constexpr int kTickShift = 4;                      // time in units of 16 TSC ticks (about 6 ns here): a free
                                                           // stamped before it is forwarded stays before an allocation of
@@ -82,6 +83,13 @@ static_assert(sizeof(BlockHeader) == 20);
 
 // CRC-32C (Castagnoli's polynomial, the CPU's crc32 instruction), continuing from `crc` (0 to start).
 std::uint32_t crc32(const void* data, std::size_t length, std::uint32_t crc = 0);
+
+// The checksum a block (or a replay workload's chunk) carries: of its header up to the checksum
+// field, then of its bytes — so that a flipped type, length or stream is as torn as a flipped byte.
+template <class Header>
+std::uint32_t block_crc(const Header& header, const void* bytes, std::size_t length) {
+  return crc32(bytes, length, crc32(&header, offsetof(Header, crc)));
+}
 
 // LEB128 varints and zigzag, appended to / read from a byte string.
 void put_varint(std::string& out, std::uint64_t value);

@@ -95,7 +95,7 @@ TraceFile::TraceFile(std::string path) : path_(std::move(path)) {
                  " blocks before it are read";
       break;
     }
-    if (header.magic != kBlockMagic || header.type < 1 || header.type > 8 || header.compression > 1)
+    if (header.magic != kBlockMagic || header.type < 1 || header.type > 8 || header.compression > 1 || header.zero != 0)
       throw TraceError(path_ + ": offset " + std::to_string(offset) + ": no block starts here (a torn or foreign block)");
     if (offset + sizeof header + header.stored_bytes > size_) {
       warning_ = "the recording stops at offset " + std::to_string(offset) +
@@ -106,7 +106,7 @@ TraceFile::TraceFile(std::string path) : path_(std::move(path)) {
     stored.resize(header.stored_bytes);
     if (!read_at(file.fd, stored.data(), stored.size(), offset + sizeof header))
       throw TraceError(path_ + ": offset " + std::to_string(offset) + ": cannot read the block");
-    if (crc32(stored.data(), stored.size()) != header.crc)
+    if (block_crc(header, stored.data(), stored.size()) != header.crc)
       throw TraceError(path_ + ": offset " + std::to_string(offset) + ": the block's checksum does not match (a torn block)");
     blocks_.push_back({offset, header});
     const auto type = static_cast<BlockType>(header.type);

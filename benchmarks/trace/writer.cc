@@ -78,13 +78,14 @@ class OutputTrace {
         compression = 1;
       }
     }
-    const BlockHeader header{kBlockMagic,
-                             static_cast<std::uint8_t>(type),
-                             compression,
-                             0,
-                             static_cast<std::uint32_t>(stored.size()),
-                             static_cast<std::uint32_t>(raw.size()),
-                             crc32(stored.data(), stored.size())};
+    BlockHeader header{kBlockMagic,
+                       static_cast<std::uint8_t>(type),
+                       compression,
+                       0,
+                       static_cast<std::uint32_t>(stored.size()),
+                       static_cast<std::uint32_t>(raw.size()),
+                       0};
+    header.crc = block_crc(header, stored.data(), stored.size());
     out_.assign(reinterpret_cast<const char*>(&header), sizeof header);
     out_.append(stored);
     put(out_);
