@@ -15,6 +15,10 @@
 #   scripts/run.sh [FLAGS] -- PROGRAM [ARGS...]
 #                                      your program under every process-level configuration; its
 #                                      output goes to the run folder's command-output/
+#   scripts/run.sh [FLAGS] --replay=TRACE[,TRACE...]
+#                                      recordings (./bench --record) replayed under every
+#                                      process-level configuration: 3 interleaved repetitions, 10 s
+#                                      of settling after each one's free phase (docs/replay.md)
 #   scripts/run.sh [FLAGS] --scenario=NAME[,NAME...]|all
 #                                      real programs Debian ships (benchmarks/scenarios/) under every
 #                                      process-level configuration: 3 interleaved repetitions, 10 s
@@ -73,6 +77,7 @@ for argument in "$@"; do
   case "$argument" in
     --benchmark_filter=*) default_filter=() ;;
     --scenario=*) default_filter=(); defaults=(--benchmark_repetitions=3 --settle=10s --benchmark_display_aggregates_only=true) ;;
+    --replay=*) default_filter=(); defaults=(--benchmark_repetitions=3 --settle=10s --benchmark_display_aggregates_only=true) ;;
     --) default_filter=(); defaults=(--benchmark_repetitions=6 --benchmark_display_aggregates_only=true); break ;;
   esac
 done

@@ -18,6 +18,7 @@ packages=(
   # base system; Debian's redis-server starts its own service on install, which no scenario uses.
   perl ruby redis-server
   valgrind                      # --exact: callgrind counts (and its client requests, valgrind/callgrind.h)
+  heaptrack                     # --compare-recorders: Debian's profiler, the recorder's anchor
   clang-format black            # the format check (ctest -L format)
 )
 

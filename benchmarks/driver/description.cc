@@ -197,7 +197,12 @@ RunDescription::RunDescription(const Flags& flags, const std::vector<InstanceSpe
                   {"note", source.note},
                   {"timing", flags.replay_timing},
                   {"fill", flags.replay_fill},
-                  {"free_phase", "the recording's moment `cleared` if it has one, else its last phase, else the end of its calls"},
+                  {"free_phase", source.free_phase},
+                  {"free_phase_rule",
+                   "the recording's moment cleared if it has one, else its last phase but the recorder's exit snapshot, else the end of "
+                   "its calls "
+                   "(\"\")"},
+                  {"phases", source.phases},
                   {"summary", summary},
                   {"anomalies", anomalies}};
         document_["workloads"].push_back(

@@ -329,7 +329,8 @@ void Launcher::launch(Slot& slot) {
                                        .activity_period = options_.activity_period,
                                        .replay = spec.replay != nullptr ? spec.replay->workload : std::string(),
                                        .replay_timing = spec.replay != nullptr ? options_.replay_timing : std::string(),
-                                       .replay_fill = spec.replay != nullptr ? options_.replay_fill : std::string()};
+                                       .replay_fill = spec.replay != nullptr ? options_.replay_fill : std::string(),
+                                       .replay_free_phase = spec.replay != nullptr ? spec.replay->free_phase : std::string()};
   // Under --exact the child is valgrind's, which runs this binary (the descriptor's copy at
   // kExactClientFd, so that a rebuild cannot change it) with the same arguments.
   constexpr int kExactClientFd = kProbeFd + 1;

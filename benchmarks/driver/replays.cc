@@ -71,6 +71,9 @@ std::vector<ReplaySource> prepare_replays(const Flags& flags, const std::string&
       }
       const replay::Workload workload(source.workload);  // checked whole, as a child will read it
       source.summary = workload.summary();
+      for (std::size_t i = 0; i < workload.name_count(); ++i) source.phases.emplace_back(workload.name(static_cast<std::uint32_t>(i)));
+      for (const std::string& phase : source.phases)
+        if (phase != "exit" && source.free_phase != "cleared") source.free_phase = phase;
       source.anomalies = workload.anomalies();
       if (!workload.source_warning().empty() && source.note.find(workload.source_warning()) == std::string::npos)
         source.note += (source.note.empty() ? "" : "; ") + workload.source_warning();

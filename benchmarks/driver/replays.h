@@ -18,6 +18,11 @@ struct ReplaySource {
   std::string trace = {};     // the trace converted; empty when a workload was given
   std::string workload = {};  // the workload file the children replay
   std::string note = {};      // which trace of a folder was taken, and why; a cut-short trace's warning
+  // The recording's free phase (the release step and the settle period start there): its moment
+  // `cleared` if it has one (the suite's workloads: the map right after clear()), else its last
+  // phase that is not the recorder's `exit` snapshot (a program's own), else "" (the end of its calls).
+  std::string free_phase = {};
+  std::vector<std::string> phases = {};  // the recording's phase names, in their order
   replay::Summary summary = {};
   replay::Anomalies anomalies = {};
 };

@@ -113,7 +113,8 @@ int child_main(int argc, char** argv) {
                             .timeline = timeline,
                             .replay_path = arguments.replay,
                             .replay_timing = arguments.replay_timing,
-                            .replay_fill = arguments.replay_fill};
+                            .replay_fill = arguments.replay_fill,
+                            .replay_free_phase = arguments.replay_free_phase};
     probe.run();  // the machine's speed right before the first timed phase (the last: finish_after_free)
     workload->run(context);
     probe.report(report);

@@ -41,6 +41,7 @@ struct WorkloadContext {
   std::string_view replay_path = {};
   std::string_view replay_timing = {};
   std::string_view replay_fill = {};
+  std::string_view replay_free_phase = {};  // empty: the end of the calls
 };
 
 // Thrown by a workload when its own check fails (e.g. a key not found): the row becomes an error.

@@ -20,6 +20,7 @@ constexpr std::string_view kActivityPeriodFlag = "--activity-period-ns=";
 constexpr std::string_view kReplayFlag = "--replay=";
 constexpr std::string_view kReplayTimingFlag = "--replay-timing=";
 constexpr std::string_view kReplayFillFlag = "--replay-fill=";
+constexpr std::string_view kReplayFreePhaseFlag = "--replay-free-phase=";
 
 std::uint64_t whole_number(std::string_view flag, std::string_view text) {
   std::uint64_t value = 0;
@@ -54,8 +55,8 @@ std::vector<std::string> ChildArguments::encode() const {
                                       std::string(kActivityFlag) + activity,
                                       std::string(kActivityPeriodFlag) + std::to_string(activity_period.count())};
   if (!replay.empty())
-    for (std::string flag :
-         {std::string(kReplayFlag) + replay, std::string(kReplayTimingFlag) + replay_timing, std::string(kReplayFillFlag) + replay_fill})
+    for (std::string flag : {std::string(kReplayFlag) + replay, std::string(kReplayTimingFlag) + replay_timing,
+                             std::string(kReplayFillFlag) + replay_fill, std::string(kReplayFreePhaseFlag) + replay_free_phase})
       encoded.push_back(std::move(flag));
   return encoded;
 }
@@ -89,6 +90,8 @@ ChildArguments ChildArguments::decode(int argc, char** argv) {
       arguments.replay = std::string(value_of(kReplayFlag));
     } else if (argument.starts_with(kReplayTimingFlag)) {
       arguments.replay_timing = std::string(value_of(kReplayTimingFlag));
+    } else if (argument.starts_with(kReplayFreePhaseFlag)) {
+      arguments.replay_free_phase = std::string(value_of(kReplayFreePhaseFlag));
     } else if (argument.starts_with(kReplayFillFlag)) {
       arguments.replay_fill = std::string(value_of(kReplayFillFlag));
     } else if (argument.starts_with(kLatencyFlag)) {

@@ -65,6 +65,7 @@ struct ChildArguments {
   std::string replay = {};
   std::string replay_timing = {};
   std::string replay_fill = {};
+  std::string replay_free_phase = {};  // the phase where the release step runs; empty: the end
 
   // argv[1...] for execve (argv[0], the program, is the caller's).
   std::vector<std::string> encode() const;

@@ -74,19 +74,12 @@ void run_replay(WorkloadContext& context) {
   replay::Workload workload{std::string(context.replay_path)};  // its own mappings, pre-faulted: in the baseline
   const replay::Summary& summary = workload.summary();
 
-  // The free phase, by the rule above: the first phase named `cleared`, else the last phase, else
-  // the end. Phases are delivered in recorded order.
-  // The recorder's own snapshot as the process exited (`exit`, the last) is no phase of the program's.
-  bool has_cleared = false, has_exit = false;
-  for (std::size_t i = 0; i < workload.name_count(); ++i) {
-    has_cleared = has_cleared || workload.name(static_cast<std::uint32_t>(i)) == "cleared";
-    has_exit = has_exit || workload.name(static_cast<std::uint32_t>(i)) == "exit";
-  }
-  const std::uint64_t last_phase = summary.phases - (has_exit && summary.phases > 1 ? 1 : 0);
+  // The free phase (the parent's choice, by the rule above: driver/replays.h): the first phase of
+  // that name, or the end.
   auto is_free_phase = [&](const replay::PhaseEvent& phase) {
-    if (phase.kind == replay::PhaseEvent::Kind::end) return true;
-    return has_cleared ? phase.name == "cleared" : phase.index + 1 == last_phase;
+    return phase.kind == replay::PhaseEvent::Kind::end || (!context.replay_free_phase.empty() && phase.name == context.replay_free_phase);
   };
+
   struct PhaseReading {
     std::string_view name;
     std::size_t rss;

@@ -276,6 +276,10 @@ class Description:
     heap_maps: dict = field(default_factory=dict)  # benchmark name -> [HeapMap] per repetition, for a heap-map run
     record: object = None  # RecordMeasurement of a recorded run (./bench --record), None otherwise
     trace_maps: dict = field(default_factory=dict)  # benchmark name -> [HeapMap] per repetition, from the recording
+    # A replay run's (./bench --replay): recording name -> what ./bench wrote of it (given, trace, free_phase, phases,
+    # summary, anomalies); and the fidelity table scripts/fidelity.py wrote beside it (benchlib/fidelity.py).
+    replays: dict = field(default_factory=dict)
+    fidelity: dict = field(default_factory=dict)
 
     @property
     def exact(self):
@@ -544,6 +548,8 @@ def parse(section):
             heap_maps=heap_maps,
             record=_record(section),
             trace_maps=_maps(section, "trace_maps"),
+            replays=dict(section.get("replays") or {}),
+            fidelity=dict(section.get("fidelity") or {}),
         )
     except DescriptionError:
         raise

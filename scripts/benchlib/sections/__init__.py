@@ -7,7 +7,7 @@ findings of a run of workloads.
 
 from .. import section, summary
 from . import breakdown, busy, command, container, context, cost, errors, exact, findings, glibc, heap, latency
-from . import noise, programs, reading, recording, results
+from . import fidelity, noise, programs, reading, recording, results
 
 REPORT = (
     context,  # The run
@@ -23,6 +23,7 @@ REPORT = (
     glibc,  # Why glibc keeps the memory
     exact,  # Exact cost per operation, and an exact run's results
     results,  # Results: a table per workload and N, the figures after them
+    fidelity,  # Does the replay stand for the program (a replay run)
     recording,  # What recording costs (after the results, whose figures close the program's sections above)
     noise,  # How sure the speeds are
     errors,  # Errors
