@@ -6,10 +6,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
+
+#include "benchmarks/measure/clock.h"
+#include "benchmarks/measure/probe.h"
+#include "benchmarks/measure/timeline.h"
 
 namespace bench {
 namespace {
@@ -103,6 +108,25 @@ TEST_F(CgroupTree, SaysWhyWhenThereIsNoCgroupV2MemoryAccounting) {
   EXPECT_FALSE(on_v1.read());
   const std::string no_controller = write("cgroup-v2", "0::/user.slice\n");
   EXPECT_NE(CgroupMemory::find(no_controller.c_str(), root_.c_str()).absence_reason().find("no memory controller"), std::string::npos);
+}
+
+// The speed probe maps 32 MiB while it runs (probe.h); the timeline's thread samples RSS meanwhile
+// (timeline.h), and no sample may hold the probe's table: it is no one's memory.
+TEST(Timeline, NoSampleIsTakenWhileTheProbesTableIsMapped) {
+  const int fd = create_probe_file();
+  SpeedProbe probe(fd);
+  TimelineSampler timeline;
+  const std::size_t before = resident_bytes();
+  const std::int64_t zero = monotonic_ns();
+  timeline.start(zero, zero + 300'000'000);  // samples at once, then every 10th of a decade from 1 ms
+  for (int i = 0; i < 3; ++i) probe.run();
+  std::size_t most = 0;
+  const auto samples = timeline.finish();
+  for (const TimelineSampler::Sample& s : samples) most = std::max<std::size_t>(most, s.rss_bytes);
+  EXPECT_GE(samples.size(), 2u);  // the first and the end at least (the probe hides those between)
+  EXPECT_LT(most, before + (kProbeTableBytes / 2)) << "a sample held the probe's table";
+  EXPECT_EQ(probe_epoch() % 2, 0u);
+  ::close(fd);
 }
 
 }  // namespace

@@ -37,12 +37,6 @@ struct Ev {
   std::uint32_t site = 0;
 };
 
-bool allocation(EventKind k) {
-  return k == EventKind::malloc || k == EventKind::calloc || k == EventKind::realloc || k == EventKind::memalign || k == EventKind::new_ ||
-         k == EventKind::new_aligned;
-}
-bool deallocation(EventKind k) { return k == EventKind::free || k == EventKind::delete_ || k == EventKind::realloc_free; }
-
 // A trace file as the writer makes it: the header, a clock block (one TSC tick a nanosecond), then
 // whatever blocks a test adds, uncompressed.
 class TraceBuilder {

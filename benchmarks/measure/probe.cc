@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -15,7 +16,11 @@ namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw std::runtime_error(what + ": " + std::strerror(errno)); }
 
+std::atomic<std::uint32_t> g_probe_epoch{0};
+
 }  // namespace
+
+std::uint32_t probe_epoch() noexcept { return g_probe_epoch.load(std::memory_order_acquire); }
 
 int create_probe_file() {
   const int fd = ::memfd_create("bench-probe", MFD_CLOEXEC);
@@ -40,8 +45,12 @@ int create_probe_file() {
 }
 
 double SpeedProbe::run() {
+  g_probe_epoch.fetch_add(1, std::memory_order_acq_rel);  // odd: the table is (being) mapped
   void* map = ::mmap(nullptr, kProbeTableBytes, PROT_READ, MAP_SHARED | MAP_POPULATE, fd_, 0);
-  if (map == MAP_FAILED) fail("mmap of the probe table");
+  if (map == MAP_FAILED) {
+    g_probe_epoch.fetch_add(1, std::memory_order_acq_rel);
+    fail("mmap of the probe table");
+  }
   const auto* next = static_cast<const std::uint32_t*>(map);
   std::uint32_t at = 0;
   for (std::uint32_t i = 0; i < 20'000; ++i) at = next[at];  // warm the TLB and the page-table walk
@@ -50,6 +59,7 @@ double SpeedProbe::run() {
   const std::int64_t elapsed = monotonic_ns() - start;
   asm volatile("" ::"r"(at));  // the walk's result is used: the loop cannot be dropped
   ::munmap(map, kProbeTableBytes);
+  g_probe_epoch.fetch_add(1, std::memory_order_acq_rel);  // even: gone from RSS
   const double ns_per_load = static_cast<double>(elapsed) / kProbeSteps;
   total_ns_per_load_ += ns_per_load;
   ++runs_;

@@ -10,8 +10,10 @@
 // allocator (the probe's time and a map's insert time correlate at 0.83, median over the
 // configurations of results/noise-1M: README, "How far to trust a speed figure").
 //
-// The walk's table is mapped only while it runs and unmapped before any RSS sample is taken, so the
-// probe changes no memory figure.
+// The walk's table is mapped only while it runs, and no RSS figure is read meanwhile, so the probe
+// changes none: the main thread reads none while it runs, and the timeline's sampler thread
+// (timeline.h), which may be sampling then, waits for probe_epoch() to be even and unchanged
+// around its reading.
 #pragma once
 
 #include <cstddef>
@@ -28,6 +30,10 @@ inline constexpr std::uint32_t kProbeSteps = 500'000;
 // (Sattolo's algorithm with a fixed seed). Close-on-exec; the launcher hands each child a copy.
 // Throws std::runtime_error on failure.
 int create_probe_file();
+
+// Odd while a probe's table is mapped in this process, even otherwise; one more at each map and
+// each unmap, so a reading taken between two equal even values saw no table.
+std::uint32_t probe_epoch() noexcept;
 
 class SpeedProbe {
  public:

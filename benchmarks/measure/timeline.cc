@@ -7,6 +7,7 @@
 
 #include "benchmarks/measure/clock.h"
 #include "benchmarks/measure/memory.h"
+#include "benchmarks/measure/probe.h"
 
 namespace bench {
 namespace {
@@ -48,6 +49,12 @@ void TimelineSampler::start(std::int64_t time_zero_ns, std::int64_t end_ns) {
   time_zero_.store(time_zero_ns, std::memory_order_relaxed);
   end_.store(end_ns, std::memory_order_relaxed);
   ::sem_post(&go_);  // a release: the thread sees both
+  // Returns once the first sample is taken: whatever the caller does next (the speed probe maps its
+  // table, which no sample may see) comes after time zero's reading.
+  while (!first_taken_.load(std::memory_order_acquire)) {
+    const timespec pause{0, 20'000};
+    ::nanosleep(&pause, nullptr);
+  }
 }
 
 std::span<const TimelineSampler::Sample> TimelineSampler::finish() {
@@ -63,10 +70,25 @@ void* TimelineSampler::run(void* argument) {
   }
   const std::int64_t zero = self->time_zero_.load(std::memory_order_relaxed), end = self->end_.load(std::memory_order_relaxed);
   int count = 0;
+  // Never while the speed probe's table is mapped (probe.h): its 32 MiB are no one's RSS; the
+  // reading waits for the probe's end (first_sample_s says when the first came).
   auto sample = [&] {
-    if (count < kCapacity) self->samples_[count++] = {monotonic_ns(), resident_bytes()};
+    if (count >= kCapacity) return;
+    while (true) {
+      const std::uint32_t before = probe_epoch();
+      if ((before & 1) == 0) {
+        const std::int64_t at = monotonic_ns();
+        const std::size_t rss = resident_bytes();
+        if (probe_epoch() == before) {
+          self->samples_[count++] = {at, rss};
+          return;
+        }
+      }
+      sleep_until(monotonic_ns() + 1'000'000);
+    }
   };
   sample();
+  self->first_taken_.store(true, std::memory_order_release);
   int k = 0;
   while (zero + sample_offset_ns(k) <= monotonic_ns()) ++k;  // offsets already passed are skipped
   for (std::int64_t next; (next = zero + sample_offset_ns(k)) < end; ++k) {

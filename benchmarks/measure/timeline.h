@@ -30,8 +30,10 @@ class TimelineSampler {
   TimelineSampler(const TimelineSampler&) = delete;
   TimelineSampler& operator=(const TimelineSampler&) = delete;
 
-  // Begins sampling: at once, then at the log-spaced offsets from `time_zero_ns` (10 per decade from
-  // 1 ms) that are still ahead, and at `end_ns`. Once per process.
+  // Begins sampling: at once (returns once that sample is taken), then at the log-spaced offsets from
+  // `time_zero_ns` (10 per decade from 1 ms) that are still ahead, and at `end_ns`; never while the
+  // speed probe's table is mapped (probe.h: such a reading waits for the probe's end). Once per
+  // process.
   void start(std::int64_t time_zero_ns, std::int64_t end_ns);
   bool started() const { return started_; }
   // Waits for the sample at end_ns; the samples in time order.
@@ -44,6 +46,7 @@ class TimelineSampler {
   pthread_t thread_{};
   sem_t go_{}, done_{};
   std::atomic<std::int64_t> time_zero_{0}, end_{0};
+  std::atomic<bool> first_taken_{false};
   Sample samples_[kCapacity] = {};
   int count_ = 0;
   bool started_ = false;
