@@ -543,8 +543,8 @@ def _return_times(results, suite):
         "",
         f"Seconds after {time_zero(suite)} until the RSS above the baseline first fell to 50 % and to 10 % of the growth; "
         "*never*: not within the settle period; *at once*: within 1 ms; *(first sample)*: already back at the first sample "
-        "after time zero, which comes only once the allocator's statistics are read (*first sample*: when it came, median "
-        "over repetitions), then at 10 offsets per decade from 1 ms (the timeline plot). Where one configuration's "
+        "after time zero (*first sample*: when it came, median over repetitions; a run made before the timeline had a "
+        "thread of its own took it only once the allocator's statistics were read), then at 10 offsets per decade from 1 ms (the timeline plot). Where one configuration's "
         f"repetitions disagree (kept shares {summary.DISAGREE_POINTS:g} points of the growth apart or more, or a share back "
         "in some and never in others), a cell gives them beside the median." + (" " + busy_text if busy_text else ""),
         "",
