@@ -157,9 +157,9 @@ void run_replay(WorkloadContext& context) {
   report_retention(context, growth, final_rss);
 }
 
-std::uint64_t replay_peak_estimate(std::uint64_t, const Configuration&) {
-  return 0;  // the instance carries its own (InstanceSpec::peak_estimate): the recording's peak live bytes
-}
+// Never asked: the launcher estimates a replay's peak from its recording (the recording's peak live
+// bytes, driver/launcher.cc), which the workload's size cannot give.
+std::uint64_t replay_peak_estimate(std::uint64_t, const Configuration&) { return 0; }
 
 const WorkloadRegistration kReplay{{
     .name = "replay",
