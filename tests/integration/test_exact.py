@@ -17,8 +17,10 @@ SIZE = 10_000
 COUNTS = ("instructions", "data_reads", "data_writes", "d1_misses")
 
 
-def close(a, b, tolerance=0.001):
-    return abs(a - b) <= tolerance * max(abs(a), abs(b), 1)
+def close(a, b, tolerance=0.001, floor=2):
+    """Within 0.1 %, or 2 events: a count of a few dozen last-level misses moves by one with where ASLR
+    put the heap in callgrind's simulated cache."""
+    return abs(a - b) <= max(tolerance * max(abs(a), abs(b), 1), floor)
 
 
 class Counts(unittest.TestCase):
