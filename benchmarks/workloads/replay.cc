@@ -157,10 +157,6 @@ void run_replay(WorkloadContext& context) {
   report_retention(context, growth, final_rss);
 }
 
-// Never asked: the launcher estimates a replay's peak from its recording (the recording's peak live
-// bytes, driver/launcher.cc), which the workload's size cannot give.
-std::uint64_t replay_peak_estimate(std::uint64_t, const Configuration&) { return 0; }
-
 const WorkloadRegistration kReplay{{
     .name = "replay",
     .summary = "a recording's calls made again, with its threads and its clock (./bench --replay=TRACE)",
@@ -170,7 +166,8 @@ const WorkloadRegistration kReplay{{
     .cleared_moment = "at the recording's free phase",
     .headline = {"replay_ns_per_call", "rss_base", "rss_peak", "rss_cleared", "rss_final", "release_seconds", "return_50pct_s"},
     .run = run_replay,
-    .peak_bytes_estimate = replay_peak_estimate,
+    // No peak_bytes_estimate: the launcher estimates a replay's peak from its recording (its peak live
+    // bytes, driver/launcher.cc), which the workload's size cannot give.
 }};
 
 }  // namespace
