@@ -23,6 +23,14 @@ def close(a, b, tolerance=0.001, floor=2):
     return abs(a - b) <= max(tolerance * max(abs(a), abs(b), 1), floor)
 
 
+# Two configurations are two command lines: the child's argv and environment differ in length, so
+# its stack starts at another offset and lands in other sets of the simulated caches. Instructions,
+# reads and writes do not move with it; misses do (a CI run: mimalloc's insert D1 misses 68,486
+# against mimalloc-collect's 68,383, 0.15 %). A control pair's misses agree within 1 %; a release
+# step counted inside a timed phase would add its own instructions, which stay at 0.1 %.
+MISS_TOLERANCE = 0.01
+
+
 class Counts(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -50,7 +58,10 @@ class Counts(unittest.TestCase):
             for phase in ("insert", "lookup"):
                 for count in COUNTS:
                     key = f"{phase}_{count}"
-                    self.assertTrue(close(a[key], b[key]), f"{base} {key} {a[key]} vs {control} {b[key]}")
+                    tolerance = MISS_TOLERANCE if count.endswith("_misses") else 0.001
+                    self.assertTrue(
+                        close(a[key], b[key], tolerance), f"{base} {key} {a[key]} vs {control} {b[key]}"
+                    )
 
     def test_a_repetition_counts_the_same(self):
         first, second = self.reps("map/glibc")
