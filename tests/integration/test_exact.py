@@ -59,9 +59,7 @@ class Counts(unittest.TestCase):
                 for count in COUNTS:
                     key = f"{phase}_{count}"
                     tolerance = MISS_TOLERANCE if count.endswith("_misses") else 0.001
-                    self.assertTrue(
-                        close(a[key], b[key], tolerance), f"{base} {key} {a[key]} vs {control} {b[key]}"
-                    )
+                    self.assertTrue(close(a[key], b[key], tolerance), f"{base} {key} {a[key]} vs {control} {b[key]}")
 
     def test_a_repetition_counts_the_same(self):
         first, second = self.reps("map/glibc")
