@@ -16,18 +16,11 @@
 #include <cstring>
 #include <vector>
 
+#include "benchmarks/programs/report_phase.h"
+
 namespace {
 
-void phase(const char* name) {
-  const char* fd_text = std::getenv("BENCH_REPORT_FD");
-  if (fd_text == nullptr) return;
-  const int fd = std::atoi(fd_text);
-  char line[64];
-  const int n = std::snprintf(line, sizeof line, "phase %s\n", name);
-  if (::write(fd, line, static_cast<std::size_t>(n)) != n) return;
-  char answer[64];
-  [[maybe_unused]] const ssize_t got = ::read(fd, answer, sizeof answer);  // "ok <name>\n"
-}
+using bench_program::phase;
 
 [[gnu::noinline]] void* take(std::size_t bytes) {
   void* p = std::malloc(bytes);
