@@ -44,7 +44,7 @@ def _live_start(run, row):
     return None
 
 
-def _live_figures(run, row, free_phase, last_phase):
+def live_figures(run, row, free_phase, last_phase):
     c = row.counters
     free = c.get(f"rss_{free_phase}") if free_phase else c.get("rss_end")
     end = c.get(f"rss_{last_phase}") if last_phase else c.get("rss_end")
@@ -58,7 +58,7 @@ def _live_figures(run, row, free_phase, last_phase):
     }
 
 
-def _replay_figures(row, last_phase):
+def replay_figures(row, last_phase):
     c = row.counters
     end = c.get(f"rss_at_{last_phase}") if last_phase else c.get("rss_replay_end")
     if end is None or not all(k in c for k in ("rss_base", "rss_peak", "rss_cleared")):
@@ -103,8 +103,8 @@ def table(live, replay, recording=None):
             live_rows = lives.get(configuration)
             if not live_rows:
                 continue  # no live counterpart (a release step, mallopt): the replay alone speaks for it
-            live_values = [f for f in (_live_figures(live, r, free_phase, last_phase) for r in live_rows) if f]
-            replay_values = [f for f in (_replay_figures(r, last_phase) for r in replay_rows) if f]
+            live_values = [f for f in (live_figures(live, r, free_phase, last_phase) for r in live_rows) if f]
+            replay_values = [f for f in (replay_figures(r, last_phase) for r in replay_rows) if f]
             if not live_values or not replay_values:
                 continue
             entry = {
