@@ -81,16 +81,9 @@ def recording_row(record):
     return rows[0]
 
 
-def _series(run, row):
-    for entry in run.suite.series.get(row.name, []):
-        if entry.get("repetition") == row.repetition_index:
-            return entry
-    return None
-
-
 def moment_of(record, row):
     """(moment, how it was chosen, seconds into the program, idle seconds after it)."""
-    series = _series(record, row) or {}
+    series = fidelity.series_of(record, row) or {}
     phases = {k: float(v) for k, v in (series.get("phases") or {}).items()}
     end = float(series["seconds"][-1]) if series.get("seconds") else 0.0
     own = [p for p in sorted(phases, key=phases.get) if p != "exit" and f"trace_{p}_free" in row.counters]
@@ -122,7 +115,7 @@ def pinning_sites(record, row, moment, count=5):
 def _kept_after(run, row, seconds):
     """RSS above the replay's baseline `seconds` after its free phase (and release step): the last settle
     sample at or before then, the first one if none is."""
-    series = _series(run, row)
+    series = fidelity.series_of(run, row)
     if not series or not series.get("seconds"):
         return None
     value = series["rss_bytes"][0]
@@ -268,7 +261,7 @@ def answer(record, replay, fast=None):
     moment, chosen, at, idle = moment_of(record, row)
     found = classes(row, moment)
     start = None
-    series = _series(record, row)
+    series = fidelity.series_of(record, row)
     if series and series.get("rss_bytes"):
         start = float(series["rss_bytes"][0])
     rss_at = row.counters.get(f"rss_{moment}", row.counters.get("rss_end"))

@@ -37,10 +37,18 @@ FIGURES = ("growth", "returned_free", "returned_end")
 LIVE_START_SECONDS = 0.01
 
 
-def _live_start(run, row):
+def series_of(run, row):
+    """The timeline entry of `row`'s repetition in run.suite.series, or None."""
     for entry in run.suite.series.get(row.name, []):
-        if entry.get("repetition") == row.repetition_index and entry.get("rss_bytes"):
-            return float(entry["rss_bytes"][0]) if float(entry["seconds"][0]) <= LIVE_START_SECONDS else None
+        if entry.get("repetition") == row.repetition_index:
+            return entry
+    return None
+
+
+def _live_start(run, row):
+    entry = series_of(run, row)
+    if entry and entry.get("rss_bytes"):
+        return float(entry["rss_bytes"][0]) if float(entry["seconds"][0]) <= LIVE_START_SECONDS else None
     return None
 
 
