@@ -419,6 +419,49 @@ TEST_F(ReplayTest, AProgramPhaseHoldsEveryThreadUntilTheCallbackReturns) {
   EXPECT_EQ(r.kinds.frees, 1u);
 }
 
+// The end of the quiet period after a phase is read at the next call, not at a sample: on_resume is
+// called once, as recorded only, before the free 20 ms after "built" (the 64 MiB block still
+// allocated then), after the phase's callback returned however long it ran, and with the call's
+// recorded time. Fast: no quiet period, no call.
+TEST_F(ReplayTest, TheCallAfterTheQuietPeriodIsReportedOnceBeforeItRuns) {
+  constexpr std::uint64_t kBig = std::uint64_t{64} << 20;
+  TraceBuilder trace;
+  trace.events(1, 100, {{EventKind::thread_start, 1}, {EventKind::malloc, 2, 0x100000, kBig}});
+  trace.phase(50, "built");
+  trace.events(1, 30000, {{EventKind::free, 20000, 0x100000}, {EventKind::malloc, 25000, 0x2000, 8}});
+  trace.end();
+  convert(trace);
+  for (Timing timing : {Timing::as_recorded, Timing::fast}) {
+    std::vector<double> resumed;
+    std::size_t mapped = 0;
+    bool phase_over = false, after_phase = false;
+    Workload workload(path("100.0.workload"));
+    workload.replay({.timing = timing,
+                     .fill = Fill::none,
+                     .on_phase =
+                         [&](const PhaseEvent& p) {
+                           if (p.name != "built") return;
+                           ::usleep(40'000);  // a release step longer than the quiet period
+                           phase_over = true;
+                         },
+                     .resume_after = "built",
+                     .on_resume =
+                         [&](double recorded_s) {
+                           resumed.push_back(recorded_s);
+                           mapped = ::mallinfo2().hblkhd;
+                           after_phase = phase_over;
+                         }});
+    if (timing == Timing::fast) {
+      EXPECT_TRUE(resumed.empty());
+      continue;
+    }
+    ASSERT_EQ(resumed.size(), 1u);
+    EXPECT_DOUBLE_EQ(resumed[0], 20000e-6);
+    EXPECT_GE(mapped, kBig) << "read before the free it precedes";
+    EXPECT_TRUE(after_phase);
+  }
+}
+
 // The callback's exception leaves replay() only once the threads are joined; the replay ran to its end.
 TEST_F(ReplayTest, AnExceptionFromThePhaseCallbackIsRethrownAfterTheThreadsEnd) {
   TraceBuilder trace;

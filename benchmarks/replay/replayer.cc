@@ -113,7 +113,10 @@ struct Run {
   std::int64_t t0;
   std::atomic<std::uint32_t> release{0};  // the parked threads may exit
   std::uint32_t phases = 0;
-  std::exception_ptr failure = nullptr;  // the first exception the caller's callback threw
+  std::atomic<bool> watching{false};            // resume_after was delivered: the next call reports on_resume
+  std::atomic<bool> resumed{false};             // on_resume was called (once)
+  std::exception_ptr failure = nullptr;         // the first exception the caller's callback threw
+  std::exception_ptr resume_failure = nullptr;  // on_resume's (another thread's: kept apart, read after the join)
 };
 
 void wait_for(const Layout& parts, ThreadCounts& c, std::uint64_t stream, std::uint64_t count, bool counted) {
@@ -181,6 +184,24 @@ void deliver(Run& run, PhaseEvent::Kind kind, std::string_view name, std::int64_
   } catch (...) {
     if (!run.failure) run.failure = std::current_exception();
   }
+  // Armed after the callback (a release step run there is before the quiet period ends) and before
+  // the timeline's progress is stored, which the threads held at this phase wait for.
+  if (kind != PhaseEvent::Kind::end && run.options.on_resume && run.options.timing == Timing::as_recorded &&
+      !run.options.resume_after.empty() && name == run.options.resume_after && !run.resumed.load(std::memory_order_relaxed))
+    run.watching.store(true, std::memory_order_release);
+}
+
+// The first allocator call after resume_after's phase: its caller reports it, once. An exception
+// is kept as on_phase's are.
+void resume(Run& run, std::int64_t recorded_us) {
+  bool expected = true;
+  if (!run.watching.compare_exchange_strong(expected, false)) return;
+  run.resumed.store(true, std::memory_order_relaxed);
+  try {
+    run.options.on_resume(static_cast<double>(recorded_us) / 1e6);
+  } catch (...) {
+    run.resume_failure = std::current_exception();  // only one thread gets here: the exchange let one in
+  }
 }
 
 void* thread_main(void* argument);
@@ -217,6 +238,8 @@ void run_stream(const Layout& parts, Run& run, std::uint32_t index) {
         }
       }
       if (as_recorded && gap >= 1000) sleep_until(run, c, recorded_us);
+      if (as_recorded && kind >= OpKind::malloc && kind <= OpKind::mallopt && run.watching.load(std::memory_order_acquire)) [[unlikely]]
+        resume(run, recorded_us);
       auto slot = [&]() -> Entry& {
         last_slot += unzigzag(read_varint(at));
         if (static_cast<std::uint64_t>(last_slot) < slots) return table[last_slot];
@@ -634,6 +657,7 @@ ReplayResult Workload::replay(const ReplayOptions& options) {
   r.ns_per_call_in_thread = r.calls > 0 ? r.thread_seconds * 1e9 / static_cast<double>(r.calls) : 0;
   r.anomalies = anomalies_;
   if (run.failure) std::rethrow_exception(run.failure);
+  if (run.resume_failure) std::rethrow_exception(run.resume_failure);
   return r;
 }
 

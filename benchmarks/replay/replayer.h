@@ -87,6 +87,12 @@ struct ReplayOptions {
   // May be empty. An exception it throws does not stop the replay: replay() rethrows the first
   // once every replay thread has been joined.
   std::function<void(const PhaseEvent&)> on_phase = nullptr;
+  // As recorded only: once on_phase has returned for the first phase named `resume_after`, the
+  // replay thread that makes the next allocator call calls on_resume first, once, with that call's
+  // time on the recording's clock — the end of the program's quiet period after that phase, read
+  // at the call rather than at whichever sample fell nearest. May be empty.
+  std::string_view resume_after = {};
+  std::function<void(double recorded_s)> on_resume = nullptr;
 };
 
 struct ReplayResult {

@@ -8,7 +8,9 @@ optionally, its `fast` replays (the allocator's cost a call, repeated). Nothing 
 
 The moment: the program's last own phase (the recorder's `exit` snapshot is none) where it reports phases,
 otherwise its exit (the recorder's snapshot of each process as it exits). Its idle time is what the program
-did after that moment, from the recording's timeline: the time from the moment to the program's last sample.
+did after that moment without calling the allocator: the recording's time from the moment to its next call
+(each replay reads its RSS just before making that call, not at a sample near it), or to its end where it makes
+none.
 
 The rule (RULE, stated in the README and on every page):
 
@@ -112,9 +114,23 @@ def pinning_sites(record, row, moment, count=5):
     return []
 
 
+def quiet_seconds(replay, idle):
+    """The program's idle time after its moment: the recording's time from the moment to its next allocator
+    call (the replay's replay_quiet_s, on the recording's clock: the same in every row), or, where it makes
+    none, `idle` (the moment to its end)."""
+    for row in replay.rows:
+        if row.ok_iteration and row.name.startswith("replay:") and "replay_quiet_s" in row.counters:
+            return row.counters["replay_quiet_s"], True
+    return idle, False
+
+
 def _kept_after(run, row, seconds):
-    """RSS above the replay's baseline `seconds` after its free phase (and release step): the last settle
-    sample at or before then, the first one if none is."""
+    """RSS above the replay's baseline at the end of the program's idle time after its free phase: read by
+    the replay just before the program's next call (rss_resumed) where it makes one — a sample near that
+    call could fall on either side of the frees it makes — otherwise the last settle sample at or before
+    `seconds` (the first one if none is)."""
+    if "rss_resumed" in row.counters:
+        return row.counters["rss_resumed"] - row.counters["rss_base"]
     series = fidelity.series_of(run, row)
     if not series or not series.get("seconds"):
         return None
@@ -265,6 +281,7 @@ def answer(record, replay, fast=None):
     if series and series.get("rss_bytes"):
         start = float(series["rss_bytes"][0])
     rss_at = row.counters.get(f"rss_{moment}", row.counters.get("rss_end"))
+    idle, until_a_call = quiet_seconds(replay, idle)
     ways = ways_out(replay, fast, own, idle)
     own_way = next((w for w in ways if w["kind"] == "own"), None)
     weigh(found, ways, own_way)
@@ -279,6 +296,7 @@ def answer(record, replay, fast=None):
         "moment_chosen": chosen,
         "moment_seconds": at,
         "idle_seconds": idle,
+        "idle_ends_at_a_call": until_a_call,
         "rss_at_moment": rss_at,
         "rss_peak": row.counters.get("rss_peak"),
         "rss_start": start,

@@ -78,7 +78,12 @@ def render(a):
         "## The moment",
         "",
         f"{a['moment_chosen'][0].upper()}{a['moment_chosen'][1:]}, {seconds(a['moment_seconds'])} into the program; "
-        f"it did {seconds(a['idle_seconds'])} more after it. Recorded once under **{a['own']}**, the allocator it "
+        + (
+            f"its next allocator call came {seconds(a['idle_seconds'])} after it. "
+            if a.get("idle_ends_at_a_call")
+            else f"it made no allocator call after it, and ended {seconds(a['idle_seconds'])} later. "
+        )
+        + f"Recorded once under **{a['own']}**, the allocator it "
         f"gets without ./bench ({a['own_why']}; verified: {a['own_label'].split(';')[0]}).",
         "",
         "## What it kept, and why",
@@ -104,9 +109,14 @@ def render(a):
         "## Every way out, replayed",
         "",
         f"The recording replayed as recorded under each configuration (its threads, its gaps of 1 ms or more), "
-        f"MB above the replay's baseline; *after {idle}* is the end of the program's own idle time after the moment. "
-        f"The costs are the allocator's in the replay, not the program's: its time a call (fast replays, median "
-        f"and range) and its minor faults.",
+        f"MB above the replay's baseline; *after {idle}* is the end of the program's own idle time after the moment"
+        + (
+            " (read by each replay just before that next call, not at a sample near it). "
+            if a.get("idle_ends_at_a_call")
+            else ". "
+        )
+        + "The costs are the allocator's in the replay, not the program's: its time a call (fast replays, median "
+        "and range) and its minor faults.",
         "",
         f"| way out | kind | at the moment | after {idle} | returned | at the end | half back after | peak | allocator's ns a call | minor faults |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -43,7 +43,8 @@ class Answers(unittest.TestCase):
         for name in ("WHY.md", "why.png", "record/REPORT.md", "replay/REPORT.md", "replay/bench.json"):
             self.assertTrue(os.path.exists(os.path.join(target, name)), name)
         self.assertIn("planned", process.stderr, "the plan is stated")
-        return page(target), open(os.path.join(target, "WHY.md")).read()
+        with open(os.path.join(target, "WHY.md")) as f:
+            return page(target), f.read()
 
     def test_free_under_glibc_is_a_release_call(self):
         a, text = self.answered("glibc-trim|glibc-tuned|jemalloc", ["free", "48", "1"])
@@ -76,6 +77,12 @@ class Answers(unittest.TestCase):
         self.assertIn("keep_one", text.split("## The moment")[0])
         trim = next(w for w in a["ways"] if w["configuration"] == "glibc-trim")
         self.assertLess(trim["returned"], 0.2 * a["classes"]["pinned"], "malloc_trim cannot return pinned pages")
+        # The idle time ends at the program's next call (its frees of the kept blocks), and every replay
+        # reads what it keeps just before it — never after those frees, wherever a sample fell.
+        self.assertTrue(a["idle_ends_at_a_call"])
+        self.assertGreaterEqual(a["idle_seconds"], 1.0)
+        for way in a["ways"]:
+            self.assertGreater(way["kept_after_idle"], 0.8 * a["classes"]["pinned"], way["configuration"])
 
 
 class BadInput(unittest.TestCase):
