@@ -13,6 +13,7 @@ WHY.md and why.png into a run folder of its own (benchlib/answer.py states the r
   --configurations=RE    replay only the configurations whose name matches RE (its own always)
   --fast-repetitions=N   fast replays of each configuration, for the allocator's cost a call (default 3; 0: none)
   --settle=DURATION      how long each replay is watched beyond what the program did after the moment (default 2s)
+  --again=FOLDER         (alone) write FOLDER's answer.json, WHY.md and why.png again from its runs, by this code
 
 Every other flag before `--` goes to each ./bench it runs (--measure=NAME for a server a launcher starts,
 --timeout=…). Bad input (no program, one not found or not executable, a static binary, an LD_PRELOAD the
@@ -194,6 +195,8 @@ def report(python, folder):
 
 
 def main(argv):
+    if len(argv) == 1 and argv[0].startswith("--again="):
+        return again(argv[0].split("=", 1)[1])
     bench = os.environ.get("BENCH_BINARY") or os.path.join(os.path.dirname(HERE), "build", "bench")
     started = time.time()
     try:
@@ -306,19 +309,53 @@ def main(argv):
     for folder in ("record", "replay", "replay-fast"):
         if os.path.exists(os.path.join(out, folder, "bench.json")):
             report(python, os.path.join(out, folder))
+    run = {"plan": plan, "own_why": why_own, "seconds": time.time() - started, "command": "scripts/why.sh " + " ".join(argv)}
     try:
-        result = answer.answer(record, as_recorded_run, fast_run)
+        result = write_answer(out, record, as_recorded_run, fast_run, run)
     except answer.AnswerError as e:
         print(f"why.sh: {e}", file=sys.stderr)
         return 1
-    result["plan"] = plan
-    result["own_why"] = why_own
-    result["seconds"] = time.time() - started
-    result["command"] = "scripts/why.sh " + " ".join(argv)
+    say(f"answered in {result['seconds'] / 60:.1f} min (planned {plan['estimate_seconds'] / 60:.1f}): {out}/WHY.md")
+    return 0
+
+
+# What the analysis cannot recompute from the runs: how the run went.
+RUN_KEYS = ("plan", "own_why", "seconds", "command")
+
+
+def write_answer(out, record, as_recorded_run, fast_run, run):
+    """answer.json, why.png and WHY.md in `out`, from the three runs and the run's own facts (RUN_KEYS)."""
+    result = answer.answer(record, as_recorded_run, fast_run)
+    result.update({k: run[k] for k in RUN_KEYS})
     atomic.write_text(os.path.join(out, "answer.json"), json.dumps(result, indent=1, default=str) + "\n")
     whypage.plot(result, os.path.join(out, "why.png"))
     atomic.write_text(os.path.join(out, "WHY.md"), whypage.render(result))
-    say(f"answered in {result['seconds'] / 60:.1f} min (planned {plan['estimate_seconds'] / 60:.1f}): {out}/WHY.md")
+    return result
+
+
+def again(folder):
+    """--again=FOLDER: the answer of a why.sh run folder written again from its runs (record/, replay/,
+    replay-fast/ bench.json) by this code, as regenerate.py rewrites a run's report: a committed page is
+    checked against its evidence that way (tests/integration/test_why.py)."""
+    try:
+        with open(os.path.join(folder, "answer.json")) as f:
+            written = json.load(f)
+        run = {k: written[k] for k in RUN_KEYS}
+    except (OSError, ValueError, KeyError) as e:
+        print(f"why.sh: --again={folder}: no answer.json of a why.sh run there ({e})", file=sys.stderr)
+        return 2
+    runs = []
+    for name in ("record", "replay", "replay-fast"):
+        path = os.path.join(folder, name, "bench.json")
+        if not os.path.exists(path) and name != "replay-fast":
+            print(f"why.sh: --again={folder}: {path} is missing", file=sys.stderr)
+            return 2
+        runs.append(gbjson.load_run(path) if os.path.exists(path) else None)
+    try:
+        write_answer(folder, *runs, run)
+    except answer.AnswerError as e:
+        print(f"why.sh: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

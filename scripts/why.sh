@@ -8,7 +8,7 @@
 # WHY.md into results/why-<program>-<UTC time>/ (scripts/why.py says how; docs/why.md shows a page).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-if [ -z "${BENCH_BINARY:-}" ]; then
+if [ -z "${BENCH_BINARY:-}" ] && [[ "${1:-}" != --again=* ]]; then
   "$root/scripts/build.sh" >&2
   export BENCH_BINARY="$root/build/bench"
 fi

@@ -17,9 +17,9 @@
 // replay_ns_per_call_in_thread, replay_threads, replay_sync_waits, replay_sleeps, replay_max_lag_s,
 // replay_failed, replay_end_live_bytes, replay_own_bytes (the workload file and the live-block
 // table: in the baseline, kept out of the growth), and the converter's anomalies (replay_anomaly_*).
-// As recorded, when the recording makes a call after its free phase: rss_resumed, the RSS just
-// before that call (read by the thread that makes it, not by a sample), and replay_quiet_s, the
-// recording's time from the free phase to it — what the allocator kept through the program's quiet
+// As recorded: replay_quiet_s, the recording's time from its free phase to its next call (or to its
+// end, when it makes none), and, when it makes one, rss_resumed: the RSS just before that call (read
+// by the thread that makes it, not by a sample) — what the allocator kept through the program's quiet
 // period after its moment.
 #include <fcntl.h>
 #include <unistd.h>
@@ -93,6 +93,7 @@ void run_replay(WorkloadContext& context) {
   Growth growth{};
   std::int64_t time_zero = 0;
   bool freed = false;
+  bool freed_by_phase = false;
   double free_phase_s = 0, resumed_s = -1;
   std::size_t resumed_rss = 0;
   auto at_free_phase = [&] {
@@ -124,6 +125,7 @@ void run_replay(WorkloadContext& context) {
     }
     if (!freed && is_free_phase(phase)) {
       free_phase_s = phase.recorded_s;
+      freed_by_phase = true;
       at_free_phase();
     }
   };
@@ -146,10 +148,10 @@ void run_replay(WorkloadContext& context) {
   for (std::size_t i = 0; i < read; ++i)
     report.counter(CounterName("rss_at", readings[i].name), static_cast<double>(readings[i].rss), Unit::bytes);
   report.counter("replay_phases_unread", static_cast<double>(unread), Unit::count);
-  if (resumed_s >= 0) {
-    report.counter("rss_resumed", static_cast<double>(resumed_rss), Unit::bytes);
-    report.counter("replay_quiet_s", resumed_s - free_phase_s, Unit::seconds);
-  }
+  if (resumed_s >= 0) report.counter("rss_resumed", static_cast<double>(resumed_rss), Unit::bytes);
+  if (options.timing == replay::Timing::as_recorded && freed_by_phase)
+    report.counter("replay_quiet_s", (resumed_s >= 0 ? resumed_s : static_cast<double>(summary.duration_us) / 1e6) - free_phase_s,
+                   Unit::seconds);
   report.counter("rss_replay_end", static_cast<double>(end_rss), Unit::bytes);
   report.counter("replay_peak_hwm", static_cast<double>(growth.peak), Unit::bytes);
   report.counter("replay_own_bytes", static_cast<double>(workload.own_bytes()), Unit::bytes);

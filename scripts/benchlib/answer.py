@@ -24,7 +24,9 @@ The rule (RULE, stated in the README and on every page):
      most PEAK_ALLOWANCE of it (or 5 MB). Of those, the first kind that has one wins — a knob of the
      program's own allocator (no change to the program), then a release call of its own allocator (one
      line in the program, at the moment), then another allocator (its defaults or a knob of its) — and
-     within the kind, the one whose fast replay cost the allocator least a call;
+     within the kind, the one whose fast replay cost the allocator least a call (the others of the kind
+     whose cost ranges overlap its, or that have under two fast repetitions, are named as within the noise:
+     the choice between them is not the measurement's);
   4. free, but no way out returns it within the program's idle time: the page says so, and which way
      returns most by the end of the settle period.
 
@@ -56,7 +58,7 @@ RULE = (
     "the recording's free bytes less than its own allocator does in its replay, without raising the replay's "
     "peak by more than 25 % (or 5 MB): of those, a knob of its own allocator first, then a release call of its "
     "own allocator at the moment, then another allocator, and within the kind the one whose fast replay cost "
-    "the allocator least a call"
+    "the allocator least a call (those whose cost ranges overlap its are named as within the noise)"
 )
 
 
@@ -115,13 +117,14 @@ def pinning_sites(record, row, moment, count=5):
 
 
 def quiet_seconds(replay, idle):
-    """The program's idle time after its moment: the recording's time from the moment to its next allocator
-    call (the replay's replay_quiet_s, on the recording's clock: the same in every row), or, where it makes
-    none, `idle` (the moment to its end)."""
+    """(seconds, ends at a call) for the program's idle time after its moment: the recording's time from the
+    moment to its next allocator call, or to its end where it makes none (the replay's replay_quiet_s, on the
+    recording's clock: the same in every row; True, False). A replay too old to say: `idle` (the moment to the
+    recorded run's last sample), None."""
     for row in replay.rows:
         if row.ok_iteration and row.name.startswith("replay:") and "replay_quiet_s" in row.counters:
-            return row.counters["replay_quiet_s"], True
-    return idle, False
+            return row.counters["replay_quiet_s"], "rss_resumed" in row.counters
+    return idle, None
 
 
 def _kept_after(run, row, seconds):
@@ -245,6 +248,15 @@ def weigh(found, ways, own_way):
         )
 
 
+def _overlaps(a, b):
+    """True when two ways' fast replay costs a call are not told apart by their repetitions: their ranges
+    (min–max) overlap, or either has fewer than two repetitions (no range to tell them by)."""
+    fa, fb = a["fast"], b["fast"]
+    if not fa or not fb or fa["repetitions"] < 2 or fb["repetitions"] < 2:
+        return True
+    return fa["ns_per_call_range"][0] <= fb["ns_per_call_range"][1] and fb["ns_per_call_range"][0] <= fa["ns_per_call_range"][1]
+
+
 def advise(found, ways, own_way):
     free, pinned = found["free"], found["pinned"]
     if free + pinned < SMALL_BYTES:
@@ -262,7 +274,13 @@ def advise(found, ways, own_way):
                 return (f["ns_per_call"] if f else w["replay_ns_per_call_in_thread"] or float("inf"), -w["returned"])
 
             best = min(candidates, key=cost)
-            return {"verdict": "free", "configuration": best["configuration"], "kind": kind, "candidates": len(candidates)}
+            return {
+                "verdict": "free",
+                "configuration": best["configuration"],
+                "kind": kind,
+                "candidates": len(candidates),
+                "within_noise": [w["configuration"] for w in candidates if w is not best and _overlaps(w, best)],
+            }
     latest = max(ways, key=lambda w: own_way["kept_at_end"] - w["kept_at_end"], default=None)
     return {
         "verdict": "free, not within its idle time",

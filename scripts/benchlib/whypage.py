@@ -65,6 +65,37 @@ def headline(a):
     )
 
 
+def choice(a):
+    """How the rule came to the headline's advice: what passed its test, by kind, and what is within the noise
+    of the choice (the headline itself is at the top of the page)."""
+    advice = a["advice"]
+    if advice["verdict"] in ("nothing to return", "pinned"):
+        return [f"The rule's answer is **{advice['verdict']}** (above); no way out is weighed."]
+    passed = [w for w in a["ways"] if w.get("returns_it")]
+    if not passed:
+        return [
+            "No way out passed the rule's test (returns at least 80 % of the free bytes within the idle time, peak within bounds)."
+        ]
+    lines = ["The ways out that pass the rule's test, by kind, in the order the rule prefers:", ""]
+    for kind in rules.KINDS:
+        names = [w["configuration"] for w in passed if w["kind"] == kind]
+        if names:
+            lines.append(f"- {kind}: {', '.join(names)}")
+    if advice.get("configuration"):
+        tied = advice.get("within_noise") or []
+        lines += [
+            "",
+            f"Chosen: **{advice['configuration']}**, the first kind that has one and within it the cheapest a call"
+            + (
+                f"; {', '.join(tied)} cost the same within the fast replays' noise (their ranges overlap, or fewer than two "
+                f"repetitions): the choice between them is not the measurement's."
+                if tied
+                else "."
+            ),
+        ]
+    return lines
+
+
 def render(a):
     c = a["classes"]
     held = sum(c[k] for k in ("free", "pinned", "used", "outside"))
@@ -78,11 +109,11 @@ def render(a):
         "## The moment",
         "",
         f"{a['moment_chosen'][0].upper()}{a['moment_chosen'][1:]}, {seconds(a['moment_seconds'])} into the program; "
-        + (
-            f"its next allocator call came {seconds(a['idle_seconds'])} after it. "
-            if a.get("idle_ends_at_a_call")
-            else f"it made no allocator call after it, and ended {seconds(a['idle_seconds'])} later. "
-        )
+        + {
+            True: f"its next allocator call came {seconds(a['idle_seconds'])} after it. ",
+            False: f"it made no allocator call after it, and ended {seconds(a['idle_seconds'])} later. ",
+            None: f"it did {seconds(a['idle_seconds'])} more after it. ",
+        }[a.get("idle_ends_at_a_call")]
         + f"Recorded once under **{a['own']}**, the allocator it "
         f"gets without ./bench ({a['own_why']}; verified: {a['own_label'].split(';')[0]}).",
         "",
@@ -135,7 +166,7 @@ def render(a):
             f"| {mb(way.get('returned'))} | {mb(way['kept_at_end'])} | {seconds(way['return_50pct_s'])} | {mb(way['peak'])} "
             f"| {cost} | {faults} |"
         )
-    lines += ["", "## What to try first", "", headline(a), "", f"The rule: {a['rule']}.", ""]
+    lines += ["", "## What to try first", "", *choice(a), "", f"The rule: {a['rule']}.", ""]
     f = a["fidelity"]
     lines += ["## Does the replay stand for the program", ""]
     if f.get("within") is None:
