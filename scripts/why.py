@@ -231,6 +231,8 @@ def main(argv):
 
     # 1. Record it once, under its own allocator.
     say(f"[1/3] recording {' '.join(program)} under {own}")
+    took = {}
+    phase_began = time.time()
     status = run_bench(
         bench,
         [
@@ -245,6 +247,7 @@ def main(argv):
         environment,
         "record",
     )
+    took["record"] = time.time() - phase_began
     record = gbjson.load_run(os.path.join(out, "record", "bench.json"))
     try:
         row = answer.recording_row(record)
@@ -252,7 +255,7 @@ def main(argv):
         print(f"why.sh: {e} (exit status {status}; {out}/record/console.txt)", file=sys.stderr)
         return 1
     traces = os.path.join(out, "record", "traces", f"{own}.0")
-    moment, _, _, idle = answer.moment_of(record, row)
+    moment, _, at, idle = answer.moment_of(record, row)
     settle = idle + settings["settle"]
     wall = row.counters.get("wall_seconds", (row.real_time_ms or 0) / 1000)
     events = row.counters.get("record_events", 0)
@@ -261,15 +264,20 @@ def main(argv):
     names = [c.name for c in record.suite.configurations.values() if c.available and c.kind == "allocator"]
     if settings["configurations"]:
         names = [n for n in names if n == own or re.search(settings["configurations"], n)]
-    fast_each = SPAWN_SECONDS + events * 2e-7
-    as_recorded = len(names) * (wall + settings["settle"] + SPAWN_SECONDS)
-    fast = len(names) * settings["fast_repetitions"] * fast_each
+    # Each row costs what the recording's row cost beyond the program's own time (./bench's start, the
+    # child's baseline, the quiet wait, the trace's conversion: measured in this run), plus the replay: as
+    # recorded, the program's time or the watch from the moment, whichever ends later; fast, its calls.
+    row_cost = max(SPAWN_SECONDS, took["record"] - wall)
+    as_recorded = len(names) * (max(wall, at + settle) + row_cost)
+    fast = len(names) * settings["fast_repetitions"] * (row_cost + events * 2e-7)
     plan = {
         "configurations": names,
         "as_recorded_replays": len(names),
         "fast_replays": len(names) * settings["fast_repetitions"],
         "settle_seconds": settle,
         "estimate_seconds": as_recorded + fast,
+        "estimates": {"record": took["record"], "as_recorded": as_recorded, "fast": fast},
+        "took": took,
         "recorded_seconds": wall,
         "moment": moment,
         "idle_seconds": idle,
@@ -292,10 +300,13 @@ def main(argv):
         return gbjson.load_run(os.path.join(out, folder, "bench.json"))
 
     say(f"[2/3] replaying under {len(names)} configurations as recorded")
+    phase_began = time.time()
     as_recorded_run = replay("replay", "replay", "--benchmark_repetitions=1", f"--settle={settle}s")
+    took["as_recorded"] = time.time() - phase_began
     fast_run = None
     if settings["fast_repetitions"]:
         say(f"[3/3] replaying fast, {settings['fast_repetitions']} repetitions each, for each allocator's cost")
+        phase_began = time.time()
         fast_run = replay(
             "replay-fast",
             "fast",
@@ -306,6 +317,7 @@ def main(argv):
             # the program did (scudo-interval0 releasing on every free) is an error row, not a stall.
             f"--timeout={round(FAST_TIMEOUT_SECONDS + 2 * wall)}s",
         )
+        took["fast"] = time.time() - phase_began
     for folder in ("record", "replay", "replay-fast"):
         if os.path.exists(os.path.join(out, folder, "bench.json")):
             report(python, os.path.join(out, folder))

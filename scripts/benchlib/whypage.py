@@ -194,7 +194,17 @@ def render(a):
         "",
         f"- the command: `{a['command']}`; answered in {a['seconds'] / 60:,.1f} min (planned "
         f"{plan['estimate_seconds'] / 60:,.1f}: {plan['as_recorded_replays']} replays as recorded, each watched "
-        f"{seconds(plan['settle_seconds'])} from the moment, and {plan['fast_replays']} fast ones)",
+        f"{seconds(plan['settle_seconds'])} from the moment, and {plan['fast_replays']} fast ones)"
+        + (
+            "; each step planned / taken: "
+            + ", ".join(
+                f"{step} {plan['estimates'][step] / 60:,.1f} / {plan['took'][step] / 60:,.1f} min"
+                for step in ("record", "as_recorded", "fast")
+                if step in plan["took"]
+            )
+            if plan.get("took")
+            else ""
+        ),
         "- the recording: [record/REPORT.md](record/REPORT.md), [record/bench.json](record/bench.json), its trace in `record/traces/`",
         "- the replays: [replay/REPORT.md](replay/REPORT.md), [replay/bench.json](replay/bench.json)"
         + (", [replay-fast/REPORT.md](replay-fast/REPORT.md)" if plan["fast_replays"] else ""),
