@@ -562,3 +562,92 @@ TEST_F(ReplayTest, TheReplayersOwnMemoryIsReportedAndReplayRunsOnce) {
 
 }  // namespace
 }  // namespace bench::replay
+
+namespace bench::trace {
+namespace {
+
+// Events like a program's: blocks of a few sizes, freed in another order, addresses reused, a
+// control call between them; times increasing.
+std::vector<RawEvent> program_like_events(std::size_t count) {
+  std::vector<RawEvent> events;
+  std::vector<std::uint64_t> live;
+  std::uint64_t tsc = std::uint64_t{1} << 40, next_address = 0x7f0000000000, seed = 12345;
+  auto random = [&] { return seed = seed * 6364136223846793005ull + 1442695040888963407ull, seed >> 33; };
+  while (events.size() < count) {
+    tsc += 16 * (1 + random() % 50);
+    const std::uint64_t r = random() % 100;
+    if (r < 2) {
+      events.push_back({tsc, 0, 1, 0, static_cast<std::uint8_t>(EventKind::malloc_trim), 0, 0});
+    } else if (r < 45 && !live.empty()) {
+      const std::size_t i = random() % live.size();
+      events.push_back({tsc, live[i], 0, 0, static_cast<std::uint8_t>(EventKind::free), 0, 0});
+      live[i] = live.back();
+      live.pop_back();
+    } else {
+      const std::uint64_t size = 16 << (random() % 6);
+      const std::uint64_t address = r < 70 && !events.empty() && events.back().kind == static_cast<std::uint8_t>(EventKind::free)
+                                        ? events.back().address  // the block just freed, again
+                                        : (next_address += 4096);
+      events.push_back({tsc, address, size, static_cast<std::uint32_t>(1 + random() % 7), static_cast<std::uint8_t>(EventKind::malloc), 0,
+                        static_cast<std::uint16_t>(8)});
+      live.push_back(address);
+    }
+  }
+  return events;
+}
+
+TEST(TraceCodec, ABlockOfSeveralSpansIsTheBlockOfTheirEventsAndDecodesToThem) {
+  const std::vector<RawEvent> events = program_like_events(3 * kEventsPerChunk);
+  const std::uint64_t start = std::uint64_t{1} << 40;
+  std::string whole, split;
+  EventCodec one, three;
+  one.encode_block(events.data(), events.size(), start, whole);
+  const Span spans[] = {{events.data(), kEventsPerChunk},
+                        {events.data() + kEventsPerChunk, 7},
+                        {events.data() + kEventsPerChunk + 7, events.size() - kEventsPerChunk - 7}};
+  three.encode_block(spans, 3, start, split);
+  EXPECT_EQ(whole, split);
+
+  EventCodec reader;
+  Cursor in{whole};
+  std::vector<Event> decoded;
+  ASSERT_TRUE(reader.decode_block(in, events.size(), start, decoded));
+  ASSERT_EQ(decoded.size(), events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    ASSERT_EQ(static_cast<std::uint8_t>(decoded[i].kind), events[i].kind) << "event " << i;
+    ASSERT_EQ(decoded[i].address, events[i].address) << "event " << i;
+    ASSERT_EQ(decoded[i].size, events[i].size) << "event " << i;
+    ASSERT_EQ(static_cast<std::uint64_t>(decoded[i].time_ns), events[i].tsc >> kTickShift << kTickShift) << "event " << i;
+    if (is_allocation(static_cast<EventKind>(events[i].kind))) {
+      ASSERT_EQ(decoded[i].site, events[i].site) << "event " << i;
+      ASSERT_EQ(decoded[i].slack, events[i].slack) << "event " << i;
+    }
+  }
+}
+
+TEST(TraceCodec, TheMapsFindOrPutAndTakeAsTheyPutFindAndErase) {
+  FlatMap map;
+  for (std::uint64_t k = 0; k < 5000; ++k) map.put(k * 7919, k);  // grows several times
+  bool found = true;
+  EXPECT_EQ(map.find_or_put(3 * 7919, 99, found), 3u);
+  EXPECT_TRUE(found);
+  EXPECT_EQ(map.find_or_put(1, 99, found), 99u);
+  EXPECT_FALSE(found);
+  for (std::uint64_t k = 0; k < 5000; k += 2) {
+    std::uint64_t value = 0;
+    ASSERT_TRUE(map.take(k * 7919, value));
+    ASSERT_EQ(value, k);
+  }
+  std::uint64_t value = 0;
+  EXPECT_FALSE(map.take(0, value));
+  for (std::uint64_t k = 0; k < 5000; ++k) {
+    const std::uint64_t* v = map.find(k * 7919);
+    if (k % 2 == 0)
+      ASSERT_EQ(v, nullptr) << k;
+    else
+      ASSERT_TRUE(v != nullptr && *v == k) << k;  // every entry after a backward shift still found
+  }
+}
+
+}  // namespace
+}  // namespace bench::trace

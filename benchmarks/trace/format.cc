@@ -114,28 +114,30 @@ bool aligned_kind(EventKind k) { return k == EventKind::memalign || k == EventKi
 
 }  // namespace
 
-void FlatMap::put(std::uint64_t key, std::uint64_t value) {
-  if ((used_ + 1) * 10 > slots_.size() * 7) grow();
+std::uint64_t& FlatMap::find_or_put(std::uint64_t key, std::uint64_t value, bool& found) {
+  if ((used_ + 1) * 2 > slots_.size()) grow();  // at most half full: short probes
   for (std::size_t i = index(key);; i = (i + 1) & (slots_.size() - 1)) {
     if (slots_[i].first == key) {
-      slots_[i].second = value;
-      return;
+      found = true;
+      return slots_[i].second;
     }
     if (slots_[i].first == kEmpty) {
       slots_[i] = {key, value};
       ++used_;
-      return;
+      found = false;
+      return slots_[i].second;
     }
   }
 }
 
-void FlatMap::erase(std::uint64_t key) {
+bool FlatMap::take(std::uint64_t key, std::uint64_t& value) {
   const std::size_t mask = slots_.size() - 1;
   std::size_t i = index(key);
   while (slots_[i].first != key) {
-    if (slots_[i].first == kEmpty) return;
+    if (slots_[i].first == kEmpty) return false;
     i = (i + 1) & mask;
   }
+  value = slots_[i].second;
   // Backward shift: move up every later entry of the run that may sit at i.
   for (std::size_t j = (i + 1) & mask; slots_[j].first != kEmpty; j = (j + 1) & mask) {
     const std::size_t home = index(slots_[j].first);
@@ -146,6 +148,7 @@ void FlatMap::erase(std::uint64_t key) {
   }
   slots_[i] = {kEmpty, 0};
   --used_;
+  return true;
 }
 
 void FlatMap::grow() {
@@ -159,10 +162,9 @@ void FlatMap::grow() {
 }
 
 std::uint32_t EventCodec::allocate(std::uint64_t address, std::uint64_t usable) {
-  if (const std::uint64_t* live = by_address_.find(address)) {  // still live here: it is this block again
-    free_slots_.push_back(static_cast<std::uint32_t>(*live));
-    by_address_.erase(address);
-  }
+  bool found;
+  std::uint64_t& entry = by_address_.find_or_put(address, 0, found);
+  if (found) free_slots_.push_back(static_cast<std::uint32_t>(entry));  // still live here: it is this block again
   std::uint32_t slot;
   if (free_slots_.empty()) {
     slot = static_cast<std::uint32_t>(slots_.size());
@@ -172,7 +174,7 @@ std::uint32_t EventCodec::allocate(std::uint64_t address, std::uint64_t usable) 
     free_slots_.pop_back();
   }
   slots_[slot] = {address, usable};
-  by_address_.put(address, slot);
+  entry = slot;
   previous_allocation_ = address;
   previous_end_ = address + usable;
   return slot;
@@ -181,9 +183,24 @@ std::uint32_t EventCodec::allocate(std::uint64_t address, std::uint64_t usable) 
 void EventCodec::release(std::uint32_t slot) {
   const Live& live = slots_[slot];
   last_freed_.put(live.usable, live.address);
-  by_address_.erase(live.address);
   free_slots_.push_back(slot);
 }
+
+namespace {
+
+inline char* write_varint(char* p, std::uint64_t value) {
+  while (value >= 0x80) {
+    *p++ = static_cast<char>(value | 0x80);
+    value >>= 7;
+  }
+  *p++ = static_cast<char>(value);
+  return p;
+}
+inline char* write_signed(char* p, std::int64_t value) {
+  return write_varint(p, (static_cast<std::uint64_t>(value) << 1) ^ static_cast<std::uint64_t>(value >> 63));
+}
+
+}  // namespace
 
 // The streams of a block, each compressed apart (their values differ in kind, so each its own
 // entropy table): 0 heads, 1 times, 2 sizes, 3 sites, 4 slacks and alignments, 5 addresses,
@@ -192,19 +209,20 @@ void EventCodec::encode(const RawEvent& e) {
   const auto kind = static_cast<EventKind>(e.kind);
   const std::uint64_t time = e.tsc >> kTickShift;
   std::uint8_t head = e.kind;
-  put_signed(streams_[1], static_cast<std::int64_t>(time - previous_time_));
+  put_[1] = write_signed(put_[1], static_cast<std::int64_t>(time - previous_time_));
   previous_time_ = time;
   if (is_allocation(kind)) {
-    put_varint(streams_[2], e.size);
-    put_varint(streams_[3], e.site);
-    const std::uint64_t* slack = slack_.find(e.size);
-    if (slack != nullptr && *slack == e.slack) {
+    put_[2] = write_varint(put_[2], e.size);
+    put_[3] = write_varint(put_[3], e.site);
+    bool found;
+    std::uint64_t& slack = slack_.find_or_put(e.size, e.slack, found);
+    if (found && slack == e.slack) {
       head |= 0x80;
     } else {
-      put_varint(streams_[4], e.slack);
-      slack_.put(e.size, e.slack);
+      put_[4] = write_varint(put_[4], e.slack);
+      slack = e.slack;
     }
-    if (aligned_kind(kind)) streams_[4].push_back(static_cast<char>(e.align_log2));
+    if (aligned_kind(kind)) *put_[4]++ = static_cast<char>(e.align_log2);
     const std::uint64_t usable = e.size + e.slack;
     const std::uint64_t* freed = last_freed_.find(usable);
     if (freed != nullptr && *freed == e.address)
@@ -212,43 +230,64 @@ void EventCodec::encode(const RawEvent& e) {
     else if (e.address == previous_end_ && previous_end_ != 0)
       head |= 2 << 5;
     else
-      put_signed(streams_[5], static_cast<std::int64_t>(e.address - previous_allocation_));
+      put_[5] = write_signed(put_[5], static_cast<std::int64_t>(e.address - previous_allocation_));
     allocate(e.address, usable);
   } else if (is_free(kind)) {
-    if (const std::uint64_t* slot = by_address_.find(e.address)) {
-      const auto index = static_cast<std::uint32_t>(*slot);
-      put_varint(streams_[6], std::uint64_t{index} + 1);
-      release(index);
+    std::uint64_t slot;
+    if (by_address_.take(e.address, slot)) {
+      put_[6] = write_varint(put_[6], slot + 1);
+      release(static_cast<std::uint32_t>(slot));
     } else {
       head |= 1 << 5;
-      put_signed(streams_[5], static_cast<std::int64_t>(e.address - previous_allocation_));
+      put_[5] = write_signed(put_[5], static_cast<std::int64_t>(e.address - previous_allocation_));
     }
   } else {
-    put_varint(streams_[7], e.size);
-    put_varint(streams_[7], e.site);
-    put_varint(streams_[7], e.address);
+    put_[7] = write_varint(put_[7], e.size);
+    put_[7] = write_varint(put_[7], e.site);
+    put_[7] = write_varint(put_[7], e.address);
   }
-  streams_[0].push_back(static_cast<char>(head));
+  *put_[0]++ = static_cast<char>(head);
 }
 
-void EventCodec::encode_block(const RawEvent* events, std::size_t count, std::uint64_t start_tsc, std::string& out) {
+void EventCodec::encode_block(const Span* spans, std::size_t span_count, std::uint64_t start_tsc, std::string& out, int level) {
   previous_time_ = start_tsc >> kTickShift;
-  for (std::string& stream : streams_) stream.clear();
-  for (std::size_t i = 0; i < count; ++i) encode(events[i]);
+  std::size_t count = 0;
+  for (std::size_t s = 0; s < span_count; ++s) count += spans[s].count;
+  for (int k = 0; k < kStreams; ++k) {
+    if (buffers_[k].size() < count * kStreamBytesPerEvent[k]) buffers_[k].resize(count * kStreamBytesPerEvent[k]);
+    put_[k] = buffers_[k].data();
+  }
+  constexpr std::size_t kAhead = 8;  // the maps' slots of the event this far ahead, fetched while this one is encoded
+  for (std::size_t s = 0; s < span_count; ++s) {
+    const RawEvent* events = spans[s].events;
+    const std::size_t n = spans[s].count;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + kAhead < n) {
+        const RawEvent& next = events[i + kAhead];
+        by_address_.prefetch(next.address);
+        if (is_allocation(static_cast<EventKind>(next.kind))) {
+          slack_.prefetch(next.size);
+          last_freed_.prefetch(next.size + next.slack);
+        }
+      }
+      encode(events[i]);
+    }
+  }
   if (compressor_ == nullptr) compressor_ = ZSTD_createCCtx();
-  for (const std::string& stream : streams_) {
-    put_varint(out, stream.size());
-    if (stream.size() <= 32) {
+  for (int k = 0; k < kStreams; ++k) {
+    const char* stream = buffers_[k].data();
+    const auto size = static_cast<std::size_t>(put_[k] - stream);
+    put_varint(out, size);
+    if (size <= 32) {
       put_varint(out, 0);  // stored as it is
-      out += stream;
+      out.append(stream, size);
       continue;
     }
-    packed_.resize(ZSTD_compressBound(stream.size()));
-    const std::size_t n =
-        ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(compressor_), packed_.data(), packed_.size(), stream.data(), stream.size(), 1);
-    if (ZSTD_isError(n) || n >= stream.size()) {
+    packed_.resize(ZSTD_compressBound(size));
+    const std::size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(compressor_), packed_.data(), packed_.size(), stream, size, level);
+    if (ZSTD_isError(n) || n >= size) {
       put_varint(out, 0);
-      out += stream;
+      out.append(stream, size);
     } else {
       put_varint(out, n);
       out.append(packed_.data(), n);
@@ -319,6 +358,7 @@ bool EventCodec::decode(Cursor* s, Event& e) {
       const std::uint64_t slot = s[6].varint();
       if (slot == 0 || slot > slots_.size()) return false;
       e.address = slots_[slot - 1].address;
+      by_address_.erase(e.address);
       release(static_cast<std::uint32_t>(slot - 1));
     } else {
       e.address = previous_allocation_ + static_cast<std::uint64_t>(s[5].signed_varint());

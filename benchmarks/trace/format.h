@@ -17,10 +17,11 @@
 // naming its offset. All integers little-endian; varint = LEB128, zigzag for signed.
 //
 // The writer drains every chunk as far as it is filled, every millisecond, so a thread's events come
-// in several blocks (in its order) and the file is close to time order across threads.
+// in several blocks (in its order) and the file is close to time order across threads; the chunks
+// of one thread it finds together in a pass are one block (at most kEventsABlock events).
 //
 // Block payloads (raw):
-//   events     varint thread (the kernel's tid), varint thread_seq (its chunk), varint first event
+//   events     varint thread (the kernel's tid), varint thread_seq (its first chunk's), varint first event
 //              number (the thread's), varint count, varint pass (monotonic ns when the writer began
 //              the drain that read these: every event an image's threads had finished writing by
 //              then is in this block or an earlier one), then the events as EventCodec encodes
@@ -62,7 +63,8 @@
 namespace bench::trace {
 
 inline constexpr char kFileMagic[8] = {'B', 'N', 'C', 'H', 'T', 'R', 'C', '\n'};
-inline constexpr std::uint32_t kFileVersion = 2;          // 2: a block's checksum covers its header
+inline constexpr std::uint32_t kFileVersion = 3;          // 2: a block's checksum covers its header; 3: an events block
+                                                          // holds up to kEventsABlock events (a thread's chunks together)
 inline constexpr std::uint32_t kBlockMagic = 0x4b4c4254;  // "TBLK"
 inline constexpr int kTickShift = 4;                      // time in units of 16 TSC ticks (about 6 ns here): a free
                                                           // stamped before it is forwarded stays before an allocation of
@@ -128,8 +130,21 @@ class FlatMap {
       if (slots_[i].first == kEmpty) return nullptr;
     }
   }
-  void put(std::uint64_t key, std::uint64_t value);
-  void erase(std::uint64_t key);
+  // The key's value, put as `value` if the key was not there (`found` says which): one probe for
+  // "look up, then set". The reference holds until the next put.
+  std::uint64_t& find_or_put(std::uint64_t key, std::uint64_t value, bool& found);
+  void put(std::uint64_t key, std::uint64_t value) {
+    bool found;
+    find_or_put(key, value, found) = value;
+  }
+  // Erases the key; its value, if it was there. One probe for "look up, then erase".
+  bool take(std::uint64_t key, std::uint64_t& value);
+  void erase(std::uint64_t key) {
+    std::uint64_t value;
+    take(key, value);
+  }
+  // Brings the key's first slot into the cache ahead of its use.
+  void prefetch(std::uint64_t key) const { __builtin_prefetch(&slots_[index(key)]); }
 
  private:
   static constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
@@ -140,6 +155,16 @@ class FlatMap {
   int shift_ = 54;  // 64 - log2(size)
 };
 
+// A run of events one thread wrote in order (a chunk, or the part of it not yet drained).
+struct Span {
+  const RawEvent* events;
+  std::size_t count;
+};
+
+// The most events one events block holds: a thread's consecutive chunks drained together are one
+// block, so that each stream is compressed once per 32768 events rather than once per chunk.
+inline constexpr std::uint32_t kEventsABlock = 32768;
+
 // The events' encoding (above), with the state one process image's blocks share: its live blocks'
 // slots and the addresses last freed by usable size. One codec an image, fed in file order.
 class EventCodec {
@@ -148,29 +173,40 @@ class EventCodec {
   ~EventCodec();
   EventCodec(const EventCodec&) = delete;
   EventCodec& operator=(const EventCodec&) = delete;
-  // Appends the block's events, encoded and compressed stream by stream.
-  void encode_block(const RawEvent* events, std::size_t count, std::uint64_t start_tsc, std::string& out);
+  // Appends the block of the spans' events (one thread's, in its order), encoded and compressed
+  // stream by stream at zstd `level`.
+  void encode_block(const Span* spans, std::size_t span_count, std::uint64_t start_tsc, std::string& out, int level = 1);
+  void encode_block(const RawEvent* events, std::size_t count, std::uint64_t start_tsc, std::string& out) {
+    const Span span{events, count};
+    encode_block(&span, 1, start_tsc, out);
+  }
   // Appends `count` decoded events (time_ns in TSC ticks: the caller turns them into time). False
   // when the bytes do not decode.
   bool decode_block(Cursor& in, std::size_t count, std::uint64_t start_tsc, std::vector<Event>& events);
 
  private:
   static constexpr int kStreams = 8;
+  // The most bytes one event adds to each stream (varints of 64 bits take 10).
+  static constexpr std::size_t kStreamBytesPerEvent[kStreams] = {1, 10, 10, 5, 11, 10, 5, 30};
   struct Live {
     std::uint64_t address, usable;
   };
   void encode(const RawEvent& event);
   bool decode(Cursor* streams, Event& event);
   std::uint32_t allocate(std::uint64_t address, std::uint64_t usable);
-  void release(std::uint32_t slot);
+  void release(std::uint32_t slot);  // the slot's block ended (its address already out of by_address_)
   std::uint64_t previous_time_ = 0;
   std::uint64_t previous_allocation_ = 0, previous_end_ = 0;
   std::vector<Live> slots_;
   std::vector<std::uint32_t> free_slots_;
-  FlatMap by_address_;  // address -> slot
-  FlatMap last_freed_;  // usable size -> the address last freed with it
-  FlatMap slack_;       // size -> the slack its last allocation had
-  std::string streams_[kStreams];
+  FlatMap by_address_;             // address -> slot
+  FlatMap last_freed_;             // usable size -> the address last freed with it
+  FlatMap slack_;                  // size -> the slack its last allocation had
+  std::string streams_[kStreams];  // decoding: the block's streams, decompressed
+  // Encoding: each stream written through a cursor into a buffer sized for the block's events
+  // (kStreamBytesPerEvent), not appended byte by byte.
+  std::vector<char> buffers_[kStreams];
+  char* put_[kStreams] = {};
   std::string packed_;
   void* compressor_ = nullptr;    // ZSTD_CCtx
   void* decompressor_ = nullptr;  // ZSTD_DCtx

@@ -191,7 +191,7 @@ void TraceFile::read(TraceVisitor& visitor) const {
         c.varint();  // first event number
         const std::uint64_t count = c.varint();
         const auto pass_ns = static_cast<std::int64_t>(c.varint());
-        if (c.bad || count > kEventsPerChunk) throw broken("events");
+        if (c.bad || count > kEventsABlock) throw broken("events");
         events.clear();
         // The writer's deltas start from the start_tsc the process read (the header's).
         if (!codec.decode_block(c, count, start_tsc, events)) throw broken("events");

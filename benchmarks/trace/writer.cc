@@ -156,6 +156,12 @@ struct Writer {
   WriterStats stats;
   std::int64_t next_scan = 0, next_residency = 0, next_clock = 0;
   std::string scratch;  // an events block being encoded (reused)
+  struct Part {         // a chunk with events to drain
+    std::uint32_t thread, seq, index, used;
+    bool ready;
+  };
+  std::vector<Span> spans_;
+  std::vector<Part> parts_;
 
   void scan() {
     DIR* dir = ::opendir(rings.c_str());
@@ -247,43 +253,45 @@ struct Writer {
     image.names_written = used;
   }
 
-  void events(Image& image, std::uint32_t index, std::uint32_t from, std::uint32_t used, std::int64_t pass_ns) {
-    ChunkSlot* slots = reinterpret_cast<ChunkSlot*>(reinterpret_cast<char*>(image.ring) + ring_chunk_slots_offset());
-    const auto* chunk = reinterpret_cast<const RawEvent*>(reinterpret_cast<const char*>(image.ring) + ring_chunks_offset() +
-                                                          std::uint64_t{index} * kChunkBytes);
-    const ChunkSlot& slot = slots[index];
-    used = std::min(used, kEventsPerChunk);
-    std::string& raw = scratch;
-    raw.clear();
-    raw.reserve(std::size_t{used - from} * 24 + 64);
-    put_varint(raw, slot.thread);
-    put_varint(raw, slot.thread_seq);
-    put_varint(raw, slot.first_event + from);
-    put_varint(raw, used - from);
-    put_varint(raw, static_cast<std::uint64_t>(pass_ns));
-    image.codec.encode_block(chunk + from, used - from, image.ring->start_tsc, raw);
-    image.file.block(BlockType::events, raw, /*compress=*/false);  // its streams are, each apart
-    image.events += used - from;
-    stats.events += used - from;
-    stats.raw_bytes += std::uint64_t{used - from} * sizeof(RawEvent);
+  const RawEvent* chunk_events(const Image& image, std::uint32_t index) const {
+    return reinterpret_cast<const RawEvent*>(reinterpret_cast<const char*>(image.ring) + ring_chunks_offset() +
+                                             std::uint64_t{index} * kChunkBytes);
   }
 
-  // Every chunk as far as it is filled, a thread's in the order it filled them; a chunk handed over
-  // (ready) is given back to the process. Its pages stay: punching them out of the file cost the
-  // program a fault a page and every CPU a TLB shootdown, measured; threads take the lowest free
-  // chunk, so the ring's resident part is what the longest burst used (record_ring_bytes).
+  // One events block: a thread's events from `first_event` on, in the spans' order.
+  void events(Image& image, const ChunkSlot& first, std::uint64_t first_event, const std::vector<Span>& spans, std::int64_t pass_ns) {
+    std::uint64_t count = 0;
+    for (const Span& s : spans) count += s.count;
+    std::string& raw = scratch;
+    raw.clear();
+    raw.reserve(count * 24 + 64);
+    put_varint(raw, first.thread);
+    put_varint(raw, first.thread_seq);
+    put_varint(raw, first_event);
+    put_varint(raw, count);
+    put_varint(raw, static_cast<std::uint64_t>(pass_ns));
+    image.codec.encode_block(spans.data(), spans.size(), image.ring->start_tsc, raw);
+    image.file.block(BlockType::events, raw, /*compress=*/false);  // its streams are, each apart
+    image.events += count;
+    stats.events += count;
+    stats.raw_bytes += count * sizeof(RawEvent);
+  }
+
+  // Every chunk as far as it is filled, a thread's in the order it filled them, its consecutive
+  // chunks in one block (up to kEventsABlock events: each stream compressed once for them all, not
+  // once a chunk); a chunk handed over (ready) is given back to the process once its block is
+  // written. Its pages stay: punching them out of the file cost the program a fault a page and
+  // every CPU a TLB shootdown, measured; threads take the lowest free chunk, so the ring's resident
+  // part is what the longest burst used (record_ring_bytes).
   void drain(Image& image) {
     const std::int64_t pass = monotonic_now();  // what this pass has read was written before it
     ChunkSlot* slots = reinterpret_cast<ChunkSlot*>(reinterpret_cast<char*>(image.ring) + ring_chunk_slots_offset());
-    struct Part {
-      std::uint32_t thread, seq, index, used;
-      bool ready;
-    };
-    std::vector<Part> parts;
+    std::vector<Part>& parts = parts_;
+    parts.clear();
     for (std::uint32_t i = 0; i < kChunks; ++i) {
       const auto state = static_cast<ChunkState>(slots[i].state.load(std::memory_order_acquire));
       if (state == ChunkState::free) continue;
-      const std::uint32_t used = slots[i].used.load(std::memory_order_acquire);
+      const std::uint32_t used = std::min(slots[i].used.load(std::memory_order_acquire), kEventsPerChunk);
       image.chunks_touched = std::max(image.chunks_touched, i + 1);
       if (state == ChunkState::ready || used > image.drained[i])
         parts.push_back({slots[i].thread, slots[i].thread_seq, i, used, state == ChunkState::ready});
@@ -292,13 +300,30 @@ struct Writer {
     sites(image);  // first: every site an event names is published before its chunk
     std::sort(parts.begin(), parts.end(),
               [](const Part& a, const Part& b) { return a.thread != b.thread ? a.thread < b.thread : a.seq < b.seq; });
-    for (const Part& p : parts) {
-      if (p.used > image.drained[p.index]) events(image, p.index, image.drained[p.index], p.used, pass);
-      image.drained[p.index] = p.used;
-      if (!p.ready) continue;
-      image.drained[p.index] = 0;
-      slots[p.index].used.store(0, std::memory_order_relaxed);  // before it is free: a new owner's chunk starts empty
-      slots[p.index].state.store(static_cast<std::uint32_t>(ChunkState::free), std::memory_order_release);
+    constexpr std::size_t kChunksABlock = kEventsABlock / kEventsPerChunk;
+    for (std::size_t i = 0; i < parts.size();) {
+      // A run of one thread's parts whose events follow each other: one block.
+      const ChunkSlot& head = slots[parts[i].index];
+      const std::uint64_t first_event = head.first_event + image.drained[parts[i].index];
+      std::uint64_t next_event = first_event;
+      spans_.clear();
+      std::size_t j = i;
+      for (; j < parts.size() && j - i < kChunksABlock; ++j) {
+        const Part& p = parts[j];
+        const std::uint32_t from = image.drained[p.index];
+        if (p.thread != parts[i].thread || slots[p.index].first_event + from != next_event) break;
+        if (p.used > from) spans_.push_back({chunk_events(image, p.index) + from, p.used - from});
+        next_event = slots[p.index].first_event + p.used;
+      }
+      if (!spans_.empty()) events(image, head, first_event, spans_, pass);
+      for (; i < j; ++i) {
+        const Part& p = parts[i];
+        image.drained[p.index] = p.used;
+        if (!p.ready) continue;
+        image.drained[p.index] = 0;
+        slots[p.index].used.store(0, std::memory_order_relaxed);  // before it is free: a new owner's chunk starts empty
+        slots[p.index].state.store(static_cast<std::uint32_t>(ChunkState::free), std::memory_order_release);
+      }
     }
   }
 
@@ -554,7 +579,7 @@ TraceWriter::TraceWriter(std::string ring_directory, std::string trace_directory
     ::close(control[1]);
     throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
   }
-  Writer writer{std::move(ring_directory), std::move(trace_directory), residency_every.count(), {}, {}, 0, 0, 0, {}};
+  Writer writer{std::move(ring_directory), std::move(trace_directory), residency_every.count(), {}, {}, 0, 0, 0, {}, {}, {}};
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error(std::string("fork (the trace writer): ") + std::strerror(errno));
   if (pid == 0) {
