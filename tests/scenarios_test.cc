@@ -156,6 +156,19 @@ TEST(ProgramReport, EveryBoundIsAnErrorNamingIt) {
     EXPECT_EQ(reader.consume(burst, second).size(), kMaxProgramMessagesPerWindow);
     expect_over_limit(reader, "counter count same 0\n", second + second / 2, "within one second");
   }
+  {
+    // A line over kMaxLine is an error whether it arrives in pieces or whole in one read.
+    const std::string long_line = "counter bytes x " + std::string(kMaxLine, '1') + "\n";
+    ProgramReportReader reader;
+    std::vector<ProgramMessage> m = reader.consume(long_line, 0);
+    ASSERT_EQ(m.size(), 1u);
+    EXPECT_EQ(m[0].kind, ProgramMessage::Kind::malformed);
+    EXPECT_NE(m[0].text.find("longer than 4096 bytes"), std::string::npos) << m[0].text;
+    m = reader.consume(long_line.substr(0, kMaxLine + 1), 0);
+    ASSERT_EQ(m.size(), 1u);
+    EXPECT_EQ(m[0].kind, ProgramMessage::Kind::malformed);
+    EXPECT_EQ(reader.consume("phase after\n", 0).size(), 1u);  // the stream goes on after it
+  }
 }
 
 }  // namespace

@@ -19,6 +19,10 @@ std::vector<ProgramMessage> ProgramReportReader::consume(std::string_view bytes,
   pending_.append(bytes);
   std::size_t start = 0;
   for (std::size_t newline; (newline = pending_.find('\n', start)) != std::string::npos; start = newline + 1) {
+    if (newline - start > kMaxLine) {  // whole, but too long: the same error as one still arriving
+      messages.push_back({ProgramMessage::Kind::malformed, pending_.substr(start, 80) + "... (a line longer than 4096 bytes)"});
+      continue;
+    }
     ProgramMessage message = parse_line(std::string_view(pending_).substr(start, newline - start));
     if (std::string broken = limit_broken(message, now_ns); !broken.empty()) {
       messages.push_back({ProgramMessage::Kind::over_limit, std::move(broken)});
