@@ -1,13 +1,15 @@
 // The program the heap map's tests run (tests/integration/test_heap_map.py): a heap of known shape.
 //
-//   bench_heap_shape [PAGES] [--uncovered=N]
+//   bench_heap_shape [PAGES] [--uncovered=N] [--two-chains=N]
 //
 // Region A: PAGES pages' worth of 48-byte blocks (64-byte chunks under glibc), every block written;
 // then all but the first block of every 64 freed: one live block pins each page. Region B: as many
 // blocks, all freed: free pages the allocator keeps. Region C: one 1 MiB block, written and kept:
 // used. A guard block after B keeps glibc from trimming B off the top of its heap. With
 // --uncovered=N it also allocates N blocks through glibc's __libc_malloc, which an interposer of
-// malloc does not see, and frees them with free(): frees of blocks it never saw. Then it exits.
+// malloc does not see, and frees them with free(): frees of blocks it never saw. With --two-chains=N
+// it also makes N calls from one caller at one stack depth, reached by two call chains in turn (the
+// recorder's stack cache must keep both). Then it exits.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -29,12 +31,32 @@ extern "C" void* __libc_malloc(std::size_t);
   return p;
 }
 
+// One caller of malloc at one depth under two chains: the same return address and stack pointer at
+// the call, a different frame above it. noipa: neither folded into the other nor inlined.
+[[gnu::noipa]] void* shared_caller(std::size_t bytes) {
+  void* p = std::malloc(bytes);
+  asm volatile("" : : "r"(p) : "memory");  // not a tail call
+  return p;
+}
+[[gnu::noipa]] void* chain_a(std::size_t bytes) {
+  void* p = shared_caller(bytes);
+  asm volatile("" : : "r"(p) : "memory");
+  return p;
+}
+[[gnu::noipa]] void* chain_b(std::size_t bytes) {
+  void* p = shared_caller(bytes + 1);
+  asm volatile("" : : "r"(p) : "memory");
+  return p;
+}
+
 int main(int argc, char** argv) {
-  long pages = 1024, uncovered = 0;
+  long pages = 1024, uncovered = 0, two_chains = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string argument = argv[i];
     if (argument.rfind("--uncovered=", 0) == 0)
       uncovered = std::atol(argument.c_str() + 12);
+    else if (argument.rfind("--two-chains=", 0) == 0)
+      two_chains = std::atol(argument.c_str() + 13);
     else
       pages = std::atol(argv[i]);
   }
@@ -51,6 +73,7 @@ int main(int argc, char** argv) {
     if (i % 64 != 0) std::free(a[i]);
   for (void* p : b) std::free(p);
   for (long i = 0; i < uncovered; ++i) std::free(__libc_malloc(32));
+  for (long i = 0; i < two_chains; ++i) std::free(i % 2 == 0 ? chain_a(24) : chain_b(24));
   std::printf("pinned %zu pages, freed %zu blocks, kept %p %p\n", blocks / 64, blocks, guard, c);
   return 0;
 }

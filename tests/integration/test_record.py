@@ -81,6 +81,26 @@ class AgreesWithTheHeapMap(Tmp):
             self.assertEqual(row["record_traces"], 1)
             self.assertIn("recorded into", row["label"])
 
+    def test_one_caller_reached_by_two_chains_is_cached_under_both(self):
+        # 20,000 calls from one return address at one stack pointer, the frame above it alternating:
+        # a cache of one entry a key would miss on every call; both chains stay cached, and every
+        # site the cache gives is the one libgcc unwinds (--check-unwind).
+        proc, rows, _ = record(
+            "--check-unwind",
+            "--benchmark_filter=^command/glibc$",
+            "--",
+            HEAP_SHAPE,
+            "16",
+            "--two-chains=20000",
+            cwd=self.tmp,
+        )
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        row = rows["command/glibc"]
+        self.assertGreater(row["record_events"], 40000)
+        self.assertLess(row["record_unwind_misses"], 1000, row["record_unwind_misses"])
+        self.assertGreater(row["record_unwind_checked"], 20000)
+        self.assertEqual(row["record_unwind_disagreed"], 0)
+
     def test_a_cleared_map_and_a_fragmented_one(self):
         proc, rows, suite = record(
             "--heap-map", "--benchmark_filter=^(map|fragment)/glibc/", "--sizes=100000", "--settle=200ms", cwd=self.tmp
