@@ -17,6 +17,7 @@
 
 #include "benchmarks/replay/converter.h"
 #include "benchmarks/replay/replayer.h"
+#include "benchmarks/trace/analysis.h"
 #include "benchmarks/trace/format.h"
 #include "benchmarks/trace/reader.h"
 #include "benchmarks/trace/ring.h"
@@ -91,6 +92,15 @@ class TraceBuilder {
     trace::put_u64(raw, static_cast<std::uint64_t>(kOriginNs + time_us * 1000));
     raw += name;
     return block(trace::BlockType::phase, raw);
+  }
+  // A residency snapshot named `moment` at `time_us` (no resident pages: only the live blocks are read).
+  TraceBuilder& residency(std::int64_t time_us, const std::string& moment) {
+    std::string raw;
+    trace::put_u64(raw, static_cast<std::uint64_t>(kOriginNs + time_us * 1000));
+    trace::put_varint(raw, moment.size());
+    raw += moment;
+    trace::put_varint(raw, 0);
+    return block(trace::BlockType::residency, raw);
   }
   TraceBuilder& end() { return block(trace::BlockType::end, "reason exit\ndropped 0\n"); }
 
@@ -482,6 +492,28 @@ TEST_F(ReplayTest, AnExceptionFromThePhaseCallbackIsRethrownAfterTheThreadsEnd) 
 }
 
 // 400 drain passes of 1,000 events each: the merge holds a few passes' events, not the trace.
+// The writer holds each thread's events until a flush, so one thread's free can be read before the
+// allocation another thread made, or after a third thread's reuse of the address: the analysis ends
+// each block at its free's time either way.
+TEST_F(ReplayTest, TheAnalysisEndsABlockAtItsFreeWhateverOrderTheThreadsBlocksCome) {
+  TraceBuilder trace;
+  trace.events(2, 1, {{EventKind::free, 20, 0x10000}});  // X freed by thread 2 ...
+  trace.events(1, 1,
+               {{EventKind::malloc, 10, 0x10000, 32},          // ... allocated by thread 1
+                {EventKind::malloc, 30, 0x20000, 32},          // Z: never freed
+                {EventKind::malloc, 40, 0x30000, 32}});        // Y
+  trace.events(3, 1, {{EventKind::malloc, 70, 0x30000, 32}});  // Y's address taken again ...
+  trace.events(2, 1, {{EventKind::free, 60, 0x30000}});        // ... after thread 2 freed Y
+  trace.residency(65, "moment").end();
+  trace.write(path("100.0.trace"));
+  const trace::TraceAnalysis analysis = trace::analyse_recording(directory_);
+  std::map<std::string, double> counters;
+  for (const CounterValue& c : analysis.counters) counters[c.name] = c.value;
+  EXPECT_EQ(counters["trace_moment_live_blocks"], 1);  // Z alone
+  EXPECT_EQ(counters["trace_moment_live"], 32);
+  EXPECT_EQ(counters["trace_unknown_frees"], 0);
+}
+
 TEST_F(ReplayTest, TheConverterHoldsAFewPassesOfEventsNotTheTrace) {
   TraceBuilder trace;
   std::int64_t t = 1;

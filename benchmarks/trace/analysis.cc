@@ -39,7 +39,29 @@ class Lives : public TraceVisitor {
   std::uint64_t unknown_frees = 0, reused_live = 0;
   std::unordered_map<std::uint64_t, std::int64_t> first_in_granule;  // granule -> earliest allocation
 
-  void events(std::uint32_t, const std::vector<Event>& events, std::int64_t) override {
+  // The writer holds each thread's events to a flush, and writes them thread by thread: a period's
+  // blocks (one pass value, format.h) are taken together, in time order, so that one thread's free is
+  // seen before another thread's reuse of the address and after its allocation.
+  void events(std::uint32_t, const std::vector<Event>& events, std::int64_t pass) override {
+    if (pass != period_pass_) settle();
+    period_pass_ = pass;
+    period_.insert(period_.end(), events.begin(), events.end());
+  }
+
+  void finish() {
+    settle();
+    for (const auto& [address, block] : live_) close_(address, block, kNever);
+    live_.clear();
+  }
+
+ private:
+  void settle() {
+    std::stable_sort(period_.begin(), period_.end(), [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; });
+    take(period_);
+    period_.clear();
+  }
+
+  void take(const std::vector<Event>& events) {
     for (const Event& e : events) {
       if (is_allocation(e.kind)) {
         auto [it, added] = live_.try_emplace(e.address, Block{e.time_ns, e.size + e.slack, e.site});
@@ -66,12 +88,8 @@ class Lives : public TraceVisitor {
     }
   }
 
-  void finish() {
-    for (const auto& [address, block] : live_) close_(address, block, kNever);
-    live_.clear();
-  }
-
- private:
+  std::vector<Event> period_;
+  std::int64_t period_pass_ = -1;
   std::function<void(std::uint64_t, const Block&, std::int64_t)> close_;
   std::unordered_map<std::uint64_t, Block> live_;
 };

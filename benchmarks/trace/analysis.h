@@ -10,11 +10,12 @@
 //
 // and the allocation sites of the blocks on pinned pages, ranked by the bytes they pin (a page's
 // 4 KiB shared among its blocks by their live bytes). A block is live at a moment T when it was
-// allocated at or before T and not freed by then; a block allocated at an address that is still
-// live (another thread's free, read later from the trace) ends the earlier block there.
+// allocated at or before T and not freed by then. The threads' events of one writer's period (the
+// blocks that carry one pass, format.h) are taken together in time order; a block allocated at an
+// address that is still live (another thread's free, in a later period) ends the earlier block there.
 //
-// Memory: the live blocks, and each named moment's pages; never the events (two passes over each
-// trace, streamed).
+// Memory: the live blocks, and each named moment's pages; of the events, one writer's period at most
+// (a second, or 131072 events); two passes over each trace, streamed.
 #pragma once
 
 #include <string>

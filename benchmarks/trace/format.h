@@ -16,15 +16,18 @@
 // a warning naming the offset where it stops. A block whose checksum or magic is wrong is an error
 // naming its offset. All integers little-endian; varint = LEB128, zigzag for signed.
 //
-// The writer drains every chunk as far as it is filled, every millisecond, so a thread's events come
-// in several blocks (in its order) and the file is close to time order across threads; the chunks
-// of one thread it finds together in a pass are one block (at most kEventsABlock events).
+// The writer drains every chunk as far as it is filled, every millisecond, and holds each thread's
+// events until it has a block's worth (kEventsABlock) or flushes (every second or 4 blocks' worth of
+// events, and at the image's end), so a thread's events come in several blocks (in its order) and the file is in time order
+// across threads to within a flush.
 //
 // Block payloads (raw):
 //   events     varint thread (the kernel's tid), varint thread_seq (its first chunk's), varint first event
 //              number (the thread's), varint count, varint pass (monotonic ns when the writer began
-//              the drain that read these: every event an image's threads had finished writing by
-//              then is in this block or an earlier one), then the events as EventCodec encodes
+//              the first drain after its previous flush: the writer holds a thread's drained events
+//              until it has a block's worth or flushes (a second, or 131072 events, later), and every block
+//              between two flushes carries that one pass; so once a block with a later pass comes,
+//              every event stamped before the pass before it has come), then the events as EventCodec encodes
 //              them (EventCodec), field by field in eight streams, each as varint length, varint
 //              stored length (0: not compressed) and its bytes (zstd when it pays): 0 one byte an
 //              event, kind (low 5 bits), address mode (bits 5-6) and "the slack the last

@@ -53,8 +53,8 @@ struct Mapping {
 class TraceVisitor {
  public:
   virtual ~TraceVisitor() = default;
-  // `pass_ns`: when the writer began the drain that read them (format.h): an event of the image
-  // stamped before an earlier block's pass, and not in a block yet, was still being written then.
+  // `pass_ns`: the start of the first drain after the writer's previous flush (format.h): once a
+  // block with a later pass comes, every event of the image stamped before the pass before it is in.
   virtual void events(std::uint32_t /*thread*/, const std::vector<Event>& /*events*/, std::int64_t /*pass_ns*/) {}
   virtual void site(std::uint32_t /*index*/, const Site& /*site*/) {}
   virtual void maps(const std::vector<Mapping>& /*mappings*/) {}

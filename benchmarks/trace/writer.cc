@@ -147,6 +147,18 @@ struct Image {
   std::uint32_t drained[kChunks] = {};  // how far each chunk has been drained
   EventCodec codec;                     // the image's encoding state (format.h)
   std::uint32_t chunks_touched = 0;     // one more than the highest chunk a thread ever took
+  // Events drained but not yet written: a thread's run of them, copied out of its chunks (which go
+  // back to the process at once), written as one block once it holds kEventsABlock events or at the
+  // image's next flush (Writer::kFlushEveryNs, kPeriodEvents). One pass value labels every block
+  // written between two flushes: the start of the first drain after the earlier flush (format.h).
+  struct Staged {
+    std::uint32_t thread = 0, thread_seq = 0;
+    std::uint64_t first_event = 0;
+    std::vector<RawEvent> events;
+  };
+  std::vector<Staged> staged;
+  std::size_t period_events = 0;
+  std::int64_t period_pass = -1, period_start = 0;
 };
 
 struct Writer {
@@ -160,7 +172,7 @@ struct Writer {
     std::uint32_t thread, seq, index, used;
     bool ready;
   };
-  std::vector<Span> spans_;
+  std::vector<Span> spans_, staged_spans_;
   std::vector<Part> parts_;
 
   void scan() {
@@ -258,18 +270,28 @@ struct Writer {
                                              std::uint64_t{index} * kChunkBytes);
   }
 
+  // A slow program's drains find a few hundred events a thread each millisecond; each block's streams
+  // compressed apart cost it 4-5 bytes an event (python-churn). Held to a flush, a thread's events
+  // are one block of up to kEventsABlock. What the writer holds is lost only if the writer itself is
+  // killed: at most kFlushEveryNs of events (a program killed is drained after, as before).
+  static constexpr std::int64_t kFlushEveryNs = 1'000'000'000;
+  // A period also ends after this many events (held or written): a reader that orders the threads'
+  // events by the pass (the replay's converter) holds at most about two periods of them, whatever the
+  // program's rate.
+  static constexpr std::size_t kPeriodEvents = 4 * kEventsABlock;
+
   // One events block: a thread's events from `first_event` on, in the spans' order.
-  void events(Image& image, const ChunkSlot& first, std::uint64_t first_event, const std::vector<Span>& spans, std::int64_t pass_ns) {
+  void events(Image& image, std::uint32_t thread, std::uint32_t thread_seq, std::uint64_t first_event, const std::vector<Span>& spans) {
     std::uint64_t count = 0;
     for (const Span& s : spans) count += s.count;
     std::string& raw = scratch;
     raw.clear();
     raw.reserve(count * 24 + 64);
-    put_varint(raw, first.thread);
-    put_varint(raw, first.thread_seq);
+    put_varint(raw, thread);
+    put_varint(raw, thread_seq);
     put_varint(raw, first_event);
     put_varint(raw, count);
-    put_varint(raw, static_cast<std::uint64_t>(pass_ns));
+    put_varint(raw, static_cast<std::uint64_t>(image.period_pass));
     image.codec.encode_block(spans.data(), spans.size(), image.ring->start_tsc, raw);
     image.file.block(BlockType::events, raw, /*compress=*/false);  // its streams are, each apart
     image.events += count;
@@ -277,14 +299,61 @@ struct Writer {
     stats.raw_bytes += count * sizeof(RawEvent);
   }
 
+  void write_staged(Image& image, Image::Staged& run) {
+    if (run.events.empty()) return;
+    staged_spans_.assign(1, Span{run.events.data(), run.events.size()});
+    events(image, run.thread, run.thread_seq, run.first_event, staged_spans_);
+    run.events.clear();
+  }
+
+  // Writes what the image holds; the next drain starts a new period.
+  void flush(Image& image) {
+    for (Image::Staged& run : image.staged) write_staged(image, run);
+    image.staged.clear();  // the threads of the next period (one that ended is not held for)
+    image.period_pass = -1;
+    image.period_events = 0;
+  }
+
+  // A thread's run of events drained in this pass: added to what the image holds of that thread, or
+  // written at once when it alone is an eighth of a block (4096 events: compressed as well as more,
+  // and not copied) and nothing of the thread is held.
+  void take(Image& image, const ChunkSlot& head, std::uint64_t first_event, const std::vector<Span>& spans) {
+    std::size_t count = 0;
+    for (const Span& s : spans) count += s.count;
+    image.period_events += count;
+    Image::Staged* run = nullptr;
+    for (Image::Staged& r : image.staged)
+      if (r.thread == head.thread) run = &r;
+    if (run == nullptr) {
+      image.staged.emplace_back();
+      run = &image.staged.back();
+      run->thread = head.thread;
+    }
+    if (!run->events.empty() && (run->first_event + run->events.size() != first_event || run->events.size() + count > kEventsABlock))
+      write_staged(image, *run);
+    if (run->events.empty() && count >= kEventsABlock / 8) {
+      events(image, head.thread, head.thread_seq, first_event, spans);
+      return;
+    }
+    if (run->events.empty()) {
+      run->thread_seq = head.thread_seq;
+      run->first_event = first_event;
+    }
+    for (const Span& s : spans) run->events.insert(run->events.end(), s.events, s.events + s.count);
+  }
+
   // Every chunk as far as it is filled, a thread's in the order it filled them, its consecutive
-  // chunks in one block (up to kEventsABlock events: each stream compressed once for them all, not
-  // once a chunk); a chunk handed over (ready) is given back to the process once its block is
-  // written. Its pages stay: punching them out of the file cost the program a fault a page and
-  // every CPU a TLB shootdown, measured; threads take the lowest free chunk, so the ring's resident
-  // part is what the longest burst used (record_ring_bytes).
+  // chunks taken together (take(): held, or written as one block of up to kEventsABlock events); a
+  // chunk handed over (ready) is given back to the process once its events are taken. Its pages
+  // stay: punching them out of the file cost the program a fault a page and every CPU a TLB
+  // shootdown, measured; threads take the lowest free chunk, so the ring's resident part is what the
+  // longest burst used (record_ring_bytes).
   void drain(Image& image) {
     const std::int64_t pass = monotonic_now();  // what this pass has read was written before it
+    if (image.period_pass < 0) {
+      image.period_pass = pass;
+      image.period_start = pass;
+    }
     ChunkSlot* slots = reinterpret_cast<ChunkSlot*>(reinterpret_cast<char*>(image.ring) + ring_chunk_slots_offset());
     std::vector<Part>& parts = parts_;
     parts.clear();
@@ -296,13 +365,14 @@ struct Writer {
       if (state == ChunkState::ready || used > image.drained[i])
         parts.push_back({slots[i].thread, slots[i].thread_seq, i, used, state == ChunkState::ready});
     }
-    if (parts.empty()) return;
-    sites(image);  // first: every site an event names is published before its chunk
-    std::sort(parts.begin(), parts.end(),
-              [](const Part& a, const Part& b) { return a.thread != b.thread ? a.thread < b.thread : a.seq < b.seq; });
+    if (!parts.empty()) {
+      sites(image);  // first: every site an event names is published before its chunk
+      std::sort(parts.begin(), parts.end(),
+                [](const Part& a, const Part& b) { return a.thread != b.thread ? a.thread < b.thread : a.seq < b.seq; });
+    }
     constexpr std::size_t kChunksABlock = kEventsABlock / kEventsPerChunk;
     for (std::size_t i = 0; i < parts.size();) {
-      // A run of one thread's parts whose events follow each other: one block.
+      // A run of one thread's parts whose events follow each other: taken together.
       const ChunkSlot& head = slots[parts[i].index];
       const std::uint64_t first_event = head.first_event + image.drained[parts[i].index];
       std::uint64_t next_event = first_event;
@@ -315,7 +385,7 @@ struct Writer {
         if (p.used > from) spans_.push_back({chunk_events(image, p.index) + from, p.used - from});
         next_event = slots[p.index].first_event + p.used;
       }
-      if (!spans_.empty()) events(image, head, first_event, spans_, pass);
+      if (!spans_.empty()) take(image, head, first_event, spans_);
       for (; i < j; ++i) {
         const Part& p = parts[i];
         image.drained[p.index] = p.used;
@@ -325,6 +395,7 @@ struct Writer {
         slots[p.index].state.store(static_cast<std::uint32_t>(ChunkState::free), std::memory_order_release);
       }
     }
+    if (image.period_events >= kPeriodEvents || pass - image.period_start >= kFlushEveryNs) flush(image);
   }
 
   // The process's resident anonymous private writable pages, its interposer's own memory left out.
@@ -396,6 +467,7 @@ struct Writer {
 
   void finish_image(Image& image, const std::string& reason) {
     drain(image);
+    flush(image);
     names(image);
     sites(image);
     const RingHeader& r = *image.ring;
@@ -579,7 +651,7 @@ TraceWriter::TraceWriter(std::string ring_directory, std::string trace_directory
     ::close(control[1]);
     throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
   }
-  Writer writer{std::move(ring_directory), std::move(trace_directory), residency_every.count(), {}, {}, 0, 0, 0, {}, {}, {}};
+  Writer writer{std::move(ring_directory), std::move(trace_directory), residency_every.count(), {}, {}, 0, 0, 0, {}, {}, {}, {}};
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error(std::string("fork (the trace writer): ") + std::strerror(errno));
   if (pid == 0) {

@@ -10,6 +10,7 @@ assertion depends on a duration.
 import json
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 import unittest
@@ -138,6 +139,35 @@ class AgreesWithTheHeapMap(Tmp):
         _, info = trace_info(self.folder("threads_handoff"))
         self.assertGreaterEqual(info["traces"][0]["threads"], 2)
         self.assertGreater(info["traces"][0]["kinds"].get("thread_start", 0), 1)
+
+
+def events_blocks(path):
+    """The number of events blocks in a trace file (format.h: the file header, then 20-byte block headers)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    _, text_length = struct.unpack_from("<II", data, 8)
+    at, count = 20 + text_length, 0
+    while at + 20 <= len(data):
+        _, kind, _, _, stored, _, _ = struct.unpack_from("<IBBHIII", data, at)
+        count += kind == 1
+        at += 20 + stored
+    return count
+
+
+class ASlowProgramsTrace(Tmp):
+    def test_its_events_are_held_into_few_blocks(self):
+        # 40 bursts of about 1,000 calls (blocks above pymalloc's 512 bytes), 10 ms apart: the writer drains about 40 times with events,
+        # and holds them to its flush (a second) or a block's worth: a few blocks, not one a drain.
+        script = "import time\nfor i in range(40):\n    b = [bytearray(1000) for _ in range(500)]\n    time.sleep(0.01)\n"
+        proc, rows, _ = record("--benchmark_filter=^command/glibc$", "--", "/usr/bin/python3", "-c", script, cwd=self.tmp)
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        row = rows["command/glibc"]
+        self.assertGreater(row["record_events"], 40 * 1000)
+        folder = self.folder("glibc")
+        (trace,) = [os.path.join(folder, name) for name in os.listdir(folder)]
+        self.assertLessEqual(events_blocks(trace), 10)
+        _, info = trace_info(folder)
+        self.assertGreaterEqual(info["traces"][0]["kinds"].get("malloc", 0), 40 * 500)
 
 
 class WhateverAProgramDoes(Tmp):
