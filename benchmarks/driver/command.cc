@@ -431,7 +431,7 @@ void CommandRun::handle(const ProgramMessage& message, std::int64_t now) {
     last_phase_ns_ = now;
     last_phase_cpu_ = cpu;
     if (options_.heap_map) request_heap_maps(name);
-    if (interposition_) interposition_->phase(name);
+    if (interposition_) interposition_->phase(name, measured_);
   }
   if (expected && !repeated) ++next_phase_;
   if (!options_.phases.empty() && next_phase_ >= options_.timed_phases) settling_ = true;

@@ -65,8 +65,8 @@ Interposition::~Interposition() {
     }
 }
 
-void Interposition::phase(const std::string& name) {
-  if (writer_) writer_->phase(name);
+void Interposition::phase(const std::string& name, const std::vector<pid_t>& measured) {
+  if (writer_) writer_->phase(name, measured);
 }
 
 InterpositionReading Interposition::finish() {

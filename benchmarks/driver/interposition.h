@@ -55,8 +55,9 @@ class Interposition {
   const std::string& heap_map_directory() const { return heap_map_directory_; }
   bool records() const { return writer_ != nullptr; }
 
-  // A program's phase: the recording's residency snapshot of every recorded process, now.
-  void phase(const std::string& name);
+  // A program's phase: a phase mark in every recorded process's trace, and the recording's residency
+  // snapshot of the `measured` ones (those whose RSS the row reads and the heap map asks), now.
+  void phase(const std::string& name, const std::vector<pid_t>& measured);
   // Once every process of the row is gone.
   InterpositionReading finish();
 

@@ -533,7 +533,10 @@ struct Writer {
       finish_image(image, "stopped");
   }
 
-  void phase(const std::string& name) {
+  // Every image gets the phase mark (a replay of any of them keeps the program's phases); the
+  // residency snapshot is the measured processes' only, so that the recording's classes at a phase
+  // cover what the row's RSS and the heap map's moments cover (Redis's client is recorded too).
+  void phase(const std::string& name, const std::vector<pid_t>& measured) {
     for (auto& [ring_name, image] : images) {
       if (image->over || !image->started) continue;
       std::string raw;
@@ -541,7 +544,7 @@ struct Writer {
       raw += name;
       image->file.block(BlockType::phase, raw);
       drain(*image);
-      residency(*image, name);
+      if (measured.empty() || std::find(measured.begin(), measured.end(), image->pid) != measured.end()) residency(*image, name);
     }
   }
 
@@ -594,8 +597,16 @@ void send_line(int fd, const std::string& line) {
           if (line == "finish") {
             finishing = true;
           } else if (line.rfind("phase ", 0) == 0) {
+            // phase COUNT PID... NAME
+            std::istringstream in(line.substr(6));
+            std::size_t count = 0;
+            in >> count;
+            std::vector<pid_t> measured(count);
+            for (pid_t& pid : measured) in >> pid;
+            std::string name;
+            std::getline(in >> std::ws, name);
             writer.tick(monotonic_now(), false);
-            writer.phase(line.substr(6));
+            writer.phase(name, measured);
             send_line(status, "ok");
           }
         }
@@ -670,9 +681,11 @@ TraceWriter::~TraceWriter() {
   if (!finished_) finish();
 }
 
-void TraceWriter::phase(const std::string& name) {
+void TraceWriter::phase(const std::string& name, const std::vector<pid_t>& measured) {
   if (finished_ || control_ < 0) return;
-  const std::string line = "phase " + name + "\n";
+  std::string line = "phase " + std::to_string(measured.size());
+  for (pid_t pid : measured) line += " " + std::to_string(pid);
+  line += " " + name + "\n";
   if (::write(control_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return;
   read_until(status_, "ok", 30'000'000'000);
 }

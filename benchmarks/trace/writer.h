@@ -46,9 +46,10 @@ class TraceWriter {
   TraceWriter(const TraceWriter&) = delete;
   TraceWriter& operator=(const TraceWriter&) = delete;
 
-  // A program's phase: a phase mark and a residency snapshot of every recorded process, named
-  // `name`; returns once they are written (bounded: 30 s).
-  void phase(const std::string& name);
+  // A program's phase: a phase mark in every recorded process's trace and a residency snapshot,
+  // named `name`, of the processes in `measured` (the row's: the heap map's moments are theirs too),
+  // or of every one when it is empty; returns once they are written (bounded: 30 s).
+  void phase(const std::string& name, const std::vector<pid_t>& measured = {});
   // Drains every ring, closes every trace, stops the writer; what it wrote.
   WriterStats finish();
   pid_t pid() const { return pid_; }

@@ -102,6 +102,48 @@ class AgreesWithTheHeapMap(Tmp):
         self.assertGreater(row["record_unwind_checked"], 20000)
         self.assertEqual(row["record_unwind_disagreed"], 0)
 
+    def test_a_phase_counts_the_measured_processes_only(self):
+        # The program (python3, not measured) holds 30 MB and starts a child named `holder` (measured,
+        # --measure=holder) holding 2 MB, then reports a phase: the heap map asks only the measured
+        # child for its moment, and the recording's classes at that phase must cover the same process
+        # (Redis's scenario records its Python client beside redis-server).
+        child = (
+            "import ctypes, sys\n"
+            "ctypes.CDLL(None).prctl(15, b'holder', 0, 0, 0)\n"
+            "keep = [bytearray(4096) for _ in range(500)]\n"
+            "print('ready', flush=True)\n"
+            "sys.stdin.readline()\n"
+        )
+        parent = (
+            "import os, socket, subprocess, sys\n"
+            "s = socket.socket(fileno=int(os.environ['BENCH_REPORT_FD']))\n"
+            f"c = subprocess.Popen([sys.executable, '-c', {child!r}], stdin=subprocess.PIPE, stdout=subprocess.PIPE)\n"
+            "c.stdout.readline()\n"
+            "big = [bytearray(100000) for _ in range(300)]\n"
+            "s.sendall(b'phase held\\n')\n"
+            "s.makefile('rb').readline()\n"
+            "c.stdin.close()\n"
+            "c.wait()\n"
+        )
+        proc, rows, _ = record(
+            "--heap-map",
+            "--measure=holder",
+            "--benchmark_filter=^command/glibc$",
+            "--",
+            "/usr/bin/python3",
+            "-c",
+            parent,
+            cwd=self.tmp,
+        )
+        self.assertEqual(proc.returncode, 0, proc.stderr[-3000:])
+        row = rows["command/glibc"]
+        self.assertGreater(row["heap_held_live"], 2e6)
+        self.assertLess(row["trace_held_live"], 10e6, "the unmeasured parent's 30 MB counted")
+        for c in CLASSES + ("live",):
+            self.assertTrue(
+                close(row[f"trace_held_{c}"], row[f"heap_held_{c}"]), f"{c}: {row[f'trace_held_{c}']} vs {row[f'heap_held_{c}']}"
+            )
+
     def test_a_cleared_map_and_a_fragmented_one(self):
         proc, rows, suite = record(
             "--heap-map", "--benchmark_filter=^(map|fragment)/glibc/", "--sizes=100000", "--settle=200ms", cwd=self.tmp
