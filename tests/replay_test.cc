@@ -681,5 +681,22 @@ TEST(TraceCodec, TheMapsFindOrPutAndTakeAsTheyPutFindAndErase) {
   }
 }
 
+// The heap map reads a frame's object as the loader opened it (a link: libruby-3.1.so.3.1), the
+// recording as the kernel maps it (the file: libruby-3.1.so.3.1.2); both must name it by its file,
+// or the report finds their top pinning sites different where they are one.
+TEST(Symbols, AFrameNamesItsObjectByItsFileNotByTheLinkTheLoaderOpened) {
+  const std::filesystem::path directory = std::filesystem::temp_directory_path() / ("bench-symbols-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(directory);
+  const std::filesystem::path file = std::filesystem::read_symlink("/proc/self/exe");
+  const std::filesystem::path link = directory / "libshared.so.1";
+  std::filesystem::create_symlink(file, link);
+  const std::string through_link = symbolize_frame(link.string() + "+0x1");
+  const std::string direct = symbolize_frame(file.string() + "+0x1");
+  std::filesystem::remove_all(directory);
+  EXPECT_EQ(through_link, direct);
+  EXPECT_EQ(through_link.find("libshared"), std::string::npos) << through_link;
+  EXPECT_NE(through_link.find(file.filename().string()), std::string::npos) << through_link;
+}
+
 }  // namespace
 }  // namespace bench::trace

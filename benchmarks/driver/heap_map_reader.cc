@@ -10,8 +10,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
+#include <system_error>
 
 namespace bench {
 namespace {
@@ -74,7 +76,20 @@ std::string demangle(const std::string& name) {
   return status == 0 && text ? std::string(text.get()) : name;
 }
 
-std::string file_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+// A frame's object by the name of its file: the heap map reads paths as the loader opened them
+// (dladdr: Ruby's libruby-3.1.so.3.1, a link), the recording as the kernel maps them
+// (libruby-3.1.so.3.1.2, the file), and both must name one object alike.
+std::string file_name(const std::string& path) {
+  static std::map<std::string, std::string> names;
+  auto it = names.find(path);
+  if (it == names.end()) {
+    std::error_code failed;
+    std::string real = std::filesystem::canonical(path, failed).string();
+    if (failed || real.empty()) real = path;
+    it = names.emplace(path, real.substr(real.rfind('/') + 1)).first;
+  }
+  return it->second;
+}
 
 }  // namespace
 
