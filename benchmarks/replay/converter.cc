@@ -13,6 +13,7 @@
 #include <memory>
 #include <queue>
 #include <stdexcept>
+#include <tuple>
 #include <unordered_map>
 
 #include "benchmarks/trace/format.h"
@@ -329,11 +330,19 @@ class Converter : public trace::TraceVisitor {
   // Converts, in time order (a tie: thread events before a phase), everything stamped before
   // `watermark`, then gives up the deferrals that have waited too long.
   void release(std::int64_t watermark) {
-    using Head = std::pair<std::int64_t, std::uint32_t>;  // time, thread id
+    // Time, a free?, thread id: the trace's times are ticks of 2^kTickShift TSC cycles, and at a tie
+    // an allocation goes before another thread's free, so that a block handed over and freed within
+    // a tick is freed after it was allocated (a free and another thread's reuse of the address in one
+    // tick: the reuse is deferred to the free, below).
+    using Head = std::tuple<std::int64_t, int, std::uint32_t>;
     std::priority_queue<Head, std::vector<Head>, std::greater<>> heads;
-    for (std::uint32_t tid : listed_) heads.emplace(sources_[tid].queue.front().time, tid);
+    auto head_of = [&](std::uint32_t tid) {
+      const Held& front = sources_[tid].queue.front();
+      return Head{front.time, frees(front.kind) ? 1 : 0, tid};
+    };
+    for (std::uint32_t tid : listed_) heads.push(head_of(tid));
     while (true) {
-      const std::int64_t next_event = heads.empty() ? kNever : heads.top().first;
+      const std::int64_t next_event = heads.empty() ? kNever : std::get<0>(heads.top());
       const std::int64_t next_phase = timeline_queue_.empty() ? kNever : timeline_queue_.front().time;
       if (next_phase < next_event && next_phase < watermark) {
         const Phase p = timeline_queue_.front();
@@ -342,7 +351,7 @@ class Converter : public trace::TraceVisitor {
         continue;
       }
       if (heads.empty() || next_event >= watermark) break;
-      const std::uint32_t tid = heads.top().second;
+      const std::uint32_t tid = std::get<2>(heads.top());
       heads.pop();
       Source& source = sources_[tid];
       const Held e = source.queue.front();
@@ -351,7 +360,7 @@ class Converter : public trace::TraceVisitor {
       if (e.time < released_) ++result_.anomalies.late_events;
       released_ = std::max(released_, e.time);
       arrive(thread_of(tid), e);
-      if (!source.queue.empty()) heads.emplace(source.queue.front().time, tid);
+      if (!source.queue.empty()) heads.push(head_of(tid));
     }
     std::erase_if(listed_, [&](std::uint32_t tid) {
       Source& source = sources_[tid];

@@ -5,6 +5,8 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <queue>
+#include <tuple>
 #include <unordered_map>
 
 #include "benchmarks/interposer/heap_map.h"
@@ -29,6 +31,8 @@ struct Block {
   std::int64_t since;
   std::uint64_t bytes;
   std::uint32_t site;
+  std::uint32_t thread = 0;    // the allocating thread's
+  bool replaced_live = false;  // allocated where another block was still live (its free not yet seen)
 };
 
 // Both passes: the blocks' lives, each handed to `close` as [since, until) once it ends.
@@ -55,20 +59,41 @@ class Lives : public TraceVisitor {
   }
 
  private:
+  // Each thread's events in its own order, the threads merged by time. Times are ticks of
+  // 2^kTickShift TSC cycles (format.h), so two threads' events can share one: at a tie an allocation
+  // goes before another thread's free, so that a block handed to another thread and freed there within
+  // a tick is freed after its allocation (the reverse tie, a free and another thread's reuse of the
+  // address, is resolved in take()).
   void settle() {
-    std::stable_sort(period_.begin(), period_.end(), [](const Event& a, const Event& b) { return a.time_ns < b.time_ns; });
-    take(period_);
+    std::stable_sort(period_.begin(), period_.end(), [](const Event& a, const Event& b) { return a.thread < b.thread; });
+    using Head = std::tuple<std::int64_t, int, std::size_t, std::size_t>;  // time, a free?, next, end of the thread's run
+    std::priority_queue<Head, std::vector<Head>, std::greater<>> heads;
+    auto push = [&](std::size_t at, std::size_t end) {
+      if (at < end) heads.emplace(period_[at].time_ns, is_free(period_[at].kind) ? 1 : 0, at, end);
+    };
+    for (std::size_t begin = 0, end; begin < period_.size(); begin = end) {
+      for (end = begin + 1; end < period_.size() && period_[end].thread == period_[begin].thread;) ++end;
+      push(begin, end);
+    }
+    merged_.clear();
+    while (!heads.empty()) {
+      const auto [time, free, at, end] = heads.top();
+      heads.pop();
+      merged_.push_back(period_[at]);
+      push(at + 1, end);
+    }
+    take(merged_);
     period_.clear();
   }
 
   void take(const std::vector<Event>& events) {
     for (const Event& e : events) {
       if (is_allocation(e.kind)) {
-        auto [it, added] = live_.try_emplace(e.address, Block{e.time_ns, e.size + e.slack, e.site});
+        auto [it, added] = live_.try_emplace(e.address, Block{e.time_ns, e.size + e.slack, e.site, e.thread});
         if (!added) {  // still live here: its free (another thread's) is later in the file
           ++reused_live;
           close_(e.address, it->second, e.time_ns);
-          it->second = Block{e.time_ns, e.size + e.slack, e.site};
+          it->second = Block{e.time_ns, e.size + e.slack, e.site, e.thread, true};
         }
         const std::uint64_t last = (e.address + std::max<std::uint64_t>(e.size + e.slack, 1) - 1) / heap_map::kGranuleBytes;
         for (std::uint64_t g = e.address / heap_map::kGranuleBytes; g <= last; ++g) {
@@ -80,6 +105,9 @@ class Lives : public TraceVisitor {
         if (it == live_.end()) {
           ++unknown_frees;
         } else if (it->second.since > e.time_ns) {  // the free of a block an allocation above already ended
+        } else if (it->second.since == e.time_ns && it->second.replaced_live && it->second.thread != e.thread) {
+          --reused_live;  // the free of the block this one replaced, in the same tick (settle()): no anomaly
+          it->second.replaced_live = false;
         } else {
           close_(e.address, it->second, e.time_ns);
           live_.erase(it);
@@ -88,7 +116,7 @@ class Lives : public TraceVisitor {
     }
   }
 
-  std::vector<Event> period_;
+  std::vector<Event> period_, merged_;
   std::int64_t period_pass_ = -1;
   std::function<void(std::uint64_t, const Block&, std::int64_t)> close_;
   std::unordered_map<std::uint64_t, Block> live_;
