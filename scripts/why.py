@@ -13,6 +13,8 @@ WHY.md and why.png into a run folder of its own (benchlib/answer.py states the r
   --configurations=RE    replay only the configurations whose name matches RE (its own always)
   --fast-repetitions=N   fast replays of each configuration, for the allocator's cost a call (default 3; 0: none)
   --settle=DURATION      how long each replay is watched beyond what the program did after the moment (default 2s)
+  --moment=PHASE         the answer is about the program's phase PHASE (default: its last phase; without
+                         phases, its exit): the replays' release steps run there
   --again=FOLDER         (alone) write FOLDER's answer.json, WHY.md and why.png again from its runs, by this code
 
 Every other flag before `--` goes to each ./bench it runs (--measure=NAME for a server a launcher starts,
@@ -63,7 +65,7 @@ def parse(argv):
     options, program = argv[:cut], argv[cut + 1 :]
     if not program:
         raise WhyError("no program after `--`: scripts/why.sh [OPTIONS] -- PROGRAM [ARGS...]")
-    settings = {"out": None, "configurations": None, "fast_repetitions": 3, "settle": 2.0, "bench_flags": []}
+    settings = {"out": None, "configurations": None, "fast_repetitions": 3, "settle": 2.0, "moment": None, "bench_flags": []}
     for option in options:
         name, _, value = option.partition("=")
         if name == "--out":
@@ -80,6 +82,10 @@ def parse(argv):
             settings["fast_repetitions"] = int(value)
         elif name == "--settle":
             settings["settle"] = seconds_of("--settle", value)
+        elif name == "--moment":
+            if not value:
+                raise WhyError("--moment=: a phase the program reports is needed")
+            settings["moment"] = value
         elif name.startswith("--benchmark_out") or name in ("--record", "--replay", "--heap-map", "--exact"):
             raise WhyError(f"{option}: why.sh sets this itself")
         elif option.startswith("--"):
@@ -255,7 +261,11 @@ def main(argv):
         print(f"why.sh: {e} (exit status {status}; {out}/record/console.txt)", file=sys.stderr)
         return 1
     traces = os.path.join(out, "record", "traces", f"{own}.0")
-    moment, _, at, idle = answer.moment_of(record, row)
+    try:
+        moment, _, at, idle = answer.moment_of(record, row, settings["moment"])
+    except answer.AnswerError as e:
+        print(f"why.sh: {e} ({out}/record/REPORT.md)", file=sys.stderr)
+        return 2
     settle = idle + settings["settle"]
     wall = row.counters.get("wall_seconds", (row.real_time_ms or 0) / 1000)
     events = row.counters.get("record_events", 0)
@@ -280,6 +290,7 @@ def main(argv):
         "took": took,
         "recorded_seconds": wall,
         "moment": moment,
+        "moment_asked": settings["moment"],
         "idle_seconds": idle,
     }
     say(
@@ -288,6 +299,8 @@ def main(argv):
     )
     filter_ = "^replay:[^/]*/(" + "|".join(re.escape(n) for n in names) + ")$"
     replay_flags = [f for f in settings["bench_flags"] if not f.startswith("--measure")]
+    if settings["moment"]:
+        replay_flags.append(f"--replay-free-phase={moment}")
 
     def replay(folder, label, *arguments):
         run_bench(
@@ -337,7 +350,7 @@ RUN_KEYS = ("plan", "own_why", "seconds", "command")
 
 def write_answer(out, record, as_recorded_run, fast_run, run):
     """answer.json, why.png and WHY.md in `out`, from the three runs and the run's own facts (RUN_KEYS)."""
-    result = answer.answer(record, as_recorded_run, fast_run)
+    result = answer.answer(record, as_recorded_run, fast_run, run["plan"].get("moment_asked"))
     result.update({k: run[k] for k in RUN_KEYS})
     atomic.write_text(os.path.join(out, "answer.json"), json.dumps(result, indent=1, default=str) + "\n")
     whypage.plot(result, os.path.join(out, "why.png"))

@@ -61,9 +61,9 @@ TEST(Flags, EverythingAfterTheDoubleDashIsTheProgram) {
 }
 
 TEST(Flags, RejectsBadValues) {
-  for (const std::string bad :
-       {"--sizes=0", "--sizes=", "--settle=fast", "--max-settling=-1", "--timeout=0", "--sizes", "--rounds=0", "--rounds=10",
-        "--latency=maybe", "--sample-every=10us", "--list-configs=xml", "--benchmark_out_format=xml", "--benchmark_out=", "--"})
+  for (const std::string bad : {"--sizes=0", "--sizes=", "--settle=fast", "--max-settling=-1", "--timeout=0", "--sizes", "--rounds=0",
+                                "--rounds=10", "--latency=maybe", "--sample-every=10us", "--list-configs=xml", "--benchmark_out_format=xml",
+                                "--benchmark_out=", "--", "--replay-free-phase=freed", "--replay-free-phase="})
     EXPECT_THROW(parse({bad}), UsageError) << bad;
 }
 

@@ -157,6 +157,8 @@ const char* const kFlagsHelp =
     "  --replay-timing=as-recorded|fast  the recording's clock (gaps of 1 ms or more kept; default)\n"
     "                          or none: the allocator's own speed\n"
     "  --replay-fill=all-bytes|one-write-a-page  how each new block is written (default all-bytes)\n"
+    "  --replay-free-phase=PHASE  the recording's phase where the release steps run and the settle\n"
+    "                          period counts from (default: its moment cleared, else its last phase)\n"
     "  --ignore-memory-limit   run instances whose estimated peak exceeds the available memory\n"
     "  --list-configs[=json]   print every allocator configuration, verified, and whether it is\n"
     "                          available (json: the same for tools)\n"
@@ -276,6 +278,9 @@ Flags parse_flags(int argc, char** argv) {
       if (value != "all-bytes" && value != "one-write-a-page")
         throw UsageError("--replay-fill=" + std::string(value) + ": one of all-bytes, one-write-a-page");
       flags.replay_fill = std::string(value);
+    } else if (take_value(argument, "--replay-free-phase", &value)) {
+      if (value.empty()) throw UsageError("--replay-free-phase=: a phase of the recording is needed");
+      flags.replay_free_phase = std::string(value);
     } else if (take_value(argument, "--trace-info", &value)) {
       if (value.empty()) throw UsageError("--trace-info=: a recording folder is needed");
       flags.trace_info = std::string(value);
@@ -352,6 +357,8 @@ Flags parse_flags(int argc, char** argv) {
   }
   if (!flags.replay.empty() && (!flags.command.empty() || !flags.scenario.empty()))
     throw UsageError("--replay replays recordings instead of running a program: not with -- PROGRAM or --scenario");
+  if (!flags.replay_free_phase.empty() && flags.replay.empty())
+    throw UsageError("--replay-free-phase=" + flags.replay_free_phase + " applies to replays (--replay=TRACE)");
   if (!flags.replay.empty() && flags.compare_recorders)
     throw UsageError("--replay and --compare-recorders: a replay is no program to watch four ways");
   if (!flags.measure.empty() && flags.command.empty())

@@ -91,6 +91,9 @@ struct Flags {
   std::string replay_timing = "as-recorded";
   // --replay-fill=all-bytes|one-write-a-page: how each new block is written.
   std::string replay_fill = "all-bytes";
+  // --replay-free-phase=PHASE: the recording's phase where the release steps run and the settle
+  // period counts from (default: its moment `cleared`, else its last phase, else the end).
+  std::string replay_free_phase;
   // --trace-info=DIR: print what a recording folder holds (JSON) and exit.
   std::string trace_info;
   bool settle_given = false;

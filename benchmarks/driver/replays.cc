@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -75,6 +76,15 @@ std::vector<ReplaySource> prepare_replays(const Flags& flags, const std::string&
       for (std::size_t i = 0; i < workload.name_count(); ++i) source.phases.emplace_back(workload.name(static_cast<std::uint32_t>(i)));
       for (const std::string& phase : source.phases)
         if (phase != "exit" && source.free_phase != "cleared") source.free_phase = phase;
+      if (!flags.replay_free_phase.empty()) {
+        if (std::find(source.phases.begin(), source.phases.end(), flags.replay_free_phase) == source.phases.end()) {
+          std::string known;
+          for (const std::string& phase : source.phases) known += (known.empty() ? "" : ", ") + phase;
+          throw UsageError("--replay-free-phase=" + flags.replay_free_phase + ": the recording " + source.name + " has no such phase (" +
+                           (known.empty() ? std::string("it has none") : "its phases: " + known) + ")");
+        }
+        source.free_phase = flags.replay_free_phase;
+      }
       source.anomalies = workload.anomalies();
       if (!workload.source_warning().empty() && source.note.find(workload.source_warning()) == std::string::npos)
         source.note += (source.note.empty() ? "" : "; ") + workload.source_warning();

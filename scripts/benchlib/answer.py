@@ -85,12 +85,20 @@ def recording_row(record):
     return rows[0]
 
 
-def moment_of(record, row):
-    """(moment, how it was chosen, seconds into the program, idle seconds after it)."""
+def moment_of(record, row, wanted=None):
+    """(moment, how it was chosen, seconds into the program, idle seconds after it): the phase `wanted`
+    (why.sh --moment) where one is asked for, else the program's last phase, else its exit."""
     series = fidelity.series_of(record, row) or {}
     phases = {k: float(v) for k, v in (series.get("phases") or {}).items()}
     end = float(series["seconds"][-1]) if series.get("seconds") else 0.0
     own = [p for p in sorted(phases, key=phases.get) if p != "exit" and f"trace_{p}_free" in row.counters]
+    if wanted:
+        if wanted not in own:
+            raise AnswerError(
+                f"--moment={wanted}: the program reported no such phase"
+                + (f" (its phases: {', '.join(own)})" if own else " (it reports none)")
+            )
+        return wanted, f"`{wanted}`, the phase asked for (`--moment`)", phases[wanted], max(0.0, end - phases[wanted])
     if own:
         moment = own[-1]
         at = phases[moment]
@@ -289,10 +297,12 @@ def advise(found, ways, own_way):
     }
 
 
-def answer(record, replay, fast=None):
+def answer(record, replay, fast=None, moment=None):
+    """The answer from the recorded run, its as-recorded replays and its fast ones, at the phase `moment`
+    where one is asked for (the replays' free phase must be that phase: why.sh passes it to both)."""
     row = recording_row(record)
     own = row.configuration
-    moment, chosen, at, idle = moment_of(record, row)
+    moment, chosen, at, idle = moment_of(record, row, moment)
     found = classes(row, moment)
     start = None
     series = fidelity.series_of(record, row)

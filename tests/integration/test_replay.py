@@ -227,6 +227,18 @@ class BenchReplays(unittest.TestCase):
         self.assertLessEqual(trim["rss_released"], trim["rss_cleared"])
         self.assertEqual(found[f"replay:{self.name}/glibc"]["release_seconds"], 0)
 
+    def test_the_free_phase_can_be_another_of_the_recordings_phases(self):
+        _, data = run_bench(
+            f"--replay={self.folder}",
+            "--benchmark_filter=^replay:.*/glibc$",
+            "--replay-free-phase=handed",
+            "--settle=100ms",
+            timeout=600,
+        )
+        self.assertEqual(data["suite"]["replays"][self.name]["free_phase"], "handed")
+        row = rows(data)[f"replay:{self.name}/glibc"]
+        self.assertEqual(row["rss_cleared"], row["rss_at_handed"])
+
     def test_bad_sources_are_usage_errors_naming_them(self):
         foreign = os.path.join(self.tmp, "foreign.trace")
         with open(foreign, "w") as f:
@@ -240,6 +252,7 @@ class BenchReplays(unittest.TestCase):
             ([f"--replay={self.folder},{self.folder}"], "two sources are named"),
             ([f"--replay={self.folder}", "--", "/bin/true"], "not with -- PROGRAM"),
             (["--replay-timing=slow", f"--replay={self.folder}"], "--replay-timing=slow"),
+            ([f"--replay={self.folder}", "--replay-free-phase=nope"], "has no such phase (its phases: start, handed, kept"),
         ):
             with self.subTest(args=args):
                 proc = subprocess.run([BENCH_BINARY, *args], capture_output=True, text=True, timeout=120)

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import unittest
 
+from benchlib.sections import heap
 from benchrun import BENCH, ROOT, TEST_PROGRAM_STATIC, available
 
 WHY = os.path.join(ROOT, "scripts", "why.sh")
@@ -83,6 +84,39 @@ class Answers(unittest.TestCase):
         self.assertGreaterEqual(a["idle_seconds"], 1.0)
         for way in a["ways"]:
             self.assertGreater(way["kept_after_idle"], 0.8 * a["classes"]["pinned"], way["configuration"])
+
+    def test_redis_after_nine_keys_in_ten_are_deleted_is_pinned_at_sdsnewlen(self):
+        # Debian's redis-server (it links jemalloc) under the suite's Redis scenario at a tenth of its
+        # keys, asked about `freed`: pinned by the values' strings, as the committed heap-map run says.
+        if not os.path.exists("/usr/bin/redis-server") or "jemalloc" not in available():
+            self.skipTest("redis-server or jemalloc unavailable")
+        scenario = os.path.join(ROOT, "benchmarks", "scenarios", "redis.py")
+        process, target = why(
+            "--moment=freed",
+            "--measure=redis-server",
+            "--configurations=^(jemalloc|jemalloc-decay0|glibc-trim)$",
+            "--fast-repetitions=1",
+            "--",
+            "/usr/bin/env",
+            "BENCH_SCALE=0.1",
+            "BENCH_SETTLE_SECONDS=1",
+            "/usr/bin/python3",
+            scenario,
+        )
+        self.assertEqual(process.returncode, 0, process.stderr)
+        a = page(target)
+        self.assertEqual(a["own"], "jemalloc", "redis-server links jemalloc")
+        self.assertEqual(a["moment"], "freed")
+        self.assertEqual(a["advice"]["verdict"], "pinned")
+        self.assertGreater(a["classes"]["pinned"], 0.5 * (a["classes"]["pinned"] + a["classes"]["free"] + a["classes"]["used"]))
+        top = heap.without_executable(a["sites"][0]["frames"][:3])
+        self.assertIn("_sdsnewlen", " ".join(top))
+        with open(os.path.join(ROOT, "results", "record-heap-map-programs", "bench.json")) as f:
+            committed = json.load(f)["suite"]["heap_maps"]["redis/jemalloc"][0]["moments"]
+        freed = next(m for m in committed if m["moment"] == "freed")
+        self.assertEqual(top, heap.without_executable(freed["sites"][0]["frames"][:3]), "the committed heap map's top site")
+        for way in a["ways"]:
+            self.assertLess(way["returned"], 0.2 * a["classes"]["pinned"], way["configuration"])
 
 
 class BadInput(unittest.TestCase):
