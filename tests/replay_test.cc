@@ -554,6 +554,39 @@ TEST_F(ReplayTest, TheConverterOrdersTwoThreadsEventsInOneTickByWhatTheyDo) {
   EXPECT_EQ(r.bad_ops, 0u);
 }
 
+// glibc's main arena (heap 0 in malloc_info): the bytes it has taken from the system.
+std::uint64_t main_arena_bytes() {
+  char* text = nullptr;
+  std::size_t length = 0;
+  FILE* out = ::open_memstream(&text, &length);
+  ::malloc_info(0, out);
+  std::fclose(out);
+  const std::string info(text, length);
+  std::free(text);
+  const std::size_t heap = info.find("<heap nr=\"0\">");
+  const std::string key = "<system type=\"current\" size=\"";
+  const std::size_t at = info.find(key, heap);
+  return heap == std::string::npos || at == std::string::npos ? 0 : std::stoull(info.substr(at + key.size()));
+}
+
+// The recorded process's main thread (its thread id is the process's, 100 here) is replayed on the
+// caller's thread, so that glibc serves it from its main arena as it served the program: a thread
+// of its own got an arena of its own, which kept two thirds of python-bytes' freed memory (glibc
+// trims the main arena by itself).
+TEST_F(ReplayTest, TheRecordedMainThreadIsReplayedOnTheCallersThread) {
+  TraceBuilder trace;
+  std::vector<Ev> events{{EventKind::thread_start, 1}};
+  for (std::uint64_t i = 0; i < 200; ++i)
+    events.push_back({EventKind::malloc, static_cast<std::int64_t>(2 + i), 0x1000000 + i * 0x20000, 100'000});
+  trace.events(100, 300, events);
+  trace.end();
+  convert(trace);
+  const std::uint64_t before = main_arena_bytes();
+  const ReplayResult r = replay({.timing = Timing::fast, .fill = Fill::none});
+  EXPECT_EQ(r.end_live_blocks, 200u);  // kept: they stay in this process's main arena
+  EXPECT_GE(main_arena_bytes(), before + 15'000'000);
+}
+
 TEST_F(ReplayTest, TheConverterHoldsAFewPassesOfEventsNotTheTrace) {
   TraceBuilder trace;
   std::int64_t t = 1;

@@ -111,7 +111,9 @@ struct Run {
   const ReplayOptions& options;
   const std::vector<std::string>& names;
   std::int64_t t0;
-  std::atomic<std::uint32_t> release{0};  // the parked threads may exit
+  std::atomic<std::uint32_t> release{0};         // the parked threads may exit
+  std::uint32_t caller_stream = 0;               // the stream the caller's thread runs (the others: threads of their own)
+  std::atomic<std::uint32_t> caller_started{0};  // the timeline reached caller_stream's start
   std::uint32_t phases = 0;
   std::atomic<bool> watching{false};            // resume_after was delivered: the next call reports on_resume
   std::atomic<bool> resumed{false};             // on_resume was called (once)
@@ -380,6 +382,11 @@ void run_stream(const Layout& parts, Run& run, std::uint32_t index) {
           }
           ThreadCounts& t = parts.counts[stream];
           t.started = true;
+          if (stream == run.caller_stream) {  // the recorded main thread: the caller's, waiting for this
+            run.caller_started.store(1, std::memory_order_release);
+            futex_wake(&run.caller_started);
+            break;
+          }
           if (::pthread_create(&t.handle, nullptr, kCalls ? thread_main : thread_main_null, &t) != 0) {
             // No thread: its ops cannot run. They count as done, so that no sync on them waits forever.
             t.started = false;
@@ -401,7 +408,7 @@ void run_stream(const Layout& parts, Run& run, std::uint32_t index) {
   c.run_ns = now_ns() - began - c.sleep_ns - c.wait_ns;
   // A thread the recording never saw end stays alive (its allocator's thread cache with it) until
   // the end has been delivered.
-  if (index != 0 && !info.ended)
+  if (index != 0 && index != run.caller_stream && !info.ended)
     while (run.release.load(std::memory_order_acquire) == 0) futex_wait(&run.release, 0, 100'000'000);
 }
 
@@ -605,6 +612,14 @@ std::vector<Region> Workload::regions() const {
 
 std::uint64_t Workload::own_bytes() const { return file_bytes_ + arena_bytes_; }
 
+// The stream of the recorded process's main thread (its thread id is the process's), else 0.
+std::uint32_t Workload::main_stream() const {
+  const std::string pid = header_value("pid");
+  for (std::uint32_t s = 1; s < layout_->streams; ++s)
+    if (!pid.empty() && std::to_string(layout_->info[s].thread) == pid) return s;
+  return 0;
+}
+
 ReplayResult Workload::replay(const ReplayOptions& options) {
   if (replayed_) throw ReplayError(path_ + ": a workload is replayed once per process (its blocks live on after it)");
   replayed_ = true;
@@ -615,13 +630,30 @@ ReplayResult Workload::replay(const ReplayOptions& options) {
     layout.counts[s].run = &run;
     layout.counts[s].stream = s;
   }
+  // The recorded process's main thread is replayed on the caller's (the replay child's main thread),
+  // the timeline on a thread of its own: an allocator that serves its main thread apart (glibc's main
+  // arena, which sbrk grows and trims itself; a new thread gets an arena of its own) serves the
+  // program's main-thread calls as it served them live.
+  const bool calls = options.calls == Calls::allocator;
   layout.counts[0].started = true;
-  if (options.calls == Calls::allocator)
-    run_stream<true>(parts, run, 0);
-  else
-    run_stream<false>(parts, run, 0);
+  run.caller_stream = main_stream();
+  if (run.caller_stream != 0 &&
+      ::pthread_create(&layout.counts[0].handle, nullptr, calls ? thread_main : thread_main_null, &layout.counts[0]) != 0)
+    run.caller_stream = 0;  // no thread for the timeline: the caller runs it, and the main thread gets one
+  const std::uint32_t mine = run.caller_stream;
+  if (mine != 0)  // it starts where the timeline starts it, as any thread (or never, if no start op names it)
+    while (run.caller_started.load(std::memory_order_acquire) == 0 &&
+           layout.progress[0].done.load(std::memory_order_acquire) < layout.info[0].ops)
+      futex_wait(&run.caller_started, 0, 10'000'000);
+  if (mine == 0 || run.caller_started.load(std::memory_order_acquire) != 0) {
+    if (calls)
+      run_stream<true>(parts, run, mine);
+    else
+      run_stream<false>(parts, run, mine);
+  }
+  if (mine != 0) ::pthread_join(layout.counts[0].handle, nullptr);
   for (std::uint32_t s = 1; s < layout.streams; ++s)
-    if (layout.counts[s].started) wait_for(parts, layout.counts[0], s, layout.info[s].ops, false);
+    if (s != mine && layout.counts[s].started) wait_for(parts, layout.counts[mine], s, layout.info[s].ops, false);
   const std::int64_t ended = now_ns();
   deliver(run, PhaseEvent::Kind::end, "end", static_cast<std::int64_t>(summary_.duration_us));
   run.release.store(1, std::memory_order_release);
@@ -631,7 +663,7 @@ ReplayResult Workload::replay(const ReplayOptions& options) {
   for (std::uint32_t s = 0; s < layout.streams; ++s) {
     ThreadCounts& c = layout.counts[s];
     if (s != 0 && c.started) {
-      ::pthread_join(c.handle, nullptr);
+      if (s != mine) ::pthread_join(c.handle, nullptr);
       ++r.threads;
     }
     if (s != 0 && !c.started) r.bad_ops += layout.info[s].ops;  // a stream no start op named

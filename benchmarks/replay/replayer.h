@@ -148,6 +148,7 @@ class Workload {
   ReplayResult replay(const ReplayOptions& options);
 
  private:
+  std::uint32_t main_stream() const;
   std::string path_;
   std::map<std::string, std::string> header_;
   Summary summary_;
