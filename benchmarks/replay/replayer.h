@@ -2,8 +2,10 @@
 // malloc, free, realloc, calloc, posix_memalign (for every aligned form the trace lumps together),
 // operator new (its nothrow forms, so that a failure is counted, not thrown) and operator delete
 // (unsized; aligned for a block from aligned new), malloc_trim and mallopt — so whatever allocator
-// is preloaded serves them. One replay thread per recorded thread (the recording's timeline runs in
-// the caller's thread), each running its stream's ops in order, waiting at their syncs.
+// is preloaded serves them. One replay thread per recorded thread, each running its stream's ops in
+// order, waiting at their syncs: the recorded process's main thread runs in the caller's thread (glibc
+// serves a main thread from its main arena) and the recording's timeline in a thread of its own; a
+// recording without its main thread's calls runs its timeline in the caller's thread.
 //
 // Its own memory is in mappings of its own, never from the allocator under test: the workload file,
 // read whole into one anonymous mapping, and one more for the live-block table (a pointer and a
@@ -58,7 +60,7 @@ enum class Calls {
   none,       // no call made (a null allocator: each block a distinct fake address): the replayer's own cost
 };
 
-// A phase delivered to the caller, in the caller's thread, in order, once every thread has run its
+// A phase delivered to the caller, in the timeline's thread (above; the end in the caller's), in order, once every thread has run its
 // ops stamped before it. The threads that report a moment wait until the callback returns, as the
 // program waited for its snapshot, and the others run on; at a program phase every thread waits
 // (ReplayOptions::hold_at_program_phases).

@@ -19,7 +19,7 @@
 //
 // Streams. Stream 0 is the timeline: it holds the recording's phases and the starts of the threads.
 // Streams 1.. are the recorded threads, one each (a thread id the kernel reused is a new stream).
-// A stream's ops run in order in one replay thread; the timeline runs in the caller's thread.
+// A stream's ops run in order in one replay thread (replayer.h says which runs in the caller's).
 //
 // Op encoding: a byte — kind (bits 0-3), bit 4 set when a sync list follows, bits 5-7 the
 // microseconds since the stream's previous op (0-6; 7: a varint follows with them) — then the
