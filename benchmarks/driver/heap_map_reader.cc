@@ -26,6 +26,7 @@ struct Symbol {
 struct ObjectSymbols {
   std::uint64_t bias = 0;         // added to an offset from the load address: a non-PIE executable's first vaddr
   std::vector<Symbol> functions;  // sorted by start
+  std::string name;               // the object's file name (file_name)
 };
 
 // The functions of the ELF file at `path`: .symtab if it has one (not stripped), else .dynsym.
@@ -80,15 +81,10 @@ std::string demangle(const std::string& name) {
 // (dladdr: Ruby's libruby-3.1.so.3.1, a link), the recording as the kernel maps them
 // (libruby-3.1.so.3.1.2, the file), and both must name one object alike.
 std::string file_name(const std::string& path) {
-  static std::map<std::string, std::string> names;
-  auto it = names.find(path);
-  if (it == names.end()) {
-    std::error_code failed;
-    std::string real = std::filesystem::canonical(path, failed).string();
-    if (failed || real.empty()) real = path;
-    it = names.emplace(path, real.substr(real.rfind('/') + 1)).first;
-  }
-  return it->second;
+  std::error_code failed;
+  std::string real = std::filesystem::canonical(path, failed).string();
+  if (failed || real.empty()) real = path;
+  return real.substr(real.rfind('/') + 1);
 }
 
 }  // namespace
@@ -105,16 +101,19 @@ std::string symbolize_frame(const std::string& frame) {
   const std::string path = frame.substr(0, plus);
   const std::uint64_t offset = std::strtoull(frame.c_str() + plus + 3, nullptr, 16);
   auto it = cache.find(path);
-  if (it == cache.end()) it = cache.emplace(path, load_symbols(path)).first;
+  if (it == cache.end()) {
+    it = cache.emplace(path, load_symbols(path)).first;
+    it->second.name = file_name(path);
+  }
   const ObjectSymbols& object = it->second;
   const std::uint64_t address = offset + object.bias - 1;  // a return address: the call is just before it
   const auto found = std::upper_bound(object.functions.begin(), object.functions.end(), address,
                                       [](std::uint64_t a, const Symbol& s) { return a < s.start; });
   if (found != object.functions.begin() && address < std::prev(found)->end)
-    return demangle(std::prev(found)->name) + " (" + file_name(path) + ")";
+    return demangle(std::prev(found)->name) + " (" + object.name + ")";
   char hex[32];
   std::snprintf(hex, sizeof hex, "+0x%llx", static_cast<unsigned long long>(offset));
-  return file_name(path) + hex;
+  return object.name + hex;
 }
 
 std::string heap_map_forward(const std::string& directory, pid_t pid) {
